@@ -1,0 +1,135 @@
+package cmd
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/hubctl/hubctl/pkg/config"
+	"github.com/hubctl/hubctl/pkg/keystore"
+)
+
+// Exit codes: the table documented in README.md and `hubctl help exit-codes`.
+const (
+	ExitOK          = 0
+	ExitError       = 1
+	ExitUsage       = 2
+	ExitNotFound    = 3
+	ExitAuth        = 4
+	ExitUnreachable = 5
+	ExitInterrupted = 130
+)
+
+const exitCodesHelp = `hubctl exits with one of these codes:
+
+  0    success
+  1    error (anything not listed below)
+  2    usage: an unknown command or flag, a bad argument, a bad config value
+  3    not found: the identity, profile, database or other object does not exist
+  4    auth refused: wrong passphrase, API key, signature or token refused
+  5    server unreachable: the server could not be reached within --timeout
+  130  interrupted by Ctrl-C (SIGINT) or SIGTERM
+
+Errors are printed once, on standard error, as "hubctl: <message>".
+`
+
+// exitError carries an explicit exit code.
+type exitError struct {
+	code int
+	err  error
+}
+
+func (e *exitError) Error() string { return e.err.Error() }
+func (e *exitError) Unwrap() error { return e.err }
+
+func withCode(code int, err error) error {
+	if err == nil {
+		return nil
+	}
+	return &exitError{code: code, err: err}
+}
+
+// usageErrorf is a bad command line: exit 2.
+func usageErrorf(format string, args ...any) error {
+	return withCode(ExitUsage, fmt.Errorf(format, args...))
+}
+
+// errSilent reports failure through the exit code alone; whatever needed saying was
+// already printed (a declined confirmation, say).
+var errSilent = errors.New("")
+
+// exitCode maps an error to the documented exit codes. It is the only place that does so.
+func exitCode(ctx context.Context, err error) int {
+	var ee *exitError
+	var fileErr *config.FileError
+	var valueErr *config.ValueError
+	switch {
+	case err == nil:
+		return ExitOK
+	case ctx.Err() != nil || errors.Is(err, context.Canceled):
+		return ExitInterrupted
+	case errors.As(err, &ee):
+		return ee.code
+	case errors.As(err, &fileErr), errors.As(err, &valueErr),
+		errors.Is(err, config.ErrUnknownProfile), errors.Is(err, keystore.ErrInvalidName),
+		errors.Is(err, keystore.ErrInvalidKey):
+		return ExitUsage
+	case errors.Is(err, keystore.ErrNotFound), errors.Is(err, keystore.ErrNoDefault):
+		return ExitNotFound
+	case errors.Is(err, keystore.ErrWrongPassphrase):
+		return ExitAuth
+	default:
+		return ExitError
+	}
+}
+
+// printError prints err once as "hubctl: <message>".
+func printError(w io.Writer, ctx context.Context, err error) {
+	if errors.Is(err, errSilent) {
+		return
+	}
+	msg := err.Error()
+	if ctx.Err() != nil && !errors.Is(err, context.Canceled) {
+		msg = "interrupted: " + msg
+	} else if ctx.Err() != nil {
+		msg = "interrupted"
+	}
+	// One line: a multi-line message from a library would break scripts that read stderr.
+	msg = strings.Join(strings.Fields(msg), " ")
+	fmt.Fprintf(w, "hubctl: %s\n", msg)
+}
+
+// usageArgs turns cobra's argument errors into usage errors that show the usage line.
+func usageArgs(validate cobra.PositionalArgs) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		if err := validate(cmd, args); err != nil {
+			return usageErrorf("%v; usage: %s", err, cmd.UseLine())
+		}
+		return nil
+	}
+}
+
+// subcommandArgs rejects an unknown subcommand with a suggestion, instead of cobra's
+// default of printing help and exiting 0 for a group command.
+func subcommandArgs(cmd *cobra.Command, args []string) error {
+	if len(args) == 0 {
+		return nil
+	}
+	msg := fmt.Sprintf("unknown command %q for %q", args[0], cmd.CommandPath())
+	if s := cmd.SuggestionsFor(args[0]); len(s) > 0 {
+		msg += fmt.Sprintf("; did you mean %q?", s[0])
+	}
+	return usageErrorf("%s; run '%s --help' for usage", msg, cmd.CommandPath())
+}
+
+// group makes cmd a command that only holds subcommands.
+func group(cmd *cobra.Command, subs ...*cobra.Command) *cobra.Command {
+	cmd.Args = subcommandArgs
+	cmd.RunE = func(cmd *cobra.Command, _ []string) error { return cmd.Help() }
+	cmd.AddCommand(subs...)
+	return cmd
+}

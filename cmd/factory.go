@@ -1,0 +1,154 @@
+package cmd
+
+import (
+	"errors"
+	"fmt"
+	"os"
+
+	"github.com/spf13/pflag"
+
+	"github.com/hubctl/hubctl/pkg/config"
+	"github.com/hubctl/hubctl/pkg/iostreams"
+	"github.com/hubctl/hubctl/pkg/keystore"
+	"github.com/hubctl/hubctl/pkg/output"
+)
+
+// EnvPassphrase supplies the passphrase of encrypted identities non-interactively.
+const EnvPassphrase = "HUBCTL_PASSPHRASE"
+
+// Factory builds what commands need, lazily: nothing reads the config file or the keystore
+// until a command asks, so `hubctl version` and `--help` touch no files.
+type Factory struct {
+	IO *iostreams.IOStreams
+
+	globals  *pflag.FlagSet // the root's persistent flags, bound to config keys
+	settings *config.Settings
+	cfg      *config.Config
+}
+
+func newFactory(io *iostreams.IOStreams) *Factory { return &Factory{IO: io} }
+
+// Settings loads the config layers once per process.
+func (f *Factory) Settings() (*config.Settings, error) {
+	if f.settings != nil {
+		return f.settings, nil
+	}
+	path, _ := f.globals.GetString("config")
+	profile, _ := f.globals.GetString("profile")
+	s, err := config.Load(config.Options{ConfigPath: path, Profile: profile, Flags: f.globals})
+	if err != nil {
+		return nil, err
+	}
+	f.settings = s
+	return s, nil
+}
+
+// Config resolves the typed configuration once per process.
+func (f *Factory) Config() (*config.Config, error) {
+	if f.cfg != nil {
+		return f.cfg, nil
+	}
+	s, err := f.Settings()
+	if err != nil {
+		return nil, err
+	}
+	c, err := s.Resolve()
+	if err != nil {
+		return nil, err
+	}
+	f.cfg = c
+	return c, nil
+}
+
+// Printer returns a printer for the configured output format.
+func (f *Factory) Printer() (*output.Printer, error) {
+	c, err := f.Config()
+	if err != nil {
+		return nil, err
+	}
+	p := &output.Printer{W: f.IO.Out, Format: c.Output}
+	if f.IO.ColorEnabled() {
+		p.Bold = f.IO.Bold
+	}
+	return p, nil
+}
+
+// Keystore opens the configured keystore.
+func (f *Factory) Keystore() (*keystore.Store, error) {
+	c, err := f.Config()
+	if err != nil {
+		return nil, err
+	}
+	return keystore.Open(c.Keystore), nil
+}
+
+// IdentityName is the identity commands act as: --identity (or its env and config forms),
+// else the keystore's default.
+func (f *Factory) IdentityName() (string, error) {
+	c, err := f.Config()
+	if err != nil {
+		return "", err
+	}
+	if c.Identity != "" {
+		return c.Identity, nil
+	}
+	ks, err := f.Keystore()
+	if err != nil {
+		return "", err
+	}
+	name, err := ks.Default()
+	if errors.Is(err, keystore.ErrNoDefault) {
+		return "", fmt.Errorf("%w: create one with hubctl identity new, or pick one with --identity NAME", err)
+	}
+	return name, err
+}
+
+// Passphrase returns the passphrase source for identity name: HUBCTL_PASSPHRASE, else a
+// terminal prompt without echo (asked twice when a new passphrase is chosen).
+func (f *Factory) Passphrase(name string) keystore.PassphraseFunc {
+	return func(confirm bool) ([]byte, error) {
+		if p := os.Getenv(EnvPassphrase); p != "" {
+			return []byte(p), nil
+		}
+		if !f.IO.IsStdinTTY() {
+			return nil, usageErrorf("identity %s needs a passphrase: set %s or run in a terminal", name, EnvPassphrase)
+		}
+		pass, err := f.IO.ReadSecret(fmt.Sprintf("Passphrase for identity %s: ", name))
+		if err != nil {
+			return nil, err
+		}
+		if len(pass) == 0 {
+			return nil, usageErrorf("empty passphrase for identity %s", name)
+		}
+		if confirm {
+			again, err := f.IO.ReadSecret("Repeat the passphrase: ")
+			if err != nil {
+				return nil, err
+			}
+			if string(again) != string(pass) {
+				return nil, usageErrorf("the passphrases do not match")
+			}
+		}
+		return pass, nil
+	}
+}
+
+// confirm asks before a destructive action: --yes skips the question, a terminal is
+// asked, and without a terminal the command refuses rather than waiting for input.
+func (f *Factory) confirm(yes bool, question, refusal string) error {
+	if yes {
+		return nil
+	}
+	ok, err := f.IO.Confirm(question)
+	if errors.Is(err, iostreams.ErrNotInteractive) {
+		return usageErrorf("%s without confirmation: pass --yes", refusal)
+	}
+	if err != nil {
+		return err
+	}
+	if !ok {
+		f.IO.Infof("Nothing was changed.")
+		return withCode(ExitError, errSilent)
+	}
+	return nil
+}

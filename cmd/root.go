@@ -1,0 +1,81 @@
+// Package cmd is hubctl's command tree. Each command parses its flags and arguments into an
+// options struct and calls a run function; errors come back to Main, which prints them once
+// and maps them to the documented exit codes.
+package cmd
+
+import (
+	"context"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/spf13/cobra"
+
+	"github.com/hubctl/hubctl/pkg/config"
+	"github.com/hubctl/hubctl/pkg/iostreams"
+)
+
+// Main runs hubctl with the process's arguments and streams and returns its exit code.
+func Main() int {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	io := iostreams.System()
+	root := NewRootCmd(io)
+	err := root.ExecuteContext(ctx)
+	if err != nil {
+		printError(io.ErrOut, ctx, err)
+	}
+	return exitCode(ctx, err)
+}
+
+// NewRootCmd builds the whole command tree over the given streams.
+func NewRootCmd(io *iostreams.IOStreams) *cobra.Command {
+	f := newFactory(io)
+	root := &cobra.Command{
+		Use:   "hubctl",
+		Short: "Manage Textile Hub identities, API keys, tokens and ThreadDB databases",
+		Long: `hubctl manages what the Textile Hub gave its users: identities, API keys with signed
+requests, user tokens and ThreadDB databases, against any ThreadDB server.
+
+Settings come from flags, then HUBCTL_* environment variables, then the config file
+(and its selected profile), then defaults. See 'hubctl config --help'.`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		Version:       buildVersion().Version,
+	}
+	root.SetVersionTemplate("hubctl {{.Version}}\n")
+	root.SetOut(io.Out)
+	root.SetErr(io.ErrOut)
+	root.SetIn(io.In)
+	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
+		return usageErrorf("%v; run '%s --help' for usage", err, c.CommandPath())
+	})
+
+	flags := root.PersistentFlags()
+	flags.String("config", "", "config file (default: $XDG_CONFIG_HOME/hubctl/config.yaml; env "+config.EnvConfig+")")
+	flags.String("profile", "", "config profile to use (default: current-profile; env "+config.EnvProfile+")")
+	for _, k := range config.Keys() {
+		usage := k.Usage + " (env " + k.Env() + ")"
+		switch {
+		case k.Kind == config.KindBool:
+			flags.Bool(k.Name, k.Default == "true", usage)
+		case k.Name == "output":
+			flags.StringP(k.Name, "o", k.Default, usage)
+		default:
+			flags.String(k.Name, k.Default, usage)
+		}
+	}
+	f.globals = flags
+
+	group(root,
+		newVersionCmd(f),
+		newConfigCmd(f),
+		newIdentityCmd(f),
+		&cobra.Command{
+			Use:   "exit-codes",
+			Short: "The exit codes hubctl returns",
+			Long:  exitCodesHelp,
+		},
+	)
+	return root
+}

@@ -1,0 +1,468 @@
+// Package keystore keeps libp2p identities on disk, one file per identity.
+//
+// The directory is created 0700 and every file 0600; files are written to a temporary file
+// in the same directory, fsynced and moved into place, so concurrent writers and crashes
+// never leave a torn or half-written key. A name is never overwritten unless asked to.
+package keystore
+
+import (
+	"bytes"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"regexp"
+	"runtime"
+	"sort"
+	"strings"
+	"time"
+
+	"filippo.io/age"
+	"filippo.io/age/armor"
+	"github.com/libp2p/go-libp2p-core/crypto"
+
+	"github.com/hubctl/hubctl/pkg/atomicfile"
+)
+
+const (
+	fileExt     = ".json"
+	defaultFile = ".default" // names cannot start with a dot, so this never collides
+)
+
+var nameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
+
+// Errors callers map to messages and exit codes.
+var (
+	ErrInvalidName     = errors.New("invalid identity name")
+	ErrNotFound        = errors.New("not found")
+	ErrExists          = errors.New("already exists")
+	ErrWrongPassphrase = errors.New("wrong passphrase")
+	ErrNoDefault       = errors.New("no default identity")
+	ErrInsecureFile    = errors.New("file is accessible by other users")
+	ErrInvalidKey      = errors.New("invalid key")
+)
+
+// PassphraseFunc supplies a passphrase. confirm is true when a new passphrase is being
+// chosen, so an interactive prompt should ask twice.
+type PassphraseFunc func(confirm bool) ([]byte, error)
+
+// Store is a keystore directory. Nothing touches the disk until a method is called.
+type Store struct {
+	dir string
+	// ScryptWorkFactor is the log2 scrypt cost for new encrypted identities; 0 is age's
+	// default (18, about a second). Tests lower it; the CLI never does.
+	ScryptWorkFactor int
+	now              func() time.Time
+}
+
+// Open returns the keystore at dir.
+func Open(dir string) *Store { return &Store{dir: dir, now: time.Now} }
+
+// Dir is the keystore directory.
+func (s *Store) Dir() string { return s.dir }
+
+// Entry describes a stored identity without its private key.
+type Entry struct {
+	Name      string
+	KeyType   string
+	PublicKey string
+	Created   time.Time
+	Encrypted bool
+	Path      string
+}
+
+// ValidateName checks a name against the keystore's allowlist.
+func ValidateName(name string) error {
+	if !nameRE.MatchString(name) {
+		return fmt.Errorf("%w %q: use 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit", ErrInvalidName, name)
+	}
+	return nil
+}
+
+func (s *Store) path(name string) string { return filepath.Join(s.dir, name+fileExt) }
+
+// CreateOptions control Create and Import.
+type CreateOptions struct {
+	// Force replaces an existing identity of the same name.
+	Force bool
+	// Passphrase, when set, encrypts the private key with a passphrase it returns.
+	Passphrase PassphraseFunc
+}
+
+// Create stores sk under name. With an empty name it picks a readable unique one.
+// The first identity in a keystore becomes its default.
+func (s *Store) Create(name string, sk crypto.PrivKey, opts CreateOptions) (*Entry, error) {
+	doc, err := NewDocument(sk, s.now())
+	if err != nil {
+		return nil, err
+	}
+	if opts.Passphrase != nil {
+		pass, err := opts.Passphrase(true)
+		if err != nil {
+			return nil, err
+		}
+		if err := s.seal(doc, pass); err != nil {
+			return nil, err
+		}
+	}
+	data, err := doc.Marshal()
+	if err != nil {
+		return nil, err
+	}
+	if err := s.ensureDir(); err != nil {
+		return nil, err
+	}
+	if name == "" {
+		name, err = s.writeUnnamed(data)
+	} else {
+		err = s.writeNamed(name, data, opts.Force)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if err := s.claimDefault(name); err != nil {
+		return nil, err
+	}
+	return s.entry(name, doc), nil
+}
+
+func (s *Store) writeNamed(name string, data []byte, force bool) error {
+	if err := ValidateName(name); err != nil {
+		return err
+	}
+	mode := atomicfile.NoReplace
+	if force {
+		mode = atomicfile.Replace
+	}
+	if err := atomicfile.WriteFile(s.path(name), data, 0o600, mode); err != nil {
+		if errors.Is(err, atomicfile.ErrExists) {
+			return fmt.Errorf("identity %s %w", name, ErrExists)
+		}
+		return fmt.Errorf("write identity %s: %w", name, err)
+	}
+	return nil
+}
+
+// writeUnnamed writes under a generated name, retrying on collision: the no-replace write
+// is the arbiter, so concurrent processes can never claim the same name.
+func (s *Store) writeUnnamed(data []byte) (string, error) {
+	for attempt := 0; attempt < 64; attempt++ {
+		name := generateName(attempt)
+		err := atomicfile.WriteFile(s.path(name), data, 0o600, atomicfile.NoReplace)
+		if err == nil {
+			return name, nil
+		}
+		if !errors.Is(err, atomicfile.ErrExists) {
+			return "", fmt.Errorf("write identity %s: %w", name, err)
+		}
+	}
+	return "", errors.New("could not find a free identity name: pass one explicitly")
+}
+
+// claimDefault makes name the default if the keystore has none yet.
+func (s *Store) claimDefault(name string) error {
+	if _, err := s.Default(); err == nil {
+		return nil
+	}
+	err := atomicfile.WriteFile(filepath.Join(s.dir, defaultFile), []byte(name+"\n"), 0o600, atomicfile.NoReplace)
+	if err != nil && !errors.Is(err, atomicfile.ErrExists) {
+		return fmt.Errorf("set default identity: %w", err)
+	}
+	return nil
+}
+
+func (s *Store) seal(doc *Document, pass []byte) error {
+	r, err := age.NewScryptRecipient(string(pass))
+	if err != nil {
+		return fmt.Errorf("encrypt: %w", err)
+	}
+	if s.ScryptWorkFactor > 0 {
+		r.SetWorkFactor(s.ScryptWorkFactor)
+	}
+	var buf bytes.Buffer
+	aw := armor.NewWriter(&buf)
+	w, err := age.Encrypt(aw, r)
+	if err != nil {
+		return fmt.Errorf("encrypt: %w", err)
+	}
+	if _, err := io.WriteString(w, doc.PrivateKey); err != nil {
+		return fmt.Errorf("encrypt: %w", err)
+	}
+	if err := w.Close(); err != nil {
+		return fmt.Errorf("encrypt: %w", err)
+	}
+	if err := aw.Close(); err != nil {
+		return fmt.Errorf("encrypt: %w", err)
+	}
+	doc.EncryptedKey = buf.String()
+	doc.PrivateKey = ""
+	return nil
+}
+
+// open decrypts an encrypted document in place.
+func open(name string, doc *Document, passphrase PassphraseFunc) error {
+	if !doc.Encrypted() {
+		return nil
+	}
+	if passphrase == nil {
+		return fmt.Errorf("identity %s is encrypted and no passphrase source is available", name)
+	}
+	pass, err := passphrase(false)
+	if err != nil {
+		return err
+	}
+	id, err := age.NewScryptIdentity(string(pass))
+	if err != nil {
+		return fmt.Errorf("decrypt identity %s: %w", name, err)
+	}
+	r, err := age.Decrypt(armor.NewReader(strings.NewReader(doc.EncryptedKey)), id)
+	if err != nil {
+		var noMatch *age.NoIdentityMatchError
+		if errors.As(err, &noMatch) {
+			return fmt.Errorf("%w for identity %s", ErrWrongPassphrase, name)
+		}
+		return fmt.Errorf("decrypt identity %s: %w", name, err)
+	}
+	plain, err := io.ReadAll(r)
+	if err != nil {
+		return fmt.Errorf("decrypt identity %s: %w", name, err)
+	}
+	sk, err := ParsePrivateKey(string(plain))
+	if err != nil {
+		return fmt.Errorf("identity %s: encrypted key: %w", name, err)
+	}
+	pub, err := ParsePublicKey(doc.PublicKey)
+	if err != nil {
+		return fmt.Errorf("identity %s: %w", name, err)
+	}
+	if !sk.GetPublic().Equals(pub) {
+		return fmt.Errorf("identity %s: encrypted key does not match its public key", name)
+	}
+	doc.PrivateKey = string(plain)
+	doc.EncryptedKey = ""
+	return nil
+}
+
+// Import stores an identity given as an identity document (what Export writes) or as the
+// Hub CLI's form (a multibase libp2p-marshaled private key). An encrypted document is
+// decrypted with passphrase first so that its key can be checked.
+func (s *Store) Import(name string, data []byte, passphrase PassphraseFunc, opts CreateOptions) (*Entry, error) {
+	if err := ValidateName(name); err != nil {
+		return nil, err
+	}
+	sk, err := decodeImport(name, data, passphrase)
+	if err != nil {
+		return nil, err
+	}
+	return s.Create(name, sk, opts)
+}
+
+func decodeImport(name string, data []byte, passphrase PassphraseFunc) (crypto.PrivKey, error) {
+	trimmed := bytes.TrimSpace(data)
+	if len(trimmed) == 0 {
+		return nil, fmt.Errorf("%w: the input is empty", ErrInvalidKey)
+	}
+	if trimmed[0] == '{' {
+		doc, err := ParseDocument(trimmed)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %w", ErrInvalidKey, err)
+		}
+		if err := open(name, doc, passphrase); err != nil {
+			return nil, err
+		}
+		return ParsePrivateKey(doc.PrivateKey)
+	}
+	sk, err := ParsePrivateKey(string(trimmed))
+	if err != nil {
+		return nil, fmt.Errorf("%w: neither an identity document nor a multibase private key (%w)", ErrInvalidKey, err)
+	}
+	return sk, nil
+}
+
+// Get returns an identity's entry without reading its private key.
+func (s *Store) Get(name string) (*Entry, error) {
+	if err := ValidateName(name); err != nil {
+		return nil, err
+	}
+	doc, err := s.read(name)
+	if err != nil {
+		return nil, err
+	}
+	return s.entry(name, doc), nil
+}
+
+// Export returns the plaintext document of an identity, decrypting it if needed.
+func (s *Store) Export(name string, passphrase PassphraseFunc) (*Document, error) {
+	if err := ValidateName(name); err != nil {
+		return nil, err
+	}
+	doc, err := s.read(name)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.checkFileMode(s.path(name)); err != nil {
+		return nil, err
+	}
+	if err := open(name, doc, passphrase); err != nil {
+		return nil, err
+	}
+	return doc, nil
+}
+
+// Load returns an identity's private key, decrypting it if needed.
+func (s *Store) Load(name string, passphrase PassphraseFunc) (crypto.PrivKey, error) {
+	doc, err := s.Export(name, passphrase)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePrivateKey(doc.PrivateKey)
+}
+
+// List returns every identity, sorted by name. Files that cannot be read or parsed are
+// reported in problems rather than failing the whole listing.
+func (s *Store) List() (entries []*Entry, problems []error, err error) {
+	dirents, err := os.ReadDir(s.dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil, nil
+	}
+	if err != nil {
+		return nil, nil, fmt.Errorf("read keystore: %w", err)
+	}
+	for _, de := range dirents {
+		name, ok := strings.CutSuffix(de.Name(), fileExt)
+		if !ok || !de.Type().IsRegular() || ValidateName(name) != nil {
+			continue
+		}
+		doc, err := s.read(name)
+		if err != nil {
+			problems = append(problems, err)
+			continue
+		}
+		if err := s.checkFileMode(s.path(name)); err != nil {
+			problems = append(problems, err)
+		}
+		entries = append(entries, s.entry(name, doc))
+	}
+	sort.Slice(entries, func(i, j int) bool { return entries[i].Name < entries[j].Name })
+	return entries, problems, nil
+}
+
+// Remove deletes an identity. Removing the default identity also clears the default.
+func (s *Store) Remove(name string) (wasDefault bool, err error) {
+	if err := ValidateName(name); err != nil {
+		return false, err
+	}
+	def, _ := s.Default()
+	if err := os.Remove(s.path(name)); err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return false, fmt.Errorf("identity %s %w", name, ErrNotFound)
+		}
+		return false, fmt.Errorf("remove identity %s: %w", name, err)
+	}
+	if def == name {
+		if err := os.Remove(filepath.Join(s.dir, defaultFile)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return true, fmt.Errorf("clear default identity: %w", err)
+		}
+		return true, nil
+	}
+	return false, nil
+}
+
+// Default returns the name of the default identity.
+func (s *Store) Default() (string, error) {
+	data, err := os.ReadFile(filepath.Join(s.dir, defaultFile))
+	if errors.Is(err, fs.ErrNotExist) {
+		return "", ErrNoDefault
+	}
+	if err != nil {
+		return "", fmt.Errorf("read default identity: %w", err)
+	}
+	name := strings.TrimSpace(string(data))
+	if ValidateName(name) != nil {
+		return "", fmt.Errorf("%w: %s holds an invalid name; run hubctl identity default NAME", ErrNoDefault, filepath.Join(s.dir, defaultFile))
+	}
+	return name, nil
+}
+
+// SetDefault makes an existing identity the default.
+func (s *Store) SetDefault(name string) error {
+	if _, err := s.Get(name); err != nil {
+		return err
+	}
+	if err := atomicfile.WriteFile(filepath.Join(s.dir, defaultFile), []byte(name+"\n"), 0o600, atomicfile.Replace); err != nil {
+		return fmt.Errorf("set default identity: %w", err)
+	}
+	return nil
+}
+
+func (s *Store) read(name string) (*Document, error) {
+	p := s.path(name)
+	data, err := os.ReadFile(p)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("identity %s %w", name, ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read identity %s: %w", name, err)
+	}
+	doc, err := ParseDocument(data)
+	if err != nil {
+		return nil, fmt.Errorf("identity file %s: %w", p, err)
+	}
+	return doc, nil
+}
+
+func (s *Store) entry(name string, doc *Document) *Entry {
+	return &Entry{
+		Name:      name,
+		KeyType:   doc.KeyType,
+		PublicKey: doc.PublicKey,
+		Created:   doc.Created,
+		Encrypted: doc.Encrypted(),
+		Path:      s.path(name),
+	}
+}
+
+// ensureDir creates the keystore directory, or checks that an existing one is private.
+func (s *Store) ensureDir() error {
+	if err := atomicfile.MkdirPrivate(s.dir); err != nil {
+		return fmt.Errorf("keystore %s: %w", s.dir, err)
+	}
+	if runtime.GOOS == "windows" {
+		return nil
+	}
+	info, err := os.Stat(s.dir)
+	if err != nil {
+		return fmt.Errorf("keystore %s: %w", s.dir, err)
+	}
+	if info.Mode().Perm()&0o077 != 0 {
+		return fmt.Errorf("keystore directory %s is %w: run chmod 700 %s", s.dir, ErrInsecureFile, s.dir)
+	}
+	return nil
+}
+
+// checkFileMode refuses key files that other users can read, as ssh does.
+func (s *Store) checkFileMode(p string) error {
+	if runtime.GOOS == "windows" {
+		return nil
+	}
+	info, err := os.Stat(p)
+	if err != nil {
+		return fmt.Errorf("stat %s: %w", p, err)
+	}
+	if info.Mode().Perm()&0o077 != 0 {
+		return fmt.Errorf("identity file %s is %w (mode %04o): run chmod 600 %s", p, ErrInsecureFile, info.Mode().Perm(), p)
+	}
+	return nil
+}
+
+// GenerateKey returns a new Ed25519 libp2p private key, the key type Hub identities use.
+func GenerateKey() (crypto.PrivKey, error) {
+	sk, _, err := crypto.GenerateEd25519Key(rand.Reader)
+	if err != nil {
+		return nil, fmt.Errorf("generate Ed25519 key: %w", err)
+	}
+	return sk, nil
+}
