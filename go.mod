@@ -6,6 +6,7 @@ require (
 	filippo.io/age v1.3.1
 	github.com/libp2p/go-libp2p-core v0.8.6
 	github.com/multiformats/go-multibase v0.0.3
+	github.com/rogpeppe/go-internal v1.14.1
 	github.com/spf13/cobra v1.1.3
 	github.com/spf13/pflag v1.0.10
 	github.com/spf13/viper v1.21.0
@@ -179,6 +180,7 @@ require (
 	go.uber.org/zap v1.19.0 // indirect
 	golang.org/x/net v0.57.0 // indirect
 	golang.org/x/sync v0.22.0 // indirect
+	golang.org/x/tools v0.48.0 // indirect
 	golang.org/x/xerrors v0.0.0-20200804184101-5ec99f83aff1 // indirect
 	google.golang.org/genproto v0.0.0-20210207032614-bba0dbe2a9ea // indirect
 	google.golang.org/protobuf v1.27.1 // indirect

@@ -76,12 +76,14 @@ func runConfigView(f *Factory, showSecrets bool) error {
 	if err := s.CheckProfile(); err != nil {
 		return err
 	}
-	p, err := f.Printer()
-	if err != nil {
+	// view must work when some value is invalid, since it is how users find the bad one:
+	// only the output format itself has to be valid.
+	format, _ := s.Get("output")
+	if err := config.ValidateValue(s.Key("output"), format); err != nil {
 		return err
 	}
-	// The resolved config derives the default paths; values are shown even when another
-	// one is invalid, since view is how users find the bad one.
+	p := f.printerFor(format)
+	// The resolved config derives the default paths when every value is valid.
 	resolved, _ := s.Resolve()
 	view := configView{File: s.File.Path, Exists: s.File.Exists, Profile: s.Profile,
 		Values: map[string]string{}, Sources: map[string]string{}}
@@ -130,7 +132,8 @@ func runConfigSet(f *Factory, name, value string) error {
 	if err != nil {
 		return withCode(ExitUsage, err)
 	}
-	if value == "-" {
+	fromStdin := value == "-"
+	if fromStdin {
 		line, err := bufio.NewReader(f.IO.In).ReadString('\n')
 		if err != nil && line == "" {
 			return usageErrorf("no value for %s on standard input", name)
@@ -153,7 +156,7 @@ func runConfigSet(f *Factory, name, value string) error {
 		where = "in profile " + s.Profile
 	}
 	f.IO.Infof("Set %s %s of %s.", name, where, s.File.Path)
-	if k.Secret() && value != "" {
+	if k.Secret() && value != "" && !fromStdin {
 		f.IO.Warnf("a %s given on the command line stays in your shell history; next time use: hubctl config set %s -", name, name)
 	}
 	return nil

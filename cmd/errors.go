@@ -129,6 +129,7 @@ func subcommandArgs(cmd *cobra.Command, args []string) error {
 // group makes cmd a command that only holds subcommands.
 func group(cmd *cobra.Command, subs ...*cobra.Command) *cobra.Command {
 	cmd.Args = subcommandArgs
+	cmd.SuggestionsMinimumDistance = 2 // cobra's own default, which SuggestionsFor does not apply
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error { return cmd.Help() }
 	cmd.AddCommand(subs...)
 	return cmd

@@ -66,11 +66,15 @@ func (f *Factory) Printer() (*output.Printer, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &output.Printer{W: f.IO.Out, Format: c.Output}
+	return f.printerFor(c.Output), nil
+}
+
+func (f *Factory) printerFor(format string) *output.Printer {
+	p := &output.Printer{W: f.IO.Out, Format: format}
 	if f.IO.ColorEnabled() {
 		p.Bold = f.IO.Bold
 	}
-	return p, nil
+	return p
 }
 
 // Keystore opens the configured keystore.

@@ -117,11 +117,14 @@ unless --force.`,
   HUBCTL_PASSPHRASE=... hubctl identity new --encrypt ci-bot`,
 		Args: usageArgs(cobra.MaximumNArgs(1)),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			name := ""
 			if len(args) == 1 {
-				name = args[0]
+				// An explicit name is checked even when empty; only no name means "pick one".
+				if err := keystore.ValidateName(args[0]); err != nil {
+					return err
+				}
+				return runIdentityNew(f, args[0], flags)
 			}
-			return runIdentityNew(f, name, flags)
+			return runIdentityNew(f, "", flags)
 		},
 	}
 	flags.register(cmd)
@@ -129,11 +132,6 @@ unless --force.`,
 }
 
 func runIdentityNew(f *Factory, name string, flags createFlags) error {
-	if name != "" {
-		if err := keystore.ValidateName(name); err != nil {
-			return err
-		}
-	}
 	ks, err := f.Keystore()
 	if err != nil {
 		return err

@@ -41,7 +41,7 @@ var (
 	ErrExists          = errors.New("already exists")
 	ErrWrongPassphrase = errors.New("wrong passphrase")
 	ErrNoDefault       = errors.New("no default identity")
-	ErrInsecureFile    = errors.New("file is accessible by other users")
+	ErrInsecureFile    = errors.New("accessible by other users")
 	ErrInvalidKey      = errors.New("invalid key")
 )
 
