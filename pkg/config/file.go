@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
@@ -82,6 +83,9 @@ func (e *FileError) Error() string {
 // mapping of mappings. Unknown keys are errors because a misspelt key would otherwise be
 // silently ignored, and a silently ignored `api` sends requests to the wrong server.
 func (f *File) validate() error {
+	if err := f.noDuplicates(f.root); err != nil {
+		return err
+	}
 	for i := 0; i+1 < len(f.root.Content); i += 2 {
 		k, v := f.root.Content[i], f.root.Content[i+1]
 		switch k.Value {
@@ -90,8 +94,14 @@ func (f *File) validate() error {
 				return f.errAt(v, "current-profile must be a profile name")
 			}
 		case profilesKey:
+			if isNull(v) {
+				continue
+			}
 			if v.Kind != yaml.MappingNode {
 				return f.errAt(v, "profiles must be a mapping of profile names to settings")
+			}
+			if err := f.noDuplicates(v); err != nil {
+				return err
 			}
 			for j := 0; j+1 < len(v.Content); j += 2 {
 				pk, pv := v.Content[j], v.Content[j+1]
@@ -111,7 +121,24 @@ func (f *File) validate() error {
 	return nil
 }
 
+// noDuplicates refuses a key given twice in one mapping: YAML readers disagree on which
+// one wins, and an edit would change one while the other stays in force.
+func (f *File) noDuplicates(m *yaml.Node) error {
+	seen := map[string]int{}
+	for i := 0; i+1 < len(m.Content); i += 2 {
+		k := m.Content[i]
+		if line, ok := seen[k.Value]; ok {
+			return f.errAt(k, fmt.Sprintf("%q is given twice (first on line %d)", k.Value, line))
+		}
+		seen[k.Value] = k.Line
+	}
+	return nil
+}
+
 func (f *File) validateSettings(m *yaml.Node) error {
+	if err := f.noDuplicates(m); err != nil {
+		return err
+	}
 	for i := 0; i+1 < len(m.Content); i += 2 {
 		if err := f.validateSetting(m.Content[i], m.Content[i+1]); err != nil {
 			return err
@@ -193,7 +220,9 @@ func (f *File) Set(profile, key, value string) {
 	// A string tag keeps values that YAML would read as another type (an identity named
 	// "null", say) as strings; booleans are written as booleans for readability.
 	if k, ok := lookupKey(key); ok && k.Kind == KindBool {
-		node.Tag = "!!bool"
+		if b, err := strconv.ParseBool(value); err == nil {
+			node.Tag, node.Value = "!!bool", strconv.FormatBool(b) // 1, T, True -> true
+		}
 	}
 	mapSet(m, key, node)
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"strings"
 	"time"
 
@@ -43,7 +44,8 @@ func ParseDocument(data []byte) (*Document, error) {
 	if err := dec.Decode(&d); err != nil {
 		return nil, fmt.Errorf("not an identity document: %w", err)
 	}
-	if dec.More() {
+	// More() is false before a stray '}' or ']', so ask for the next token instead.
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
 		return nil, errors.New("not an identity document: trailing data after the JSON object")
 	}
 	if d.Version != FormatVersion {

@@ -111,6 +111,12 @@ type CreateOptions struct {
 // Create stores sk under name. With an empty name it picks a readable unique one.
 // The first identity in a keystore becomes its default.
 func (s *Store) Create(name string, sk crypto.PrivKey, opts CreateOptions) (*Entry, error) {
+	// Check the name before anything costly or visible: a passphrase prompt, scrypt, mkdir.
+	if name != "" {
+		if err := ValidateName(name); err != nil {
+			return nil, err
+		}
+	}
 	doc, err := NewDocument(sk, s.now())
 	if err != nil {
 		return nil, err
@@ -146,9 +152,6 @@ func (s *Store) Create(name string, sk crypto.PrivKey, opts CreateOptions) (*Ent
 }
 
 func (s *Store) writeNamed(name string, data []byte, force bool) error {
-	if err := ValidateName(name); err != nil {
-		return err
-	}
 	mode := atomicfile.NoReplace
 	if force {
 		mode = atomicfile.Replace
@@ -218,18 +221,26 @@ func (s *Store) seal(doc *Document, pass []byte) error {
 	return nil
 }
 
-// open decrypts an encrypted document in place.
-func open(name string, doc *Document, passphrase PassphraseFunc) error {
+// open decrypts an encrypted document in place and returns the passphrase that opened it
+// (nil for a plaintext document).
+func open(name string, doc *Document, passphrase PassphraseFunc) ([]byte, error) {
 	if !doc.Encrypted() {
-		return nil
+		return nil, nil
 	}
 	if passphrase == nil {
-		return fmt.Errorf("identity %s is encrypted and no passphrase source is available", name)
+		return nil, fmt.Errorf("identity %s is encrypted and no passphrase source is available", name)
 	}
 	pass, err := passphrase(false)
 	if err != nil {
-		return err
+		return nil, err
 	}
+	if err := decrypt(name, doc, pass); err != nil {
+		return nil, err
+	}
+	return pass, nil
+}
+
+func decrypt(name string, doc *Document, pass []byte) error {
 	id, err := age.NewScryptIdentity(string(pass))
 	if err != nil {
 		return fmt.Errorf("decrypt identity %s: %w", name, err)
@@ -262,40 +273,46 @@ func open(name string, doc *Document, passphrase PassphraseFunc) error {
 	return nil
 }
 
-// Import stores an identity given as an identity document (what Export writes) or as the
-// Hub CLI's form (a multibase libp2p-marshaled private key). An encrypted document is
-// decrypted with passphrase first so that its key can be checked.
+// Import stores an identity given as an identity document (what Export writes, or a
+// keystore file) or as the Hub CLI's form (a multibase libp2p-marshaled private key).
+// An encrypted document is decrypted with passphrase so that its key can be checked, and
+// stays encrypted with the same passphrase unless opts asks for a new one.
 func (s *Store) Import(name string, data []byte, passphrase PassphraseFunc, opts CreateOptions) (*Entry, error) {
 	if err := ValidateName(name); err != nil {
 		return nil, err
 	}
-	sk, err := decodeImport(name, data, passphrase)
+	sk, pass, err := decodeImport(name, data, passphrase)
 	if err != nil {
 		return nil, err
+	}
+	if pass != nil && opts.Passphrase == nil {
+		opts.Passphrase = func(bool) ([]byte, error) { return pass, nil }
 	}
 	return s.Create(name, sk, opts)
 }
 
-func decodeImport(name string, data []byte, passphrase PassphraseFunc) (crypto.PrivKey, error) {
+func decodeImport(name string, data []byte, passphrase PassphraseFunc) (crypto.PrivKey, []byte, error) {
 	trimmed := bytes.TrimSpace(data)
 	if len(trimmed) == 0 {
-		return nil, fmt.Errorf("%w: the input is empty", ErrInvalidKey)
+		return nil, nil, fmt.Errorf("%w: the input is empty", ErrInvalidKey)
 	}
 	if trimmed[0] == '{' {
 		doc, err := ParseDocument(trimmed)
 		if err != nil {
-			return nil, fmt.Errorf("%w: %w", ErrInvalidKey, err)
+			return nil, nil, fmt.Errorf("%w: %w", ErrInvalidKey, err)
 		}
-		if err := open(name, doc, passphrase); err != nil {
-			return nil, err
+		pass, err := open(name, doc, passphrase)
+		if err != nil {
+			return nil, nil, err
 		}
-		return ParsePrivateKey(doc.PrivateKey)
+		sk, err := ParsePrivateKey(doc.PrivateKey)
+		return sk, pass, err
 	}
 	sk, err := ParsePrivateKey(string(trimmed))
 	if err != nil {
-		return nil, fmt.Errorf("%w: neither an identity document nor a multibase private key (%w)", ErrInvalidKey, err)
+		return nil, nil, fmt.Errorf("%w: neither an identity document nor a multibase private key (%w)", ErrInvalidKey, err)
 	}
-	return sk, nil
+	return sk, nil, nil
 }
 
 // Get returns an identity's entry without reading its private key.
@@ -322,7 +339,7 @@ func (s *Store) Export(name string, passphrase PassphraseFunc) (*Document, error
 	if err := s.checkFileMode(s.path(name)); err != nil {
 		return nil, err
 	}
-	if err := open(name, doc, passphrase); err != nil {
+	if _, err := open(name, doc, passphrase); err != nil {
 		return nil, err
 	}
 	return doc, nil
