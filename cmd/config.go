@@ -200,11 +200,8 @@ func newConfigUseCmd(f *Factory) *cobra.Command {
 			}
 			name := args[0]
 			if !s.File.HasProfile(name) {
-				known := "none are defined"
-				if p := s.File.Profiles(); len(p) > 0 {
-					known = "known profiles: " + strings.Join(p, ", ")
-				}
-				return withCode(ExitNotFound, fmt.Errorf("profile %q not found in %s (%s); create it with hubctl config set --profile %s KEY VALUE", name, s.File.Path, known, name))
+				return withCode(ExitNotFound, fmt.Errorf("profile %q not found in %s (%s); create it with hubctl config set --profile %s KEY VALUE",
+					name, s.File.Path, s.File.KnownProfiles(), name))
 			}
 			s.File.SetCurrentProfile(name)
 			if err := s.File.Save(); err != nil {

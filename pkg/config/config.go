@@ -236,12 +236,8 @@ func (s *Settings) CheckProfile() error {
 	if s.Profile == "" || s.File.HasProfile(s.Profile) {
 		return nil
 	}
-	known := "none are defined"
-	if p := s.File.Profiles(); len(p) > 0 {
-		known = "known profiles: " + strings.Join(p, ", ")
-	}
 	return fmt.Errorf("%w %q (from %s) in %s (%s): create it with hubctl config set --profile %s KEY VALUE",
-		ErrUnknownProfile, s.Profile, s.ProfileSource, s.File.Path, known, s.Profile)
+		ErrUnknownProfile, s.Profile, s.ProfileSource, s.File.Path, s.File.KnownProfiles(), s.Profile)
 }
 
 // Config is the resolved, typed configuration.

@@ -183,6 +183,14 @@ func (f *File) Profiles() []string {
 	return names
 }
 
+// KnownProfiles describes the defined profiles for error messages.
+func (f *File) KnownProfiles() string {
+	if p := f.Profiles(); len(p) > 0 {
+		return "known profiles: " + strings.Join(p, ", ")
+	}
+	return "none are defined"
+}
+
 // HasProfile reports whether the file defines the named profile.
 func (f *File) HasProfile(name string) bool { return f.profile(name) != nil }
 
