@@ -4,6 +4,7 @@ go 1.26
 
 require (
 	filippo.io/age v1.3.1
+	github.com/creack/pty v1.1.24
 	github.com/libp2p/go-libp2p-core v0.8.6
 	github.com/multiformats/go-multibase v0.0.3
 	github.com/rogpeppe/go-internal v1.14.1
