@@ -754,15 +754,7 @@ profiles:
 	if strings.Contains(text, "to-be-removed") {
 		t.Errorf("unset key still in the file:\n%s", text)
 	}
-	if runtime.GOOS != "windows" {
-		info, err := os.Stat(path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if perm := info.Mode().Perm(); perm != 0o600 {
-			t.Errorf("saved file mode = %04o, want 0600", perm)
-		}
-	}
+	wantPerm(t, path, 0o600)
 
 	g, err := ReadFile(path)
 	if err != nil {
@@ -821,15 +813,7 @@ func TestSaveNewFile(t *testing.T) {
 	if !f.Exists {
 		t.Error("Exists is false after Save")
 	}
-	if runtime.GOOS != "windows" {
-		info, err := os.Stat(dir)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if perm := info.Mode().Perm(); perm != 0o700 {
-			t.Errorf("created directory mode = %04o, want 0700", perm)
-		}
-	}
+	wantPerm(t, dir, 0o700)
 	g, err := ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
@@ -911,5 +895,20 @@ func TestDuplicateKey(t *testing.T) {
 				t.Errorf("after Set and Save, Resolve gives api = %q, want set:1", c.API)
 			}
 		})
+	}
+}
+
+// wantPerm checks a path's permission bits (not on Windows, which has none to check).
+func wantPerm(t *testing.T, path string, want os.FileMode) {
+	t.Helper()
+	if runtime.GOOS == "windows" {
+		return
+	}
+	info, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := info.Mode().Perm(); got != want {
+		t.Errorf("%s mode = %04o, want %04o", path, got, want)
 	}
 }

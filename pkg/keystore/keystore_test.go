@@ -501,31 +501,25 @@ func TestModes(t *testing.T) {
 	mustCreate(t, s, "plain", genKey(t), CreateOptions{})
 	mustCreate(t, s, "enc", genKey(t), CreateOptions{Passphrase: fixedPass("pw")})
 	mustCreate(t, s, "", genKey(t), CreateOptions{})
-	info, err := os.Stat(s.Dir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if perm := info.Mode().Perm(); perm != 0o700 {
-		t.Errorf("keystore directory mode = %04o, want 0700", perm)
-	}
+	wantPerm(t, s.Dir(), 0o700)
 	for _, name := range dirNames(t, s.Dir()) {
-		info, err := os.Stat(filepath.Join(s.Dir(), name))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if perm := info.Mode().Perm(); perm != 0o600 {
-			t.Errorf("%s mode = %04o, want 0600", name, perm)
-		}
+		wantPerm(t, filepath.Join(s.Dir(), name), 0o600)
 	}
 	if err := s.SetDefault("enc"); err != nil {
 		t.Fatal(err)
 	}
-	info, err = os.Stat(filepath.Join(s.Dir(), defaultFile))
+	wantPerm(t, filepath.Join(s.Dir(), defaultFile), 0o600)
+}
+
+// wantPerm checks a path's permission bits.
+func wantPerm(t *testing.T, path string, want os.FileMode) {
+	t.Helper()
+	info, err := os.Stat(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if perm := info.Mode().Perm(); perm != 0o600 {
-		t.Errorf("default marker mode after SetDefault = %04o, want 0600", perm)
+	if got := info.Mode().Perm(); got != want {
+		t.Errorf("%s mode = %04o, want %04o", path, got, want)
 	}
 }
 
