@@ -1,0 +1,196 @@
+// Package node runs a ThreadDB node: the go-threads network (libp2p host, logstore, IPFS
+// blocks), the db manager with its badger event store, and the threads and net API services.
+// hubctl opens one in-process for its embedded default and serves it on an in-memory
+// listener; `hubctl daemon` serves one over TCP.
+package node
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/gofrs/flock"
+	logging "github.com/ipfs/go-log/v2"
+	ma "github.com/multiformats/go-multiaddr"
+	"github.com/textileio/go-threads/api"
+	pb "github.com/textileio/go-threads/api/pb"
+	"github.com/textileio/go-threads/common"
+	kt "github.com/textileio/go-threads/db/keytransform"
+	netapi "github.com/textileio/go-threads/net/api"
+	netpb "github.com/textileio/go-threads/net/api/pb"
+	"github.com/textileio/go-threads/util"
+	"go.uber.org/zap/zapcore"
+	"google.golang.org/grpc"
+
+	"github.com/hubctl/hubctl/pkg/atomicfile"
+)
+
+// DefaultHostAddr keeps the libp2p host on loopback: an embedded node has no business
+// being reachable from other machines.
+const DefaultHostAddr = "/ip4/127.0.0.1/tcp/0"
+
+// ErrBusy means another process holds the node's data directory for longer than the
+// caller was willing to wait.
+var ErrBusy = errors.New("the local store is busy")
+
+// BusyError names the directory another process holds.
+type BusyError struct{ Dir string }
+
+func (e *BusyError) Error() string {
+	return fmt.Sprintf("the local store at %s is busy: another hubctl is using it; wait for it to finish or use another --data-dir", e.Dir)
+}
+
+func (e *BusyError) Is(target error) bool { return target == ErrBusy }
+
+// Options configure a node.
+type Options struct {
+	// Dir holds the node's badger stores; it is created 0700 because the logstore holds
+	// thread keys.
+	Dir string
+	// HostAddr is the libp2p listen address (DefaultHostAddr when empty).
+	HostAddr string
+	// Debug lets go-threads, libp2p and badger log to stderr; otherwise they are silent.
+	Debug bool
+	// NoNetPulling turns off the periodic pulling of threads from peers, pointless for a
+	// short-lived embedded node with no peers.
+	NoNetPulling bool
+}
+
+// Node is an open ThreadDB node. It never bootstraps to public peers and never maps ports:
+// peers are only ever added explicitly.
+type Node struct {
+	lock    *flock.Flock
+	net     common.NetBoostrapper
+	store   kt.TxnDatastoreExtended
+	threads *api.Service
+	netAPI  *netapi.Service
+}
+
+// Lock waits until this process holds the exclusive lock on dir, or ctx ends. Badger's own
+// directory lock fails at once; waiting here lets concurrent hubctl commands take turns.
+func Lock(ctx context.Context, dir string) (*flock.Flock, error) {
+	if err := atomicfile.MkdirPrivate(dir); err != nil {
+		return nil, err
+	}
+	lock := flock.New(filepath.Join(dir, "lock"))
+	ok, err := lock.TryLockContext(ctx, 10*time.Millisecond)
+	if err != nil && ctx.Err() == nil {
+		return nil, fmt.Errorf("lock %s: %w", dir, err)
+	}
+	if !ok {
+		if errors.Is(ctx.Err(), context.Canceled) {
+			return nil, ctx.Err()
+		}
+		return nil, &BusyError{Dir: dir}
+	}
+	return lock, nil
+}
+
+// Open locks opts.Dir (waiting as long as ctx allows) and opens the node in it.
+func Open(ctx context.Context, opts Options) (n *Node, err error) {
+	Quiet(opts.Debug)
+	lock, err := Lock(ctx, opts.Dir)
+	if err != nil {
+		return nil, err
+	}
+	n = &Node{lock: lock}
+	defer func() {
+		if err != nil {
+			_ = n.Close()
+		}
+	}()
+	hostAddr := opts.HostAddr
+	if hostAddr == "" {
+		hostAddr = DefaultHostAddr
+	}
+	addr, err := ma.NewMultiaddr(hostAddr)
+	if err != nil {
+		return nil, fmt.Errorf("invalid host address %q: %w", hostAddr, err)
+	}
+	n.net, err = common.DefaultNetwork(
+		common.WithNetBadgerPersistence(opts.Dir),
+		common.WithNetHostAddr(addr),
+		common.WithNetLogstore(common.LogstorePersistent),
+		common.WithNoNetPulling(opts.NoNetPulling),
+		common.WithNetDebug(opts.Debug),
+	)
+	if err != nil {
+		return nil, fmt.Errorf("open network in %s: %w", opts.Dir, err)
+	}
+	n.store, err = util.NewBadgerDatastore(opts.Dir, "eventstore", false)
+	if err != nil {
+		return nil, fmt.Errorf("open event store in %s: %w", opts.Dir, err)
+	}
+	n.threads, err = api.NewService(n.store, n.net, api.Config{Debug: opts.Debug})
+	if err != nil {
+		return nil, fmt.Errorf("start threads API: %w", err)
+	}
+	n.netAPI, err = netapi.NewService(n.net, netapi.Config{Debug: opts.Debug})
+	if err != nil {
+		return nil, fmt.Errorf("start net API: %w", err)
+	}
+	// The API services reset their loggers' levels when they start.
+	Quiet(opts.Debug)
+	return n, nil
+}
+
+// Register adds the threads and net API services to s.
+func (n *Node) Register(s *grpc.Server) {
+	pb.RegisterAPIServer(s, n.threads)
+	netpb.RegisterAPIServer(s, n.netAPI)
+}
+
+// HostID is the libp2p peer ID of the node's host.
+func (n *Node) HostID() string { return n.net.Host().ID().String() }
+
+// HostAddrs are the addresses the node's host listens on.
+func (n *Node) HostAddrs() []string {
+	var out []string
+	for _, a := range n.net.Host().Addrs() {
+		out = append(out, a.String()+"/p2p/"+n.HostID())
+	}
+	return out
+}
+
+// Close stops the services and closes the stores, flushing what they acknowledged, then
+// releases the directory lock. Stop the gRPC server first so no call is in flight.
+func (n *Node) Close() error {
+	var errs []error
+	if n.threads != nil {
+		errs = append(errs, n.threads.Close())
+	}
+	if n.store != nil {
+		errs = append(errs, n.store.Close())
+	}
+	if n.net != nil {
+		errs = append(errs, n.net.Close())
+	}
+	if n.lock != nil {
+		errs = append(errs, n.lock.Unlock())
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("close node: %w", err)
+	}
+	return nil
+}
+
+// Quiet silences go-log (go-threads, libp2p and badger all log through it) unless debug,
+// when everything goes to stderr at debug level.
+func Quiet(debug bool) {
+	if debug {
+		logging.SetupLogging(logging.Config{Format: logging.PlaintextOutput, Stderr: true, Level: logging.LevelDebug})
+		return
+	}
+	logging.SetPrimaryCore(zapcore.NewNopCore())
+	logging.SetAllLoggers(logging.LevelFatal)
+}
+
+// Exists reports whether dir already holds a node (so read-only callers can skip opening
+// an empty one).
+func Exists(dir string) bool {
+	_, err := os.Stat(filepath.Join(dir, "eventstore"))
+	return err == nil
+}
