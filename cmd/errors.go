@@ -10,7 +10,9 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/hubctl/hubctl/pkg/config"
+	"github.com/hubctl/hubctl/pkg/hub"
 	"github.com/hubctl/hubctl/pkg/keystore"
+	"github.com/hubctl/hubctl/pkg/node"
 )
 
 // Exit codes: the table documented in README.md and `hubctl help exit-codes`.
@@ -31,7 +33,8 @@ const exitCodesHelp = `hubctl exits with one of these codes:
   2    usage: an unknown command or flag, a bad argument, a bad config value
   3    not found: the identity, profile, database or other object does not exist
   4    auth refused: wrong passphrase, API key, signature or token refused
-  5    server unreachable: the server could not be reached within --timeout
+  5    server unreachable: the server could not be reached within --timeout, or the
+       embedded node's store stayed busy (used by another hubctl) for --timeout
   130  interrupted by Ctrl-C (SIGINT) or SIGTERM
 
 Errors are printed once, on standard error, as "hubctl: <message>".
@@ -76,12 +79,17 @@ func exitCode(ctx context.Context, err error) int {
 		return ee.code
 	case errors.As(err, &fileErr), errors.As(err, &valueErr),
 		errors.Is(err, config.ErrUnknownProfile), errors.Is(err, keystore.ErrInvalidName),
-		errors.Is(err, keystore.ErrInvalidKey):
+		errors.Is(err, keystore.ErrInvalidKey), errors.Is(err, hub.ErrInvalidTarget),
+		errors.Is(err, hub.ErrInvalidSecret), errors.Is(err, hub.ErrInvalidAuth),
+		errors.Is(err, hub.ErrInvalidArg), errors.Is(err, hub.ErrInvalidToken):
 		return ExitUsage
-	case errors.Is(err, keystore.ErrNotFound), errors.Is(err, keystore.ErrNoDefault):
+	case errors.Is(err, keystore.ErrNotFound), errors.Is(err, keystore.ErrNoDefault),
+		errors.Is(err, hub.ErrNotFound):
 		return ExitNotFound
-	case errors.Is(err, keystore.ErrWrongPassphrase):
+	case errors.Is(err, keystore.ErrWrongPassphrase), errors.Is(err, hub.ErrAuth):
 		return ExitAuth
+	case errors.Is(err, hub.ErrUnreachable), errors.Is(err, node.ErrBusy):
+		return ExitUnreachable
 	default:
 		return ExitError
 	}

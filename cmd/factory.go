@@ -1,15 +1,20 @@
 package cmd
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 
+	"github.com/libp2p/go-libp2p-core/crypto"
 	"github.com/spf13/pflag"
 
 	"github.com/hubctl/hubctl/pkg/config"
+	"github.com/hubctl/hubctl/pkg/hub"
 	"github.com/hubctl/hubctl/pkg/iostreams"
 	"github.com/hubctl/hubctl/pkg/keystore"
+	"github.com/hubctl/hubctl/pkg/node"
 	"github.com/hubctl/hubctl/pkg/output"
 )
 
@@ -24,6 +29,7 @@ type Factory struct {
 	globals  *pflag.FlagSet // the root's persistent flags, bound to config keys
 	settings *config.Settings
 	cfg      *config.Config
+	hub      *hub.Client
 }
 
 func newFactory(io *iostreams.IOStreams) *Factory { return &Factory{IO: io} }
@@ -155,4 +161,109 @@ func (f *Factory) confirm(yes bool, question, refusal string) error {
 		return withCode(ExitError, errSilent)
 	}
 	return nil
+}
+
+// Hub returns the process's one client, built on first use. It dials nothing until a call
+// is made, so commands that never call the server never open the embedded node.
+func (f *Factory) Hub() (*hub.Client, error) {
+	if f.hub != nil {
+		return f.hub, nil
+	}
+	c, err := f.Config()
+	if err != nil {
+		return nil, err
+	}
+	target, err := hub.ParseTarget(c.API, c.TLS, c.CAFile, c.Insecure)
+	if err != nil {
+		return nil, err
+	}
+	nodeDir := filepath.Join(c.DataDir, "node")
+	cacheName := target.Addr
+	if target.Embedded() {
+		cacheName = "embedded:" + nodeDir
+	}
+	client, err := hub.New(hub.Options{
+		Target:    target,
+		Auth:      hub.Auth{Key: c.Key, Secret: c.Secret, SigTTL: c.SigTTL},
+		Timeout:   c.Timeout,
+		Token:     c.Token,
+		Tokens:    &hub.TokenCache{Dir: filepath.Join(c.DataDir, "tokens")},
+		CacheName: cacheName,
+		Identity:  f.tokenIdentity,
+		Local: func(ctx context.Context) (hub.LocalServer, error) {
+			return node.OpenEmbedded(ctx, node.Options{Dir: nodeDir, Debug: c.Debug, NoNetPulling: true})
+		},
+		Warn: f.IO.Warnf,
+	})
+	if err != nil {
+		return nil, err
+	}
+	f.hub = client
+	return client, nil
+}
+
+// Close releases what commands opened: the connection and the embedded node.
+func (f *Factory) Close() error {
+	if f.hub == nil {
+		return nil
+	}
+	return f.hub.Close()
+}
+
+// tokenIdentity is the identity user tokens are fetched for: the selected one, else the
+// default. On a machine with no identity at all it creates one, so the seed flow
+// (identity, token, database) works from the first command; it says so on stderr.
+func (f *Factory) tokenIdentity() (hub.Identity, error) {
+	ks, err := f.Keystore()
+	if err != nil {
+		return hub.Identity{}, err
+	}
+	name, err := f.IdentityName()
+	if errors.Is(err, keystore.ErrNoDefault) {
+		name, err = f.createFirstIdentity(ks)
+	}
+	if err != nil {
+		return hub.Identity{}, err
+	}
+	e, err := ks.Get(name)
+	if err != nil {
+		return hub.Identity{}, err
+	}
+	return hub.Identity{
+		Name:      name,
+		PublicKey: e.PublicKey,
+		Load:      func() (crypto.PrivKey, error) { return ks.Load(name, f.Passphrase(name)) },
+	}, nil
+}
+
+func (f *Factory) createFirstIdentity(ks *keystore.Store) (string, error) {
+	entries, _, err := ks.List()
+	if err != nil {
+		return "", err
+	}
+	if len(entries) > 0 {
+		return "", fmt.Errorf("%w: pick one with hubctl identity default NAME, or pass --identity NAME", keystore.ErrNoDefault)
+	}
+	sk, err := keystore.GenerateKey()
+	if err != nil {
+		return "", err
+	}
+	e, err := ks.Create("", sk, keystore.CreateOptions{})
+	if err != nil {
+		return "", err
+	}
+	// Another hubctl may have created the first identity at the same moment: the default
+	// (claimed atomically) wins, and ours goes.
+	def, err := ks.Default()
+	if err != nil {
+		return "", err
+	}
+	if def != e.Name {
+		if _, err := ks.Remove(e.Name); err != nil {
+			return "", err
+		}
+		return def, nil
+	}
+	f.IO.Infof("Created identity %s (the default) in %s.", e.Name, ks.Dir())
+	return e.Name, nil
 }

@@ -20,16 +20,28 @@ func Main() int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	io := iostreams.System()
-	root := NewRootCmd(io)
+	root, f := newRoot(io)
 	err := root.ExecuteContext(ctx)
+	// Close the connection and the embedded node before exiting, also after an error or
+	// Ctrl-C: the node's stores flush on close, so nothing acknowledged is lost.
+	if cerr := f.Close(); cerr != nil && err == nil {
+		err = cerr
+	}
 	if err != nil {
 		printError(io.ErrOut, ctx, err)
 	}
 	return exitCode(ctx, err)
 }
 
-// NewRootCmd builds the whole command tree over the given streams.
+// NewRootCmd builds the whole command tree over the given streams. Commands that reach a
+// server leave a connection open: callers other than Main should use newRoot and close
+// the factory.
 func NewRootCmd(io *iostreams.IOStreams) *cobra.Command {
+	root, _ := newRoot(io)
+	return root
+}
+
+func newRoot(io *iostreams.IOStreams) (*cobra.Command, *Factory) {
 	f := newFactory(io)
 	root := &cobra.Command{
 		Use:   "hubctl",
@@ -71,11 +83,13 @@ Settings come from flags, then HUBCTL_* environment variables, then the config f
 		newVersionCmd(f),
 		newConfigCmd(f),
 		newIdentityCmd(f),
+		newTokenCmd(f),
+		newDBCmd(f),
 		&cobra.Command{
 			Use:   "exit-codes",
 			Short: "The exit codes hubctl returns",
 			Long:  exitCodesHelp,
 		},
 	)
-	return root
+	return root, f
 }

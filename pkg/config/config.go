@@ -15,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	mbase "github.com/multiformats/go-multibase"
 	"github.com/spf13/pflag"
 	"github.com/spf13/viper"
 )
@@ -84,6 +85,7 @@ var keys = []Key{
 	{Name: "output", Kind: KindOutput, Default: "table", Usage: "output format: table, json or yaml"},
 	{Name: "timeout", Kind: KindDuration, Default: "30s", Usage: "how long to wait for the server"},
 	{Name: "sig-ttl", Kind: KindDuration, Default: "1h", Usage: "lifetime of API key signatures (at most 24h)"},
+	{Name: "debug", Kind: KindBool, Default: "false", Usage: "let the embedded node (go-threads, libp2p, badger) log to stderr"},
 }
 
 // Keys returns the settings table.
@@ -255,6 +257,7 @@ type Config struct {
 	Output   string
 	Timeout  time.Duration
 	SigTTL   time.Duration
+	Debug    bool
 }
 
 // ValueError is a setting whose value cannot be used; it names where the value came from.
@@ -290,6 +293,9 @@ func (s *Settings) Resolve() (*Config, error) {
 	}
 	if c.Insecure, err = strconv.ParseBool(str("insecure")); err != nil {
 		return nil, bad("insecure", "use true or false")
+	}
+	if c.Debug, err = strconv.ParseBool(str("debug")); err != nil {
+		return nil, bad("debug", "use true or false")
 	}
 	c.Output = str("output")
 	if !contains(OutputFormats, c.Output) {
@@ -338,6 +344,11 @@ func ValidateValue(k Key, value string) error {
 	case KindOutput:
 		if !contains(OutputFormats, value) {
 			reason = "use one of " + strings.Join(OutputFormats, ", ")
+		}
+	case KindSecret:
+		// The Hub multibase-decodes the secret before it keys the signature.
+		if _, _, err := mbase.Decode(value); k.Name == "secret" && err != nil {
+			reason = "an API secret is multibase, as the Hub issues it (e.g. b...)"
 		}
 	}
 	if reason == "" {

@@ -1,0 +1,271 @@
+package hub
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"regexp"
+	"sort"
+	"strings"
+
+	"github.com/libp2p/go-libp2p-core/crypto"
+	ma "github.com/multiformats/go-multiaddr"
+	pb "github.com/textileio/go-threads/api/pb"
+	"github.com/textileio/go-threads/core/thread"
+)
+
+// ErrInvalidArg is an argument hubctl refuses before any call: a malformed thread ID,
+// address, key or name.
+var ErrInvalidArg = errors.New("invalid argument")
+
+// getToken runs the GetToken handshake: send the public key, sign the server's challenge,
+// receive the token.
+func getToken(ctx context.Context, api pb.APIClient, sk crypto.PrivKey) (thread.Token, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel() // ends the stream on every path
+	stream, err := api.GetToken(ctx)
+	if err != nil {
+		return "", err
+	}
+	id := thread.NewLibp2pIdentity(sk)
+	if err := stream.Send(&pb.GetTokenRequest{Payload: &pb.GetTokenRequest_Key{Key: id.GetPublic().String()}}); err != nil {
+		return "", streamErr(stream, err)
+	}
+	rep, err := stream.Recv()
+	if err != nil {
+		return "", err
+	}
+	challenge, ok := rep.Payload.(*pb.GetTokenReply_Challenge)
+	if !ok {
+		return "", errors.New("the server sent no token challenge")
+	}
+	sig, err := id.Sign(ctx, challenge.Challenge)
+	if err != nil {
+		return "", fmt.Errorf("sign the token challenge: %w", err)
+	}
+	if err := stream.Send(&pb.GetTokenRequest{Payload: &pb.GetTokenRequest_Signature{Signature: sig}}); err != nil {
+		return "", streamErr(stream, err)
+	}
+	rep, err = stream.Recv()
+	if err != nil {
+		return "", err
+	}
+	tok, ok := rep.Payload.(*pb.GetTokenReply_Token)
+	if !ok {
+		return "", errors.New("the server sent no token")
+	}
+	return thread.Token(tok.Token), nil
+}
+
+// streamErr turns io.EOF from Send into the server's real status.
+func streamErr(stream pb.API_GetTokenClient, err error) error {
+	if errors.Is(err, io.EOF) {
+		if _, rerr := stream.Recv(); rerr != nil {
+			return rerr
+		}
+	}
+	return err
+}
+
+// DB is a database as the server describes it.
+type DB struct {
+	ID    string   `json:"id"`
+	Name  string   `json:"name"`
+	Addrs []string `json:"addrs"`
+	// Key is the thread key; it grants access to the data, so it is filled in only on request.
+	Key string `json:"key,omitempty"`
+}
+
+// nameRx is go-threads' rule for DB and collection names.
+var nameRx = regexp.MustCompile(`^[A-Za-z0-9]+(?:-[A-Za-z0-9]+)*$`)
+
+// ValidateName checks a DB name before any call.
+func ValidateName(name string) error {
+	if !nameRx.MatchString(name) {
+		return fmt.Errorf("%w: invalid name %q: use letters, digits and single hyphens, not at either end", ErrInvalidArg, name)
+	}
+	return nil
+}
+
+// ParseID parses a thread ID.
+func ParseID(s string) (thread.ID, error) {
+	id, err := thread.Decode(strings.TrimSpace(s))
+	if err == nil {
+		err = id.Validate()
+	}
+	if err != nil {
+		return thread.Undef, fmt.Errorf("%w: invalid thread ID %q: %v", ErrInvalidArg, s, err)
+	}
+	return id, nil
+}
+
+// looksLikeID reports whether s was meant as a thread ID rather than a name: thread IDs are
+// long multibase strings, names are short words.
+func looksLikeID(s string) bool {
+	return len(s) >= 40 && !strings.Contains(s, "-")
+}
+
+// ParseAddr parses a thread address (a multiaddr ending in /thread/ID) and returns the ID
+// it names.
+func ParseAddr(s string) (ma.Multiaddr, thread.ID, error) {
+	addr, err := ma.NewMultiaddr(strings.TrimSpace(s))
+	if err != nil {
+		return nil, thread.Undef, fmt.Errorf("%w: invalid thread address %q: %v", ErrInvalidArg, s, err)
+	}
+	v, err := addr.ValueForProtocol(thread.Code)
+	if err != nil {
+		return nil, thread.Undef, fmt.Errorf("%w: invalid thread address %q: it must end in /thread/ID", ErrInvalidArg, s)
+	}
+	id, err := ParseID(v)
+	if err != nil {
+		return nil, thread.Undef, err
+	}
+	return addr, id, nil
+}
+
+// ParseKey parses a thread key (as `db info --show-key` prints it).
+func ParseKey(s string) (thread.Key, error) {
+	k, err := thread.KeyFromString(strings.TrimSpace(s))
+	if err != nil {
+		// Never echo the key: it is a secret even when malformed.
+		return thread.Key{}, fmt.Errorf("%w: invalid thread key: %v", ErrInvalidArg, err)
+	}
+	return k, nil
+}
+
+// NewDB creates a database.
+func (c *Client) NewDB(ctx context.Context, id thread.ID, name string) error {
+	return c.Call(ctx, func(ctx context.Context, api pb.APIClient) error {
+		_, err := api.NewDB(ctx, &pb.NewDBRequest{DbID: id.Bytes(), Name: name})
+		return err
+	})
+}
+
+// ErrExists is a database that is already there.
+var ErrExists = errors.New("already exists")
+
+// JoinDB creates a database from a thread address and key (NewDBFromAddr). When the DB is
+// already there it returns ErrExists.
+func (c *Client) JoinDB(ctx context.Context, addr ma.Multiaddr, key thread.Key, name string) error {
+	err := c.Call(ctx, func(ctx context.Context, api pb.APIClient) error {
+		_, err := api.NewDBFromAddr(ctx, &pb.NewDBFromAddrRequest{Addr: addr.Bytes(), Key: key.Bytes(), Name: name})
+		return err
+	})
+	if err != nil && strings.Contains(err.Error(), "already exists") {
+		return fmt.Errorf("%w: %v", ErrExists, err)
+	}
+	return err
+}
+
+// ListDBs lists the databases, sorted by name then ID.
+func (c *Client) ListDBs(ctx context.Context, withKeys bool) ([]DB, error) {
+	var rep *pb.ListDBsReply
+	err := c.Call(ctx, func(ctx context.Context, api pb.APIClient) (err error) {
+		rep, err = api.ListDBs(ctx, &pb.ListDBsRequest{})
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	dbs := make([]DB, 0, len(rep.Dbs))
+	for _, d := range rep.Dbs {
+		id, err := thread.Cast(d.DbID)
+		if err != nil {
+			return nil, fmt.Errorf("the server sent a bad thread ID: %w", err)
+		}
+		db, err := dbFromPb(id, d.Info, withKeys)
+		if err != nil {
+			return nil, err
+		}
+		dbs = append(dbs, db)
+	}
+	sort.Slice(dbs, func(i, j int) bool {
+		if dbs[i].Name != dbs[j].Name {
+			return dbs[i].Name < dbs[j].Name
+		}
+		return dbs[i].ID < dbs[j].ID
+	})
+	return dbs, nil
+}
+
+// GetDB describes one database.
+func (c *Client) GetDB(ctx context.Context, id thread.ID, withKey bool) (DB, error) {
+	var rep *pb.GetDBInfoReply
+	err := c.Call(ctx, func(ctx context.Context, api pb.APIClient) (err error) {
+		rep, err = api.GetDBInfo(ctx, &pb.GetDBInfoRequest{DbID: id.Bytes()})
+		return err
+	})
+	if errors.Is(err, ErrNotFound) {
+		return DB{}, &ServerError{Class: ErrNotFound, Msg: fmt.Sprintf("database %s does not exist", id)}
+	}
+	if err != nil {
+		return DB{}, err
+	}
+	return dbFromPb(id, rep, withKey)
+}
+
+// DeleteDB deletes a database.
+func (c *Client) DeleteDB(ctx context.Context, id thread.ID) error {
+	err := c.Call(ctx, func(ctx context.Context, api pb.APIClient) error {
+		_, err := api.DeleteDB(ctx, &pb.DeleteDBRequest{DbID: id.Bytes()})
+		return err
+	})
+	if errors.Is(err, ErrNotFound) {
+		return &ServerError{Class: ErrNotFound, Msg: fmt.Sprintf("database %s does not exist", id)}
+	}
+	return err
+}
+
+func dbFromPb(id thread.ID, info *pb.GetDBInfoReply, withKey bool) (DB, error) {
+	db := DB{ID: id.String(), Addrs: []string{}}
+	if info == nil {
+		return db, nil
+	}
+	db.Name = info.Name
+	for _, b := range info.Addrs {
+		a, err := ma.NewMultiaddrBytes(b)
+		if err != nil {
+			return DB{}, fmt.Errorf("the server sent a bad address for %s: %w", id, err)
+		}
+		db.Addrs = append(db.Addrs, a.String())
+	}
+	if withKey && len(info.Key) > 0 {
+		k, err := thread.KeyFromBytes(info.Key)
+		if err != nil {
+			return DB{}, fmt.Errorf("the server sent a bad key for %s: %w", id, err)
+		}
+		db.Key = k.String()
+	}
+	return db, nil
+}
+
+// ResolveDB turns a command-line reference into a thread ID: an ID as is; otherwise a name,
+// looked up among the databases (it must be unique). A string meant as an ID but malformed
+// is refused before any call.
+func (c *Client) ResolveDB(ctx context.Context, ref string) (thread.ID, error) {
+	ref = strings.TrimSpace(ref)
+	if id, err := ParseID(ref); err == nil {
+		return id, nil
+	} else if looksLikeID(ref) || !nameRx.MatchString(ref) {
+		return thread.Undef, err
+	}
+	dbs, err := c.ListDBs(ctx, false)
+	if err != nil {
+		return thread.Undef, err
+	}
+	var ids []string
+	for _, d := range dbs {
+		if d.Name == ref {
+			ids = append(ids, d.ID)
+		}
+	}
+	switch len(ids) {
+	case 0:
+		return thread.Undef, &ServerError{Class: ErrNotFound, Msg: fmt.Sprintf("no database named %q", ref), Hint: "see hubctl db list"}
+	case 1:
+		return thread.Decode(ids[0])
+	default:
+		return thread.Undef, fmt.Errorf("%w: %d databases are named %q (%s): use an ID", ErrInvalidArg, len(ids), ref, strings.Join(ids, ", "))
+	}
+}

@@ -1,0 +1,126 @@
+package hub
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+)
+
+// Classes of failure that callers map to exit codes.
+var (
+	// ErrUnreachable: the server could not be reached within the timeout.
+	ErrUnreachable = errors.New("server unreachable")
+	// ErrAuth: the server refused the API key, its signature or the user token.
+	ErrAuth = errors.New("authentication refused")
+	// ErrNotFound: the database (or other object) does not exist on the server.
+	ErrNotFound = errors.New("not found")
+)
+
+// UnreachableError says which server could not be reached, and why.
+type UnreachableError struct {
+	Addr   string
+	Reason string
+}
+
+func (e *UnreachableError) Error() string {
+	return fmt.Sprintf("cannot reach %s: %s", e.Addr, e.Reason)
+}
+
+func (e *UnreachableError) Is(target error) bool { return target == ErrUnreachable }
+
+// ServerError is a refusal by the server, classified.
+type ServerError struct {
+	Class error // ErrAuth, ErrNotFound, or nil for anything else
+	Msg   string
+	Hint  string
+}
+
+func (e *ServerError) Error() string {
+	if e.Hint == "" {
+		return e.Msg
+	}
+	return e.Msg + "; " + e.Hint
+}
+
+func (e *ServerError) Is(target error) bool { return e.Class != nil && target == e.Class }
+
+// The messages go-threads and the Hub send, which carry no more specific gRPC code.
+const (
+	msgAPIKeyNotFound = "API key not found or is invalid"
+	msgInvalidToken   = "invalid thread token"
+	msgThreadNotFound = "thread not found"
+	msgDBNotFound     = "db not found"
+)
+
+// tokenRejected reports whether the server refused the user token (so a fresh one may help).
+func tokenRejected(err error) bool {
+	st, ok := status.FromError(err)
+	if !ok {
+		return false
+	}
+	return st.Code() == codes.Unauthenticated && !isAPIKeyMessage(st.Message()) ||
+		strings.Contains(st.Message(), msgInvalidToken)
+}
+
+func isAPIKeyMessage(msg string) bool {
+	return strings.Contains(msg, "API key")
+}
+
+// classify turns a gRPC error into one of the classes above, with a message that names the
+// fix. ctx is the call's context: a deadline that passed means the server did not answer.
+func classify(ctx context.Context, t Target, timeout time.Duration, err error) error {
+	if err == nil {
+		return nil
+	}
+	var ue *UnreachableError
+	var se *ServerError
+	if errors.As(err, &ue) || errors.As(err, &se) {
+		return err
+	}
+	st, ok := status.FromError(err)
+	if !ok {
+		if errors.Is(err, context.DeadlineExceeded) {
+			return &UnreachableError{Addr: t.String(), Reason: fmt.Sprintf("no answer within %s (--timeout)", timeout)}
+		}
+		return err
+	}
+	msg := st.Message()
+	switch {
+	case st.Code() == codes.Canceled:
+		return context.Canceled
+	case st.Code() == codes.DeadlineExceeded:
+		return &UnreachableError{Addr: t.String(), Reason: fmt.Sprintf("no answer within %s (--timeout)", timeout)}
+	case st.Code() == codes.Unavailable:
+		return &UnreachableError{Addr: t.String(), Reason: dialReason(msg)}
+	case isAPIKeyMessage(msg) && (st.Code() == codes.NotFound || st.Code() == codes.Unauthenticated || st.Code() == codes.PermissionDenied):
+		return &ServerError{Class: ErrAuth, Msg: "the server refused the API key: " + msg,
+			Hint: "check --key and --secret (HUBCTL_KEY, HUBCTL_SECRET)"}
+	case st.Code() == codes.Unauthenticated || st.Code() == codes.PermissionDenied || strings.Contains(msg, msgInvalidToken):
+		return &ServerError{Class: ErrAuth, Msg: "the server refused the request: " + msg,
+			Hint: "check the user token (--token, HUBCTL_TOKEN) or get a new one with hubctl token get --refresh"}
+	case st.Code() == codes.NotFound || strings.Contains(msg, msgThreadNotFound) || strings.Contains(msg, msgDBNotFound):
+		return &ServerError{Class: ErrNotFound, Msg: msg}
+	case st.Code() == codes.Unimplemented:
+		return &ServerError{Msg: "the server does not offer this call: " + msg, Hint: "is --api a ThreadDB server?"}
+	default:
+		return &ServerError{Msg: "server error: " + msg}
+	}
+}
+
+// dialReason keeps the useful end of gRPC's dial errors ("connection refused", "no such
+// host") rather than its layers of "connection error: desc = transport: ...".
+func dialReason(msg string) string {
+	msg = strings.Trim(msg, `"`)
+	if i := strings.LastIndex(msg, ": "); i >= 0 && i+2 < len(msg) {
+		tail := strings.Trim(msg[i+2:], `"`)
+		if tail != "" {
+			return tail
+		}
+	}
+	return msg
+}
