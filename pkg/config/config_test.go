@@ -171,7 +171,7 @@ func TestEnvForEveryKey(t *testing.T) {
 	env := map[string]string{
 		"api": "h:1", "key": "k", "secret": "s", "token": "tok", "identity": "me",
 		"keystore": "/ks", "data-dir": "/dd", "tls": "true", "insecure": "1", "ca-file": "/ca.pem",
-		"output": "json", "timeout": "2m", "sig-ttl": "24h",
+		"output": "json", "timeout": "2m", "sig-ttl": "24h", "debug": "true",
 	}
 	if len(env) != len(keys) {
 		t.Fatalf("test covers %d keys, the table has %d", len(env), len(keys))
@@ -540,7 +540,8 @@ func TestValidValues(t *testing.T) {
 	for _, tc := range []struct{ key, value string }{
 		{"timeout", "1ms"}, {"timeout", "2m30s"}, {"sig-ttl", "24h"}, {"sig-ttl", "1s"},
 		{"output", "table"}, {"output", "yaml"}, {"tls", "false"}, {"tls", "1"}, {"insecure", "TRUE"},
-		{"api", "anything at all"}, {"secret", "30"}, {"identity", "null"},
+		{"api", "anything at all"}, {"secret", "bsecret"}, {"token", "30"}, {"identity", "null"},
+		{"debug", "true"},
 	} {
 		k, err := LookupKey(tc.key)
 		if err != nil {
@@ -910,5 +911,23 @@ func wantPerm(t *testing.T, path string, want os.FileMode) {
 	}
 	if got := info.Mode().Perm(); got != want {
 		t.Errorf("%s mode = %04o, want %04o", path, got, want)
+	}
+}
+
+func TestValidateValueRefusesNonMultibaseSecret(t *testing.T) {
+	k, err := LookupKey("secret")
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = ValidateValue(k, "s3cret!")
+	var ve *ValueError
+	if !errors.As(err, &ve) {
+		t.Fatalf("ValidateValue = %v, want a *ValueError", err)
+	}
+	if strings.Contains(err.Error(), "s3cret!") {
+		t.Errorf("error %q leaks the secret", err)
+	}
+	if !strings.Contains(err.Error(), "multibase") {
+		t.Errorf("error %q does not say a secret is multibase", err)
 	}
 }

@@ -135,4 +135,3 @@ func TestLockWaitsThenReportsBusy(t *testing.T) {
 		t.Fatalf("cancelled wait: got %v, want context.Canceled", err)
 	}
 }
-
