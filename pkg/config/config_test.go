@@ -183,6 +183,7 @@ func TestEnvForEveryKey(t *testing.T) {
 	want := Config{
 		API: "h:1", Key: "k", Secret: "s", Token: "tok", Identity: "me", Keystore: "/ks", DataDir: "/dd",
 		TLS: true, Insecure: true, CAFile: "/ca.pem", Output: "json", Timeout: 2 * time.Minute, SigTTL: 24 * time.Hour,
+		Debug: true,
 	}
 	if *c != want {
 		t.Errorf("Resolve =\n%+v\nwant\n%+v", *c, want)
