@@ -42,10 +42,14 @@ func TestScript(t *testing.T) {
 			return nil
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
-			"spawn":   cmdSpawn,
-			"perm":    cmdPerm,
-			"jsonlen": cmdJSONLen,
-			"code":    cmdCode,
+			"spawn":       cmdSpawn,
+			"perm":        cmdPerm,
+			"jsonlen":     cmdJSONLen,
+			"code":        cmdCode,
+			"threadsnode": cmdThreadsNode,
+			"blackhole":   cmdBlackhole,
+			"jsonfield":   cmdJSONField,
+			"holdlock":    cmdHoldLock,
 		},
 	})
 }

@@ -19,6 +19,16 @@ import (
 // address, key or name.
 var ErrInvalidArg = errors.New("invalid argument")
 
+// argError is an ErrInvalidArg whose message stands on its own.
+type argError struct{ msg string }
+
+func (e *argError) Error() string        { return e.msg }
+func (e *argError) Is(target error) bool { return target == ErrInvalidArg }
+
+func argErrorf(format string, args ...any) error {
+	return &argError{msg: fmt.Sprintf(format, args...)}
+}
+
 // getToken runs the GetToken handshake: send the public key, sign the server's challenge,
 // receive the token.
 func getToken(ctx context.Context, api pb.APIClient, sk crypto.PrivKey) (thread.Token, error) {
@@ -83,7 +93,7 @@ var nameRx = regexp.MustCompile(`^[A-Za-z0-9]+(?:-[A-Za-z0-9]+)*$`)
 // ValidateName checks a DB name before any call.
 func ValidateName(name string) error {
 	if !nameRx.MatchString(name) {
-		return fmt.Errorf("%w: invalid name %q: use letters, digits and single hyphens, not at either end", ErrInvalidArg, name)
+		return argErrorf("invalid name %q: use letters, digits and single hyphens, not at either end", name)
 	}
 	return nil
 }
@@ -95,7 +105,7 @@ func ParseID(s string) (thread.ID, error) {
 		err = id.Validate()
 	}
 	if err != nil {
-		return thread.Undef, fmt.Errorf("%w: invalid thread ID %q: %v", ErrInvalidArg, s, err)
+		return thread.Undef, argErrorf("invalid thread ID %q: %v", s, err)
 	}
 	return id, nil
 }
@@ -111,11 +121,11 @@ func looksLikeID(s string) bool {
 func ParseAddr(s string) (ma.Multiaddr, thread.ID, error) {
 	addr, err := ma.NewMultiaddr(strings.TrimSpace(s))
 	if err != nil {
-		return nil, thread.Undef, fmt.Errorf("%w: invalid thread address %q: %v", ErrInvalidArg, s, err)
+		return nil, thread.Undef, argErrorf("invalid thread address %q: %v", s, err)
 	}
 	v, err := addr.ValueForProtocol(thread.Code)
 	if err != nil {
-		return nil, thread.Undef, fmt.Errorf("%w: invalid thread address %q: it must end in /thread/ID", ErrInvalidArg, s)
+		return nil, thread.Undef, argErrorf("invalid thread address %q: it must end in /thread/ID", s)
 	}
 	id, err := ParseID(v)
 	if err != nil {
@@ -129,7 +139,7 @@ func ParseKey(s string) (thread.Key, error) {
 	k, err := thread.KeyFromString(strings.TrimSpace(s))
 	if err != nil {
 		// Never echo the key: it is a secret even when malformed.
-		return thread.Key{}, fmt.Errorf("%w: invalid thread key: %v", ErrInvalidArg, err)
+		return thread.Key{}, argErrorf("invalid thread key: %v", err)
 	}
 	return k, nil
 }
@@ -266,6 +276,6 @@ func (c *Client) ResolveDB(ctx context.Context, ref string) (thread.ID, error) {
 	case 1:
 		return thread.Decode(ids[0])
 	default:
-		return thread.Undef, fmt.Errorf("%w: %d databases are named %q (%s): use an ID", ErrInvalidArg, len(ids), ref, strings.Join(ids, ", "))
+		return thread.Undef, argErrorf("%d databases are named %q (%s): use an ID", len(ids), ref, strings.Join(ids, ", "))
 	}
 }

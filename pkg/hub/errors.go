@@ -53,6 +53,7 @@ func (e *ServerError) Is(target error) bool { return e.Class != nil && target ==
 const (
 	msgAPIKeyNotFound = "API key not found or is invalid"
 	msgInvalidToken   = "invalid thread token"
+	msgTokenNotFound  = "thread token not found" // what go-threads says of a token it cannot parse
 	msgThreadNotFound = "thread not found"
 	msgDBNotFound     = "db not found"
 )
@@ -64,7 +65,7 @@ func tokenRejected(err error) bool {
 		return false
 	}
 	return st.Code() == codes.Unauthenticated && !isAPIKeyMessage(st.Message()) ||
-		strings.Contains(st.Message(), msgInvalidToken)
+		strings.Contains(st.Message(), msgInvalidToken) || strings.Contains(st.Message(), msgTokenNotFound)
 }
 
 func isAPIKeyMessage(msg string) bool {
@@ -100,7 +101,8 @@ func classify(ctx context.Context, t Target, timeout time.Duration, err error) e
 	case isAPIKeyMessage(msg) && (st.Code() == codes.NotFound || st.Code() == codes.Unauthenticated || st.Code() == codes.PermissionDenied):
 		return &ServerError{Class: ErrAuth, Msg: "the server refused the API key: " + msg,
 			Hint: "check --key and --secret (HUBCTL_KEY, HUBCTL_SECRET)"}
-	case st.Code() == codes.Unauthenticated || st.Code() == codes.PermissionDenied || strings.Contains(msg, msgInvalidToken):
+	case st.Code() == codes.Unauthenticated || st.Code() == codes.PermissionDenied || strings.Contains(msg, msgInvalidToken) ||
+		strings.Contains(msg, msgTokenNotFound):
 		return &ServerError{Class: ErrAuth, Msg: "the server refused the request: " + msg,
 			Hint: "check the user token (--token, HUBCTL_TOKEN) or get a new one with hubctl token get --refresh"}
 	case st.Code() == codes.NotFound || strings.Contains(msg, msgThreadNotFound) || strings.Contains(msg, msgDBNotFound):
