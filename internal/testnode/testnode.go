@@ -5,6 +5,7 @@ package testnode
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"net"
 	"sync/atomic"
@@ -13,6 +14,7 @@ import (
 	"github.com/textileio/textile/v2/api/common"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/status"
 
 	"github.com/hubctl/hubctl/pkg/node"
@@ -29,6 +31,8 @@ type Options struct {
 	Key, Secret string
 	// MaxSigTTL refuses signatures dated further ahead (24h when zero), like the Hub.
 	MaxSigTTL time.Duration
+	// TLS, when set, serves TLS with this configuration.
+	TLS *tls.Config
 }
 
 // Server is a node served over TCP on loopback.
@@ -70,7 +74,11 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 		}
 		return checkAPIKey(ctx, opts.Key, opts.Secret, opts.MaxSigTTL)
 	}
-	s.grpc = grpc.NewServer(
+	var serverOpts []grpc.ServerOption
+	if opts.TLS != nil {
+		serverOpts = append(serverOpts, grpc.Creds(credentials.NewTLS(opts.TLS)))
+	}
+	s.grpc = grpc.NewServer(append(serverOpts,
 		grpc.UnaryInterceptor(func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
 			if err := check(ctx, info.FullMethod); err != nil {
 				return nil, err
@@ -83,7 +91,7 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 			}
 			return handler(srv, ss)
 		}),
-	)
+	)...)
 	n.Register(s.grpc)
 	go func() { s.served <- s.grpc.Serve(lis) }()
 	return s, nil

@@ -185,8 +185,30 @@ func (c *Client) transportCredentials() (credentials.TransportCredentials, error
 		cfg.InsecureSkipVerify = true
 		c.opts.Warn("--insecure: the TLS certificate of %s is not verified; anyone on the path can read and change this traffic", t.Addr)
 	}
-	return credentials.NewTLS(cfg), nil
+	return failFast{credentials.NewTLS(cfg)}, nil
 }
+
+// failFast makes TLS handshake failures final. gRPC retries any dial error that does not
+// say it is permanent, so a certificate that will never verify would otherwise be retried
+// until --timeout instead of failing at once with its reason.
+type failFast struct{ credentials.TransportCredentials }
+
+func (f failFast) ClientHandshake(ctx context.Context, authority string, conn net.Conn) (net.Conn, credentials.AuthInfo, error) {
+	c, info, err := f.TransportCredentials.ClientHandshake(ctx, authority, conn)
+	if err != nil && ctx.Err() == nil {
+		err = permanentError{err}
+	}
+	return c, info, err
+}
+
+func (f failFast) Clone() credentials.TransportCredentials {
+	return failFast{f.TransportCredentials.Clone()}
+}
+
+type permanentError struct{ error }
+
+func (permanentError) Temporary() bool { return false }
+func (e permanentError) Unwrap() error { return e.error }
 
 // Threads returns the go-threads API stub over the shared connection.
 func (c *Client) Threads(ctx context.Context) (pb.APIClient, error) {
