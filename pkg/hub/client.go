@@ -191,7 +191,9 @@ func (c *Client) transportCredentials() (credentials.TransportCredentials, error
 // failFast makes TLS handshake failures final. gRPC retries any dial error that does not
 // say it is permanent, so a certificate that will never verify would otherwise be retried
 // until --timeout instead of failing at once with its reason.
-type failFast struct{ credentials.TransportCredentials }
+type failFast struct {
+	credentials.TransportCredentials
+}
 
 func (f failFast) ClientHandshake(ctx context.Context, authority string, conn net.Conn) (net.Conn, credentials.AuthInfo, error) {
 	c, info, err := f.TransportCredentials.ClientHandshake(ctx, authority, conn)
