@@ -51,11 +51,18 @@ func run() error {
 	}
 	defer os.RemoveAll(work)
 
+	// Two running nodes: one the creates pile up on, and one holding the same three DBs as
+	// the embedded node, so both db lists answer the same question.
 	srv, err := testnode.Start(context.Background(), testnode.Options{Dir: filepath.Join(work, "server")})
 	if err != nil {
 		return err
 	}
 	defer srv.Close()
+	listSrv, err := testnode.Start(context.Background(), testnode.Options{Dir: filepath.Join(work, "list-server")})
+	if err != nil {
+		return err
+	}
+	defer listSrv.Close()
 
 	env := func(home string) []string {
 		return append(os.Environ(), "HOME="+home, "XDG_CONFIG_HOME="+filepath.Join(home, "config"),
@@ -75,6 +82,9 @@ func run() error {
 		if err := runOnce([]string{*hubctl, "db", "create", "--name", name}, embedded); err != nil {
 			return err
 		}
+		if err := runOnce([]string{*hubctl, "--api", listSrv.Addr, "db", "create", "--name", name}, remote); err != nil {
+			return err
+		}
 	}
 
 	groups := []struct {
@@ -87,7 +97,7 @@ func run() error {
 			{"hubctl db create (cached token)", []string{*hubctl, "--api", srv.Addr, "db", "create"}, remote},
 		}},
 		{"db list: running node versus embedded", 3.0, [2]target{
-			{"hubctl db list (running node)", []string{*hubctl, "--api", srv.Addr, "db", "list"}, remote},
+			{"hubctl db list (running node)", []string{*hubctl, "--api", listSrv.Addr, "db", "list"}, remote},
 			{"hubctl db list (embedded node)", []string{*hubctl, "db", "list"}, embedded},
 		}},
 	}

@@ -95,6 +95,11 @@ func New(opts Options) (*Client, error) {
 func (c *Client) Target() Target { return c.opts.Target }
 
 // Conn dials (or opens the embedded node) on first use and returns the shared connection.
+//
+// The dial does not wait for the connection: the command reads its token from the cache
+// while TCP and HTTP/2 set up. Calls are fail-fast, so a refused connection or a failed
+// TLS handshake fails the first call at once with its reason, and a server that never
+// answers fails it when the call's --timeout deadline passes.
 func (c *Client) Conn(ctx context.Context) (*grpc.ClientConn, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -117,9 +122,6 @@ func (c *Client) dial(ctx context.Context) (*grpc.ClientConn, error) {
 	opts := []grpc.DialOption{
 		grpc.WithPerRPCCredentials(common.Credentials{}),
 		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(maxMessageSize), grpc.MaxCallSendMsgSize(maxMessageSize)),
-		grpc.WithBlock(),
-		grpc.FailOnNonTempDialError(true),
-		grpc.WithReturnConnectionError(),
 	}
 	target := t.Addr
 	if t.Embedded() {
@@ -144,23 +146,9 @@ func (c *Client) dial(ctx context.Context) (*grpc.ClientConn, error) {
 	}
 	conn, err := grpc.DialContext(ctx, target, opts...)
 	if err != nil {
-		if ctx.Err() != nil && errors.Is(context.Cause(ctx), context.Canceled) {
-			return nil, context.Canceled
-		}
-		return nil, &UnreachableError{Addr: t.String(), Reason: c.dialFailure(ctx, err)}
+		return nil, fmt.Errorf("dial %s: %w", t, err)
 	}
 	return conn, nil
-}
-
-func (c *Client) dialFailure(ctx context.Context, err error) string {
-	reason := dialReason(err.Error())
-	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-		if reason == context.DeadlineExceeded.Error() {
-			return fmt.Sprintf("no connection within %s (--timeout)", c.opts.Timeout)
-		}
-		return fmt.Sprintf("no connection within %s (--timeout): %s", c.opts.Timeout, reason)
-	}
-	return reason
 }
 
 func (c *Client) transportCredentials() (credentials.TransportCredentials, error) {
@@ -185,32 +173,8 @@ func (c *Client) transportCredentials() (credentials.TransportCredentials, error
 		cfg.InsecureSkipVerify = true
 		c.opts.Warn("--insecure: the TLS certificate of %s is not verified; anyone on the path can read and change this traffic", t.Addr)
 	}
-	return failFast{credentials.NewTLS(cfg)}, nil
+	return credentials.NewTLS(cfg), nil
 }
-
-// failFast makes TLS handshake failures final. gRPC retries any dial error that does not
-// say it is permanent, so a certificate that will never verify would otherwise be retried
-// until --timeout instead of failing at once with its reason.
-type failFast struct {
-	credentials.TransportCredentials
-}
-
-func (f failFast) ClientHandshake(ctx context.Context, authority string, conn net.Conn) (net.Conn, credentials.AuthInfo, error) {
-	c, info, err := f.TransportCredentials.ClientHandshake(ctx, authority, conn)
-	if err != nil && ctx.Err() == nil {
-		err = permanentError{err}
-	}
-	return c, info, err
-}
-
-func (f failFast) Clone() credentials.TransportCredentials {
-	return failFast{f.TransportCredentials.Clone()}
-}
-
-type permanentError struct{ error }
-
-func (permanentError) Temporary() bool { return false }
-func (e permanentError) Unwrap() error { return e.error }
 
 // Threads returns the go-threads API stub over the shared connection.
 func (c *Client) Threads(ctx context.Context) (pb.APIClient, error) {

@@ -17,15 +17,14 @@ import (
 	ma "github.com/multiformats/go-multiaddr"
 	"github.com/textileio/go-threads/api"
 	pb "github.com/textileio/go-threads/api/pb"
-	"github.com/textileio/go-threads/common"
 	kt "github.com/textileio/go-threads/db/keytransform"
-	netapi "github.com/textileio/go-threads/net/api"
 	netpb "github.com/textileio/go-threads/net/api/pb"
 	"github.com/textileio/go-threads/util"
 	"go.uber.org/zap/zapcore"
 	"google.golang.org/grpc"
 
 	"github.com/hubctl/hubctl/pkg/atomicfile"
+	"github.com/hubctl/hubctl/pkg/node/netapi"
 )
 
 // DefaultHostAddr keeps the libp2p host on loopback: an embedded node has no business
@@ -63,7 +62,7 @@ type Options struct {
 // peers are only ever added explicitly.
 type Node struct {
 	lock    *flock.Flock
-	net     common.NetBoostrapper
+	net     *network
 	store   kt.TxnDatastoreExtended
 	threads *api.Service
 	netAPI  *netapi.Service
@@ -110,13 +109,7 @@ func Open(ctx context.Context, opts Options) (n *Node, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("invalid host address %q: %w", hostAddr, err)
 	}
-	n.net, err = common.DefaultNetwork(
-		common.WithNetBadgerPersistence(opts.Dir),
-		common.WithNetHostAddr(addr),
-		common.WithNetLogstore(common.LogstorePersistent),
-		common.WithNoNetPulling(opts.NoNetPulling),
-		common.WithNetDebug(opts.Debug),
-	)
+	n.net, err = newNetwork(networkConfig{dir: opts.Dir, hostAddr: addr, noNetPulling: opts.NoNetPulling, debug: opts.Debug})
 	if err != nil {
 		return nil, fmt.Errorf("open network in %s: %w", opts.Dir, err)
 	}

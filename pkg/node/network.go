@@ -1,0 +1,148 @@
+package node
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"time"
+
+	ipfslite "github.com/hsanjuan/ipfs-lite"
+	"github.com/libp2p/go-libp2p"
+	connmgr "github.com/libp2p/go-libp2p-connmgr"
+	"github.com/libp2p/go-libp2p-core/crypto"
+	"github.com/libp2p/go-libp2p-core/peer"
+	"github.com/libp2p/go-libp2p-peerstore/pstoreds"
+	ma "github.com/multiformats/go-multiaddr"
+	badger "github.com/textileio/go-ds-badger"
+	"github.com/textileio/go-libp2p-pubsub-rpc/finalizer"
+	"github.com/textileio/go-threads/core/app"
+	"github.com/textileio/go-threads/logstore/lstoreds"
+	tnet "github.com/textileio/go-threads/net"
+
+	"github.com/hubctl/hubctl/pkg/atomicfile"
+)
+
+// network is a go-threads network with badger persistence.
+//
+// It does what go-threads' common.DefaultNetwork does for a badger repo, with the same
+// on-disk layout (ipfslite/, ipfslite/key, logstore/), so a threadsd repo opens as is.
+// It is built here rather than through common because common also links the MongoDB
+// driver, whose package initialisers cost every hubctl start about 1 ms (measured with
+// GODEBUG=inittrace=1), for a backend hubctl never uses.
+type network struct {
+	app.Net
+	lite *ipfslite.Peer
+	fin  *finalizer.Finalizer
+}
+
+type networkConfig struct {
+	dir          string
+	hostAddr     ma.Multiaddr
+	noNetPulling bool
+	debug        bool
+}
+
+func newNetwork(cfg networkConfig) (_ *network, err error) {
+	fin := finalizer.NewFinalizer()
+	defer func() {
+		if err != nil {
+			err = fin.Cleanup(err)
+		}
+	}()
+	ctx, cancel := context.WithCancel(context.Background())
+	fin.Add(finalizer.NewContextCloser(cancel))
+
+	litestore, err := badgerStore(filepath.Join(cfg.dir, "ipfslite"), fin)
+	if err != nil {
+		return nil, err
+	}
+	pstore, err := pstoreds.NewPeerstore(ctx, litestore, pstoreds.DefaultOpts())
+	if err != nil {
+		return nil, err
+	}
+	fin.Add(pstore)
+	hostKey, err := hostKey(filepath.Join(cfg.dir, "ipfslite", "key"))
+	if err != nil {
+		return nil, err
+	}
+	// No relay, no NAT port mapping (libp2p only maps ports when asked), no bootstrap
+	// peers: peers are only ever added explicitly.
+	h, dht, err := ipfslite.SetupLibp2p(ctx, hostKey, nil, []ma.Multiaddr{cfg.hostAddr}, litestore,
+		libp2p.Peerstore(pstore),
+		libp2p.ConnectionManager(connmgr.NewConnManager(100, 400, 20*time.Second)),
+		libp2p.DisableRelay(),
+	)
+	if err != nil {
+		return nil, err
+	}
+	lite, err := ipfslite.New(ctx, litestore, h, dht, nil)
+	if err != nil {
+		return nil, err
+	}
+	logstoreDS, err := badgerStore(filepath.Join(cfg.dir, "logstore"), fin)
+	if err != nil {
+		return nil, err
+	}
+	tstore, err := lstoreds.NewLogstore(ctx, logstoreDS, lstoreds.DefaultOpts())
+	if err != nil {
+		return nil, err
+	}
+	api, err := tnet.NewNetwork(ctx, h, lite.BlockStore(), lite, tstore, tnet.Config{
+		NetPullingLimit:           10000,
+		NetPullingStartAfter:      time.Second,
+		NetPullingInitialInterval: time.Second,
+		NetPullingInterval:        10 * time.Second,
+		NoNetPulling:              cfg.noNetPulling,
+		Debug:                     cfg.debug,
+	}, nil, nil)
+	if err != nil {
+		return nil, err
+	}
+	fin.Add(h, dht, api)
+	return &network{Net: api, lite: lite, fin: fin}, nil
+}
+
+// Bootstrap connects to the given peers; nothing calls it with public peers unless a user
+// names them.
+func (n *network) Bootstrap(addrs []peer.AddrInfo) { n.lite.Bootstrap(addrs) }
+
+// Close closes everything in reverse order of opening.
+func (n *network) Close() error { return n.fin.Cleanup(nil) }
+
+func badgerStore(dir string, fin *finalizer.Finalizer) (*badger.Datastore, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, err
+	}
+	ds, err := badger.NewDatastore(dir, &badger.DefaultOptions)
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", dir, err)
+	}
+	fin.Add(ds)
+	return ds, nil
+}
+
+// hostKey reads the libp2p host key, creating it (0400, as go-threads does) on first use.
+func hostKey(path string) (crypto.PrivKey, error) {
+	data, err := os.ReadFile(path)
+	if err == nil {
+		return crypto.UnmarshalPrivateKey(data)
+	}
+	if !errors.Is(err, fs.ErrNotExist) {
+		return nil, err
+	}
+	sk, _, err := crypto.GenerateKeyPair(crypto.Ed25519, 0)
+	if err != nil {
+		return nil, err
+	}
+	data, err = crypto.MarshalPrivateKey(sk)
+	if err != nil {
+		return nil, err
+	}
+	if err := atomicfile.WriteFile(path, data, 0o400, atomicfile.NoReplace); err != nil {
+		return nil, err
+	}
+	return sk, nil
+}
