@@ -12,13 +12,5 @@ package pins
 
 import (
 	_ "github.com/libp2p/go-libp2p-asn-util"
-	_ "github.com/textileio/go-threads/api"
-	_ "github.com/textileio/go-threads/api/client"
-	_ "github.com/textileio/go-threads/common"
-	_ "github.com/textileio/go-threads/core/thread"
-	_ "github.com/textileio/go-threads/db"
-	_ "github.com/textileio/textile/v2/api/common"
 	_ "github.com/textileio/textile/v2/api/usersd/pb"
-	_ "google.golang.org/grpc"
-	_ "google.golang.org/grpc/test/bufconn"
 )
