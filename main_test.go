@@ -50,6 +50,7 @@ func TestScript(t *testing.T) {
 			"blackhole":   cmdBlackhole,
 			"jsonfield":   cmdJSONField,
 			"holdlock":    cmdHoldLock,
+			"sleep":       cmdSleep,
 		},
 	})
 }

@@ -172,3 +172,14 @@ func cmdHoldLock(ts *testscript.TestScript, neg bool, args []string) {
 	ts.Check(err)
 	ts.Defer(func() { _ = lock.Unlock() })
 }
+
+// sleep DURATION pauses the script, to let a background command reach the state under
+// test (a signal sent before hubctl installs its handler would test nothing).
+func cmdSleep(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 1 {
+		ts.Fatalf("usage: sleep DURATION")
+	}
+	d, err := time.ParseDuration(args[0])
+	ts.Check(err)
+	time.Sleep(d)
+}
