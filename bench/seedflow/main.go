@@ -17,10 +17,10 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"sort"
 	"text/tabwriter"
 	"time"
 
+	"github.com/hubctl/hubctl/bench/internal/stats"
 	"github.com/hubctl/hubctl/internal/testnode"
 )
 
@@ -119,7 +119,7 @@ func run() error {
 				samples[i] = append(samples[i], time.Since(start))
 			}
 		}
-		ratio := float64(median(samples[1])) / float64(median(samples[0]))
+		ratio := float64(stats.Median(samples[1])) / float64(stats.Median(samples[0]))
 		verdict := "met"
 		if ratio > g.goal {
 			verdict, missed = "MISSED", true
@@ -127,7 +127,7 @@ func run() error {
 		fmt.Fprintf(tw, "%s\tmedian\tp10\tp90\n", g.title)
 		for i, t := range g.pair {
 			s := samples[i]
-			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", t.name, ms(median(s)), ms(pct(s, 10)), ms(pct(s, 90)))
+			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", t.name, stats.Ms(stats.Median(s)), stats.Ms(stats.Pct(s, 10)), stats.Ms(stats.Pct(s, 90)))
 		}
 		fmt.Fprintf(tw, "  ratio %.2f (goal <= %.1f): %s\t\t\t\n", ratio, g.goal, verdict)
 	}
@@ -147,13 +147,3 @@ func runOnce(argv, env []string) error {
 	}
 	return nil
 }
-
-func median(s []time.Duration) time.Duration { return pct(s, 50) }
-
-func pct(s []time.Duration, p int) time.Duration {
-	c := append([]time.Duration(nil), s...)
-	sort.Slice(c, func(i, j int) bool { return c[i] < c[j] })
-	return c[(len(c)-1)*p/100]
-}
-
-func ms(d time.Duration) string { return fmt.Sprintf("%.2f ms", float64(d.Microseconds())/1000) }

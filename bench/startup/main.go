@@ -10,10 +10,11 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"sort"
 	"strings"
 	"text/tabwriter"
 	"time"
+
+	"github.com/hubctl/hubctl/bench/internal/stats"
 )
 
 func main() {
@@ -87,13 +88,13 @@ func run() error {
 		}
 	}
 
-	base := median(samples[0])
+	base := stats.Median(samples[0])
 	tw := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', 0)
 	fmt.Fprintf(tw, "command\tmedian\tp10\tp90\tratio\tgoal (<= %.1f)\n", *maxRatio)
 	failed := false
 	for i, t := range targets {
 		s := samples[i]
-		ratio := float64(median(s)) / float64(base)
+		ratio := float64(stats.Median(s)) / float64(base)
 		verdict := "-"
 		if i > 0 {
 			verdict = "met"
@@ -101,7 +102,7 @@ func run() error {
 				verdict, failed = "MISSED", true
 			}
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%.2f\t%s\n", t.name, ms(median(s)), ms(pct(s, 10)), ms(pct(s, 90)), ratio, verdict)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%.2f\t%s\n", t.name, stats.Ms(stats.Median(s)), stats.Ms(stats.Pct(s, 10)), stats.Ms(stats.Pct(s, 90)), ratio, verdict)
 	}
 	tw.Flush()
 	fmt.Printf("runs per command: %d, interleaved; identities in keystore: %d\n", *n, *identities)
@@ -147,13 +148,3 @@ func splitArgs(s string) []string {
 	}
 	return args
 }
-
-func median(s []time.Duration) time.Duration { return pct(s, 50) }
-
-func pct(s []time.Duration, p int) time.Duration {
-	c := append([]time.Duration(nil), s...)
-	sort.Slice(c, func(i, j int) bool { return c[i] < c[j] })
-	return c[(len(c)-1)*p/100]
-}
-
-func ms(d time.Duration) string { return fmt.Sprintf("%.2fms", float64(d.Microseconds())/1000) }
