@@ -206,16 +206,6 @@ func (c *Client) Call(ctx context.Context, fn func(ctx context.Context, api pb.A
 	return classify(ctx, c.opts.Target, c.opts.Timeout, err)
 }
 
-// CallNoToken is Call for calls that need no user token.
-func (c *Client) CallNoToken(ctx context.Context, fn func(ctx context.Context, api pb.APIClient) error) error {
-	tc, err := c.Threads(ctx)
-	if err != nil {
-		return err
-	}
-	err = c.call(ctx, "", func(ctx context.Context) error { return fn(ctx, tc) })
-	return classify(ctx, c.opts.Target, c.opts.Timeout, err)
-}
-
 func (c *Client) call(ctx context.Context, tok thread.Token, fn func(ctx context.Context) error) error {
 	ctx, cancel := context.WithTimeout(ctx, c.opts.Timeout)
 	defer cancel()

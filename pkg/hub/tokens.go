@@ -75,18 +75,6 @@ func (c *TokenCache) Put(e CachedToken) error {
 	return nil
 }
 
-// Delete forgets the token for target and publicKey.
-func (c *TokenCache) Delete(target, publicKey string) error {
-	if c == nil || c.Dir == "" {
-		return nil
-	}
-	err := os.Remove(c.path(target, publicKey))
-	if err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return fmt.Errorf("token cache: %w", err)
-	}
-	return nil
-}
-
 // ErrInvalidToken is a string that is not a thread token (a JWT).
 var ErrInvalidToken = errors.New("invalid token")
 

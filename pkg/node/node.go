@@ -8,7 +8,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"time"
 
@@ -179,11 +178,4 @@ func Quiet(debug bool) {
 	}
 	logging.SetPrimaryCore(zapcore.NewNopCore())
 	logging.SetAllLoggers(logging.LevelFatal)
-}
-
-// Exists reports whether dir already holds a node (so read-only callers can skip opening
-// an empty one).
-func Exists(dir string) bool {
-	_, err := os.Stat(filepath.Join(dir, "eventstore"))
-	return err == nil
 }
