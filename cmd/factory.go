@@ -16,6 +16,7 @@ import (
 	"github.com/hubctl/hubctl/pkg/keystore"
 	"github.com/hubctl/hubctl/pkg/node"
 	"github.com/hubctl/hubctl/pkg/output"
+	"github.com/hubctl/hubctl/pkg/server"
 )
 
 // EnvPassphrase supplies the passphrase of encrypted identities non-interactively.
@@ -178,6 +179,12 @@ func (f *Factory) Hub() (*hub.Client, error) {
 		return nil, err
 	}
 	nodeDir := filepath.Join(c.DataDir, "node")
+	if target.Embedded() {
+		// A daemon running on this data directory holds the node: use it.
+		if st, ok := server.Running(c.DataDir); ok {
+			target = hub.Target{Addr: st.API}
+		}
+	}
 	cacheName := target.Addr
 	if target.Embedded() {
 		cacheName = "embedded:" + nodeDir
@@ -191,7 +198,7 @@ func (f *Factory) Hub() (*hub.Client, error) {
 		CacheName: cacheName,
 		Identity:  f.tokenIdentity,
 		Local: func(ctx context.Context) (hub.LocalServer, error) {
-			return node.OpenEmbedded(ctx, node.Options{Dir: nodeDir, Debug: c.Debug, NoNetPulling: true})
+			return server.OpenEmbedded(ctx, node.Options{Dir: nodeDir, Debug: c.Debug, NoNetPulling: true})
 		},
 		Warn: f.IO.Warnf,
 	})

@@ -36,6 +36,7 @@ type network struct {
 	app.Net
 	lite *ipfslite.Peer
 	fin  *finalizer.Finalizer
+	key  crypto.PrivKey
 }
 
 type networkConfig struct {
@@ -102,7 +103,7 @@ func newNetwork(cfg networkConfig) (_ *network, err error) {
 		return nil, err
 	}
 	fin.Add(h, dht, api)
-	return &network{Net: api, lite: lite, fin: fin}, nil
+	return &network{Net: api, lite: lite, fin: fin, key: hostKey}, nil
 }
 
 // Bootstrap connects to the given peers; nothing calls it with public peers unless a user

@@ -13,9 +13,12 @@ import (
 
 	"github.com/gofrs/flock"
 	logging "github.com/ipfs/go-log/v2"
+	"github.com/libp2p/go-libp2p-core/crypto"
+	"github.com/libp2p/go-libp2p-core/peer"
 	ma "github.com/multiformats/go-multiaddr"
 	"github.com/textileio/go-threads/api"
 	pb "github.com/textileio/go-threads/api/pb"
+	"github.com/textileio/go-threads/core/thread"
 	kt "github.com/textileio/go-threads/db/keytransform"
 	netpb "github.com/textileio/go-threads/net/api/pb"
 	"github.com/textileio/go-threads/util"
@@ -60,6 +63,7 @@ type Options struct {
 // Node is an open ThreadDB node. It never bootstraps to public peers and never maps ports:
 // peers are only ever added explicitly.
 type Node struct {
+	dir     string
 	lock    *flock.Flock
 	net     *network
 	store   kt.TxnDatastoreExtended
@@ -94,7 +98,7 @@ func Open(ctx context.Context, opts Options) (n *Node, err error) {
 	if err != nil {
 		return nil, err
 	}
-	n = &Node{lock: lock}
+	n = &Node{dir: opts.Dir, lock: lock}
 	defer func() {
 		if err != nil {
 			_ = n.Close()
@@ -135,8 +139,57 @@ func (n *Node) Register(s *grpc.Server) {
 	netpb.RegisterAPIServer(s, n.netAPI)
 }
 
+// Dir is the node's data directory.
+func (n *Node) Dir() string { return n.dir }
+
+// DB is a database the node holds.
+type DB struct {
+	ID   thread.ID
+	Name string
+}
+
+// ListDBs lists every database of the node, for callers already allowed to see them all.
+func (n *Node) ListDBs(ctx context.Context) ([]DB, error) {
+	res, err := n.threads.ListDBs(ctx, &pb.ListDBsRequest{})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]DB, 0, len(res.Dbs))
+	for _, d := range res.Dbs {
+		id, err := thread.Cast(d.DbID)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, DB{ID: id, Name: d.GetInfo().GetName()})
+	}
+	return out, nil
+}
+
 // HostID is the libp2p peer ID of the node's host.
 func (n *Node) HostID() string { return n.net.Host().ID().String() }
+
+// HostKey is the host's private key: it signs the user tokens the node issues, so a
+// server verifies tokens against it.
+func (n *Node) HostKey() crypto.PrivKey { return n.net.key }
+
+// Bootstrap connects the host to the given peers (never public ones unless a user names
+// them).
+func (n *Node) Bootstrap(addrs []string) error {
+	var infos []peer.AddrInfo
+	for _, a := range addrs {
+		m, err := ma.NewMultiaddr(a)
+		if err != nil {
+			return fmt.Errorf("invalid bootstrap address %q: %w", a, err)
+		}
+		info, err := peer.AddrInfoFromP2pAddr(m)
+		if err != nil {
+			return fmt.Errorf("invalid bootstrap address %q (it needs /p2p/PEER-ID): %w", a, err)
+		}
+		infos = append(infos, *info)
+	}
+	n.net.Bootstrap(infos)
+	return nil
+}
 
 // HostAddrs are the addresses the node's host listens on.
 func (n *Node) HostAddrs() []string {

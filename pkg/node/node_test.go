@@ -12,11 +12,9 @@ import (
 	"time"
 
 	"github.com/libp2p/go-libp2p-core/crypto"
-	"github.com/libp2p/go-libp2p-core/peer"
 	"github.com/textileio/go-threads/api/client"
 	"github.com/textileio/go-threads/core/thread"
 	"github.com/textileio/go-threads/db"
-	netpb "github.com/textileio/go-threads/net/api/pb"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 )
@@ -135,34 +133,5 @@ func TestLockWaitsThenReportsBusy(t *testing.T) {
 	defer held.Unlock()
 	if _, err := Lock(ctx, dir); !errors.Is(err, context.Canceled) {
 		t.Fatalf("cancelled wait: got %v, want context.Canceled", err)
-	}
-}
-
-// The net API is served next to the threads API, on the same server.
-func TestEmbeddedServesNetAPI(t *testing.T) {
-	ctx := context.Background()
-	e, err := OpenEmbedded(ctx, Options{Dir: filepath.Join(t.TempDir(), "node"), NoNetPulling: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		if err := e.Close(); err != nil {
-			t.Error(err)
-		}
-	}()
-	conn, err := grpc.DialContext(ctx, "passthrough:///embedded",
-		grpc.WithTransportCredentials(insecure.NewCredentials()),
-		grpc.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) { return e.DialContext(ctx) }))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	rep, err := netpb.NewAPIClient(conn).GetHostID(ctx, &netpb.GetHostIDRequest{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	id, err := peer.IDFromBytes(rep.PeerID)
-	if err != nil || id.String() != e.Node().HostID() {
-		t.Fatalf("net API host ID %v (%v), want %s", id, err, e.Node().HostID())
 	}
 }

@@ -1,0 +1,211 @@
+package cmd
+
+import (
+	"context"
+	"errors"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/hubctl/hubctl/pkg/config"
+	"github.com/hubctl/hubctl/pkg/hubauth"
+	"github.com/hubctl/hubctl/pkg/server"
+)
+
+// localProfile is the config profile the daemon's first key is saved in.
+const localProfile = "local"
+
+type daemonOptions struct {
+	apiAddr, webAddr, hostAddr string
+	corsOrigins                []string
+	bootstrap                  []string
+	auth                       string
+	maxSigTTL                  time.Duration
+	shutdownTimeout            time.Duration
+	noConfig                   bool
+}
+
+func newDaemonCmd(f *Factory) *cobra.Command {
+	o := &daemonOptions{}
+	c := &cobra.Command{
+		Use:   "daemon",
+		Short: "Run a self-hosted Hub: the ThreadDB API with Hub API keys and per-user databases",
+		Long: `Run a self-hosted Hub in the foreground: a ThreadDB node stored in --data-dir, serving
+the threads, net and Hub users APIs over gRPC (--api-addr) and grpc-web with websockets
+for browser and Node clients (--web-addr), with the Hub's API key checks.
+
+Every call needs an API key (see 'hubctl keys'); a secure key also needs a signature. A
+user token's identity owns the databases it creates or joins: with a user key, callers
+see and touch only their own databases; an account key sees them all. On its first start
+with no keys the daemon creates a user key and saves it in the hubctl config as the
+profile "local", so the next hubctl command on this machine uses it.
+
+While it runs, hubctl commands without --api use it (it writes DATA-DIR/daemon.json).
+Ctrl-C or SIGTERM stops it gracefully; a second signal stops it at once. Ports of 0
+pick free ports. It never contacts peers other than those given with --bootstrap.`,
+		Args: usageArgs(cobra.NoArgs),
+		RunE: func(cmd *cobra.Command, _ []string) error { return runDaemon(cmd.Context(), f, o) },
+	}
+	fl := c.Flags()
+	fl.StringVar(&o.apiAddr, "api-addr", server.DefaultAPIAddr, "gRPC listen address HOST:PORT")
+	fl.StringVar(&o.webAddr, "web-addr", server.DefaultWebAddr, "grpc-web listen address HOST:PORT")
+	fl.StringVar(&o.hostAddr, "host-addr", server.DefaultHostAddr, "libp2p host listen multiaddr")
+	fl.StringSliceVar(&o.corsOrigins, "cors-origin", nil, "browser origin allowed on --web-addr (repeatable; default any)")
+	fl.StringSliceVar(&o.bootstrap, "bootstrap", nil, "peer multiaddr with /p2p/ID to connect to at start (repeatable; default none)")
+	fl.StringVar(&o.auth, "auth", "keys", "keys: the Hub's API key checks; none: no checks, like threadsd")
+	fl.DurationVar(&o.maxSigTTL, "max-sig-ttl", hubauth.DefaultMaxSigTTL, "refuse API signatures dated further ahead than this")
+	fl.DurationVar(&o.shutdownTimeout, "shutdown-timeout", 30*time.Second, "how long a graceful stop waits for calls in flight")
+	fl.BoolVar(&o.noConfig, "no-config", false, "do not save a first key in the hubctl config")
+	return c
+}
+
+func runDaemon(ctx context.Context, f *Factory, o *daemonOptions) error {
+	cfg, err := f.Config()
+	if err != nil {
+		return err
+	}
+	mode, err := hubauth.ParseMode(o.auth)
+	if err != nil {
+		return usageErrorf("%v", err)
+	}
+	if o.maxSigTTL <= 0 {
+		return usageErrorf("--max-sig-ttl must be positive")
+	}
+	// Signals are taken here rather than from ctx: the first starts a graceful stop, the
+	// second cuts it short.
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	defer signal.Stop(sigs)
+
+	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancel()
+	opts := server.DaemonOptions{
+		DataDir: cfg.DataDir, APIAddr: o.apiAddr, WebAddr: o.webAddr, HostAddr: o.hostAddr,
+		CORSOrigins: o.corsOrigins, Bootstrap: o.bootstrap, Mode: mode, MaxSigTTL: o.maxSigTTL,
+		Debug: cfg.Debug,
+	}
+	var firstKey *hubauth.Key
+	if mode == hubauth.AuthKeys {
+		reg := hubauth.OpenRegistry(cfg.DataDir)
+		if firstKey, err = ensureKey(reg); err != nil {
+			return err
+		}
+		if opts.Keys, err = reg.Watch(runCtx); err != nil {
+			return err
+		}
+	}
+	lockCtx, lockCancel := context.WithTimeout(runCtx, cfg.Timeout)
+	d, err := server.StartDaemon(lockCtx, opts)
+	lockCancel()
+	if errors.Is(err, server.ErrRunning) {
+		return withCode(ExitError, err)
+	}
+	if err != nil {
+		return err
+	}
+	st := d.State()
+	io := f.IO
+	io.Infof("hubctl daemon: serving %s (auth: %s, pid %d)", cfg.DataDir, mode, st.PID)
+	io.Infof("  gRPC:      %s", st.API)
+	io.Infof("  grpc-web:  %s (websockets too)", st.Web)
+	io.Infof("  peer ID:   %s", st.PeerID)
+	for _, a := range st.HostAddrs {
+		io.Infof("  host:      %s", a)
+	}
+	if mode == hubauth.AuthNone {
+		io.Warnf("--auth none: anyone who can reach %s or %s can list, read and delete every database", st.API, st.Web)
+	}
+	if firstKey != nil {
+		reportFirstKey(f, cfg, o, *firstKey, st)
+	}
+	io.Infof("Ready. Ctrl-C stops it.")
+
+	select {
+	case <-sigs:
+	case err := <-d.Failed():
+		io.Warnf("%v; stopping", err)
+	}
+	io.Infof("Stopping: finishing calls in flight (Ctrl-C again to stop at once)...")
+	stopCtx, stopCancel := context.WithTimeout(runCtx, o.shutdownTimeout)
+	defer stopCancel()
+	forced := make(chan struct{})
+	go func() {
+		select {
+		case <-sigs:
+			close(forced)
+			stopCancel()
+		case <-stopCtx.Done():
+		}
+	}()
+	if err := d.Shutdown(stopCtx); err != nil {
+		return err
+	}
+	select {
+	case <-forced:
+		io.Infof("Stopped at once; calls still in flight were cut off.")
+		return withCode(ExitInterrupted, errSilent)
+	default:
+	}
+	io.Infof("Stopped; the stores are closed.")
+	return nil
+}
+
+// ensureKey creates a user key when the registry has none, so a first start is usable.
+func ensureKey(reg *hubauth.Registry) (*hubauth.Key, error) {
+	keys, err := reg.List()
+	if err != nil {
+		return nil, err
+	}
+	if len(keys) > 0 {
+		return nil, nil
+	}
+	k, err := reg.Create(hubauth.CreateOptions{Type: hubauth.UserKey, Secure: true, Name: "created by the daemon's first start"})
+	if err != nil {
+		return nil, err
+	}
+	return &k, nil
+}
+
+// reportFirstKey tells the operator about the key the first start created, and saves it
+// in the hubctl config as the profile "local". The secret goes to the config file (0600),
+// never to the daemon's output, which often ends up in logs.
+func reportFirstKey(f *Factory, cfg *config.Config, o *daemonOptions, k hubauth.Key, st server.State) {
+	io := f.IO
+	io.Infof("Created API key %s (user, secure): there were none in %s.", k.Key, cfg.DataDir)
+	if o.noConfig {
+		io.Infof("Show its secret with: hubctl keys list --show-secrets --data-dir %s", cfg.DataDir)
+		return
+	}
+	s, err := f.Settings()
+	if err != nil {
+		io.Warnf("could not save the key in the config: %v", err)
+		return
+	}
+	file := s.File
+	file.Set(localProfile, "key", k.Key)
+	file.Set(localProfile, "secret", k.Secret)
+	// Commands find the daemon through the state file in their data directory; one with a
+	// data directory of its own is pointed at the daemon's address instead.
+	if def, err := config.DefaultDataDir(); err != nil || filepath.Clean(def) != filepath.Clean(cfg.DataDir) {
+		file.Set(localProfile, "api", st.API)
+	}
+	current := false
+	if file.CurrentProfile() == "" {
+		file.SetCurrentProfile(localProfile)
+		current = true
+	}
+	if err := file.Save(); err != nil {
+		io.Warnf("could not save the key in %s: %v", file.Path, err)
+		return
+	}
+	if current {
+		io.Infof("Saved it in %s as the profile %q, now the current profile.", file.Path, localProfile)
+	} else {
+		io.Infof("Saved it in %s as the profile %q: use it with --profile %s.", file.Path, localProfile, localProfile)
+	}
+}
+

@@ -1,0 +1,456 @@
+package hubauth
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/libp2p/go-libp2p-core/crypto"
+	ma "github.com/multiformats/go-multiaddr"
+	pb "github.com/textileio/go-threads/api/pb"
+	"github.com/textileio/go-threads/core/thread"
+	netpb "github.com/textileio/go-threads/net/api/pb"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+)
+
+// Mode selects whether a server checks API keys.
+type Mode int
+
+const (
+	// AuthKeys applies the Hub's key and signature checks and per-user isolation.
+	AuthKeys Mode = iota
+	// AuthNone serves everyone, like plain threadsd; owners are still recorded, so a later
+	// start with keys keeps every user's databases.
+	AuthNone
+)
+
+// ParseMode reads the --auth flag's value.
+func ParseMode(s string) (Mode, error) {
+	switch s {
+	case "keys":
+		return AuthKeys, nil
+	case "none":
+		return AuthNone, nil
+	}
+	return 0, fmt.Errorf("invalid auth mode %q: use keys or none", s)
+}
+
+func (m Mode) String() string {
+	if m == AuthNone {
+		return "none"
+	}
+	return "keys"
+}
+
+// Answers for calls a caller may not make. A thread the caller does not own is reported as
+// missing, with go-threads' own words for a missing thread, so its existence does not leak.
+var (
+	errTokenRequired  = status.Error(codes.Unauthenticated, "Token required")
+	errInvalidToken   = status.Error(codes.Unauthenticated, thread.ErrInvalidToken.Error())
+	errDBNotFound     = status.Error(codes.NotFound, "db not found")
+	errThreadNotFound = status.Error(codes.NotFound, "thread not found")
+	errNotAccessible  = status.Error(codes.PermissionDenied, "Method is not accessible")
+)
+
+// Guard is the server side of Hub auth as gRPC interceptors: it checks API keys, verifies
+// user tokens against the host key, records who owns each thread, and confines callers
+// with a user key to their own threads.
+type Guard struct {
+	Mode    Mode
+	Checker *Checker
+	Owners  *Owners
+	// HostKey is the node's libp2p host key, which signs the tokens GetToken issues.
+	HostKey crypto.PrivKey
+
+	tokensMu sync.Mutex
+	tokens   map[thread.Token]string // verified token -> subject
+}
+
+// Caller is who a request comes from, once its key and token have been checked.
+type Caller struct {
+	// Key is the API key used, when the server checks keys.
+	Key *Key
+	// Identity is the verified subject of the user token ("" without a token).
+	Identity string
+	// Operator callers (an account key, or any caller without key checks) see every thread.
+	Operator bool
+}
+
+type callerKey struct{}
+
+// CallerFromContext returns the caller the guard attached to a request's context.
+func CallerFromContext(ctx context.Context) (Caller, bool) {
+	c, ok := ctx.Value(callerKey{}).(Caller)
+	return c, ok
+}
+
+// authenticate applies the key checks and verifies the token. Public methods (GetToken,
+// GetHostID) need a valid key but no token, and a stale token does not stop a client from
+// fetching a new one.
+func (g *Guard) authenticate(ctx context.Context, p policy) (Caller, error) {
+	c := Caller{Operator: g.Mode == AuthNone}
+	if g.Mode == AuthKeys {
+		key, err := g.Checker.Check(ctx)
+		if err != nil {
+			return Caller{}, err
+		}
+		c.Key = &key
+		c.Operator = key.Type == AccountKey
+	}
+	if p.kind == public {
+		return c, nil
+	}
+	tok, err := thread.NewTokenFromMD(ctx)
+	if err != nil {
+		return Caller{}, err
+	}
+	if !tok.Defined() {
+		if !c.Operator {
+			return Caller{}, errTokenRequired
+		}
+		return c, nil
+	}
+	if c.Identity, err = g.verify(tok); err != nil {
+		return Caller{}, errInvalidToken
+	}
+	return c, nil
+}
+
+// verify checks the token's signature against the host key and returns its subject.
+// Verified tokens are remembered (tokens never expire), since a client sends the same
+// one with every call.
+func (g *Guard) verify(tok thread.Token) (string, error) {
+	g.tokensMu.Lock()
+	sub, ok := g.tokens[tok]
+	g.tokensMu.Unlock()
+	if ok {
+		return sub, nil
+	}
+	pk, err := tok.Validate(g.HostKey)
+	if err != nil || pk == nil {
+		return "", thread.ErrInvalidToken
+	}
+	sub = pk.String()
+	g.tokensMu.Lock()
+	if g.tokens == nil || len(g.tokens) >= 4096 {
+		g.tokens = map[thread.Token]string{}
+	}
+	g.tokens[tok] = sub
+	g.tokensMu.Unlock()
+	return sub, nil
+}
+
+// UnaryInterceptor guards unary calls.
+func (g *Guard) UnaryInterceptor() grpc.UnaryServerInterceptor {
+	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
+		p, ok := policies[info.FullMethod]
+		if !ok {
+			p = policyFor(info.FullMethod)
+		}
+		if p.kind == open {
+			return handler(ctx, req)
+		}
+		c, err := g.authenticate(ctx, p)
+		if err != nil {
+			return nil, err
+		}
+		ctx = context.WithValue(ctx, callerKey{}, c)
+		switch p.kind {
+		case public:
+			return handler(ctx, req)
+		case create:
+			return g.create(ctx, c, p, req, handler)
+		case remove:
+			return g.remove(ctx, c, p, req, handler)
+		case owned:
+			if err := g.checkOwned(c, p, req); err != nil {
+				return nil, err
+			}
+			return handler(ctx, req)
+		case listDBs:
+			res, err := handler(ctx, req)
+			if err == nil && !c.Operator {
+				reply := res.(*pb.ListDBsReply)
+				mine := reply.Dbs[:0]
+				for _, db := range reply.Dbs {
+					if id, err := thread.Cast(db.DbID); err == nil && g.Owners.Owns(c.Identity, id) {
+						mine = append(mine, db)
+					}
+				}
+				reply.Dbs = mine
+			}
+			return res, err
+		case users:
+			return handler(ctx, req)
+		case unimplemented:
+			return nil, status.Errorf(codes.Unimplemented, "hubctl daemon does not serve %s: of the Hub users API it serves ListThreads and GetThread", info.FullMethod)
+		}
+		if c.Operator {
+			return handler(ctx, req)
+		}
+		return nil, errNotAccessible
+	}
+}
+
+// StreamInterceptor guards streaming calls: the thread a stream acts on is in its first
+// message, and events of threads the caller does not own are not sent.
+func (g *Guard) StreamInterceptor() grpc.StreamServerInterceptor {
+	return func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
+		p, ok := policies[info.FullMethod]
+		if !ok {
+			p = policyFor(info.FullMethod)
+		}
+		if p.kind == open {
+			return handler(srv, ss)
+		}
+		c, err := g.authenticate(ss.Context(), p)
+		if err != nil {
+			return err
+		}
+		ws := &guardedStream{ServerStream: ss, ctx: context.WithValue(ss.Context(), callerKey{}, c)}
+		switch {
+		case p.kind == public || c.Operator:
+		case p.kind == owned:
+			ws.check = func(m any) error { return g.checkOwned(c, p, m) }
+		case p.kind == subscribe:
+			ws.check = func(m any) error {
+				for _, b := range m.(*netpb.SubscribeRequest).ThreadIDs {
+					if id, err := thread.Cast(b); err != nil || !g.Owners.Owns(c.Identity, id) {
+						return errThreadNotFound
+					}
+				}
+				return nil
+			}
+			ws.keep = func(m any) bool {
+				rec, ok := m.(*netpb.NewRecordReply)
+				if !ok {
+					return true
+				}
+				id, err := thread.Cast(rec.ThreadID)
+				return err == nil && g.Owners.Owns(c.Identity, id)
+			}
+		case p.kind == unimplemented:
+			return status.Errorf(codes.Unimplemented, "hubctl daemon does not serve %s: of the Hub users API it serves ListThreads and GetThread", info.FullMethod)
+		default:
+			return errNotAccessible
+		}
+		return handler(srv, ws)
+	}
+}
+
+// create records the caller's identity as the owner of the thread a call creates or
+// joins, before the call is answered, as the Hub did. A thread someone else owns is left
+// to go-threads, which refuses it as existing, so the answer is the same as for one's own.
+func (g *Guard) create(ctx context.Context, c Caller, p policy, req any, handler grpc.UnaryHandler) (any, error) {
+	if c.Identity == "" {
+		return handler(ctx, req)
+	}
+	id, err := p.threadID(req)
+	if err != nil {
+		return nil, status.Error(codes.InvalidArgument, err.Error())
+	}
+	unlock := g.Owners.lockID(id)
+	defer unlock()
+	rec := Owner{ThreadID: id, Identity: c.Identity, DB: p.db, Created: time.Now().UTC()}
+	if p.name != nil {
+		rec.Name = p.name(req)
+	}
+	prev, exists := g.Owners.Get(id)
+	if !exists {
+		if err := g.Owners.Put(rec); err != nil {
+			return nil, status.Error(codes.Internal, err.Error())
+		}
+	}
+	res, err := handler(ctx, req)
+	switch {
+	case err != nil && !exists:
+		if derr := g.Owners.Delete(id); derr != nil {
+			return nil, status.Error(codes.Internal, derr.Error())
+		}
+	case err == nil && exists && prev.Identity != c.Identity:
+		// The record outlived its thread (a crash between recording and creating): the
+		// thread is the caller's now.
+		if err := g.Owners.Put(rec); err != nil {
+			return nil, status.Error(codes.Internal, err.Error())
+		}
+	}
+	return res, err
+}
+
+// remove deletes a thread the caller may delete, and its owner record.
+func (g *Guard) remove(ctx context.Context, c Caller, p policy, req any, handler grpc.UnaryHandler) (any, error) {
+	if err := g.checkOwned(c, p, req); err != nil {
+		return nil, err
+	}
+	id, _ := p.threadID(req)
+	unlock := g.Owners.lockID(id)
+	defer unlock()
+	res, err := handler(ctx, req)
+	if err == nil {
+		if derr := g.Owners.Delete(id); derr != nil {
+			return nil, status.Error(codes.Internal, derr.Error())
+		}
+	}
+	return res, err
+}
+
+// checkOwned refuses, as not found, a call on a thread the caller does not own.
+func (g *Guard) checkOwned(c Caller, p policy, req any) error {
+	if c.Operator {
+		return nil
+	}
+	id, err := p.threadID(req)
+	if err != nil || !g.Owners.Owns(c.Identity, id) {
+		return p.notFound
+	}
+	return nil
+}
+
+// guardedStream checks a stream's first message and filters what it sends.
+type guardedStream struct {
+	grpc.ServerStream
+	ctx     context.Context
+	check   func(m any) error
+	checked bool
+	keep    func(m any) bool
+}
+
+func (s *guardedStream) Context() context.Context { return s.ctx }
+
+func (s *guardedStream) RecvMsg(m any) error {
+	if err := s.ServerStream.RecvMsg(m); err != nil {
+		return err
+	}
+	if s.check != nil && !s.checked {
+		s.checked = true
+		return s.check(m)
+	}
+	return nil
+}
+
+func (s *guardedStream) SendMsg(m any) error {
+	if s.keep != nil && !s.keep(m) {
+		return nil
+	}
+	return s.ServerStream.SendMsg(m)
+}
+
+// A policy says how the guard treats a method.
+type policy struct {
+	kind     kind
+	threadID func(req any) (thread.ID, error)
+	name     func(req any) string
+	db       bool
+	notFound error
+}
+
+type kind int
+
+const (
+	operatorOnly  kind = iota // unknown methods: only operators
+	open                      // no checks at all (health)
+	public                    // a valid key, no token
+	create                    // creates or joins a thread
+	remove                    // deletes a thread
+	owned                     // acts on an existing thread
+	listDBs                   // lists DBs: filtered to the caller's
+	subscribe                 // net Subscribe: events of the caller's threads
+	users                     // the users API methods hubctl serves
+	unimplemented             // the rest of the users API
+)
+
+const (
+	threadsAPI = "/threads.pb.API/"
+	netAPI     = "/threads.net.pb.API/"
+	usersAPI   = "/api.usersd.pb.APIService/"
+)
+
+// policyFor covers methods not in the table: health checks are open (load balancers
+// carry no keys), the rest of the users API is unimplemented, anything else is for
+// operators only, so a method added to go-threads later is not open by accident.
+func policyFor(method string) policy {
+	switch {
+	case strings.HasPrefix(method, "/grpc.health.v1.Health/"):
+		return policy{kind: open}
+	case strings.HasPrefix(method, usersAPI):
+		return policy{kind: unimplemented}
+	}
+	return policy{kind: operatorOnly}
+}
+
+func dbID(b []byte) (thread.ID, error) { return thread.Cast(b) }
+
+func fromAddr(b []byte) (thread.ID, error) {
+	addr, err := ma.NewMultiaddrBytes(b)
+	if err != nil {
+		return thread.Undef, err
+	}
+	return thread.FromAddr(addr)
+}
+
+func db(get func(req any) []byte) policy {
+	return policy{kind: owned, threadID: func(req any) (thread.ID, error) { return dbID(get(req)) }, notFound: errDBNotFound}
+}
+
+func netThread(get func(req any) []byte) policy {
+	return policy{kind: owned, threadID: func(req any) (thread.ID, error) { return dbID(get(req)) }, notFound: errThreadNotFound}
+}
+
+func with(p policy, k kind) policy { p.kind = k; return p }
+
+// policies lists every method of the threads, net and users APIs; a test checks that the
+// table covers the generated service descriptions.
+var policies = map[string]policy{
+	threadsAPI + "GetToken": {kind: public},
+	threadsAPI + "NewDB": {kind: create, db: true, notFound: errDBNotFound,
+		threadID: func(r any) (thread.ID, error) { return dbID(r.(*pb.NewDBRequest).DbID) },
+		name:     func(r any) string { return r.(*pb.NewDBRequest).Name }},
+	threadsAPI + "NewDBFromAddr": {kind: create, db: true, notFound: errDBNotFound,
+		threadID: func(r any) (thread.ID, error) { return fromAddr(r.(*pb.NewDBFromAddrRequest).Addr) },
+		name:     func(r any) string { return r.(*pb.NewDBFromAddrRequest).Name }},
+	threadsAPI + "ListDBs":              {kind: listDBs},
+	threadsAPI + "GetDBInfo":            db(func(r any) []byte { return r.(*pb.GetDBInfoRequest).DbID }),
+	threadsAPI + "DeleteDB":             with(db(func(r any) []byte { return r.(*pb.DeleteDBRequest).DbID }), remove),
+	threadsAPI + "NewCollection":        db(func(r any) []byte { return r.(*pb.NewCollectionRequest).DbID }),
+	threadsAPI + "UpdateCollection":     db(func(r any) []byte { return r.(*pb.UpdateCollectionRequest).DbID }),
+	threadsAPI + "DeleteCollection":     db(func(r any) []byte { return r.(*pb.DeleteCollectionRequest).DbID }),
+	threadsAPI + "GetCollectionInfo":    db(func(r any) []byte { return r.(*pb.GetCollectionInfoRequest).DbID }),
+	threadsAPI + "GetCollectionIndexes": db(func(r any) []byte { return r.(*pb.GetCollectionIndexesRequest).DbID }),
+	threadsAPI + "ListCollections":      db(func(r any) []byte { return r.(*pb.ListCollectionsRequest).DbID }),
+	threadsAPI + "Create":               db(func(r any) []byte { return r.(*pb.CreateRequest).DbID }),
+	threadsAPI + "Verify":               db(func(r any) []byte { return r.(*pb.VerifyRequest).DbID }),
+	threadsAPI + "Save":                 db(func(r any) []byte { return r.(*pb.SaveRequest).DbID }),
+	threadsAPI + "Delete":               db(func(r any) []byte { return r.(*pb.DeleteRequest).DbID }),
+	threadsAPI + "Has":                  db(func(r any) []byte { return r.(*pb.HasRequest).DbID }),
+	threadsAPI + "Find":                 db(func(r any) []byte { return r.(*pb.FindRequest).DbID }),
+	threadsAPI + "FindByID":             db(func(r any) []byte { return r.(*pb.FindByIDRequest).DbID }),
+	threadsAPI + "Listen":               db(func(r any) []byte { return r.(*pb.ListenRequest).DbID }),
+	threadsAPI + "ReadTransaction": db(func(r any) []byte {
+		return r.(*pb.ReadTransactionRequest).GetStartTransactionRequest().GetDbID()
+	}),
+	threadsAPI + "WriteTransaction": db(func(r any) []byte {
+		return r.(*pb.WriteTransactionRequest).GetStartTransactionRequest().GetDbID()
+	}),
+
+	netAPI + "GetHostID": {kind: public},
+	netAPI + "GetToken":  {kind: public},
+	netAPI + "CreateThread": {kind: create, notFound: errThreadNotFound,
+		threadID: func(r any) (thread.ID, error) { return dbID(r.(*netpb.CreateThreadRequest).ThreadID) }},
+	netAPI + "AddThread": {kind: create, notFound: errThreadNotFound,
+		threadID: func(r any) (thread.ID, error) { return fromAddr(r.(*netpb.AddThreadRequest).Addr) }},
+	netAPI + "GetThread":     netThread(func(r any) []byte { return r.(*netpb.GetThreadRequest).ThreadID }),
+	netAPI + "PullThread":    netThread(func(r any) []byte { return r.(*netpb.PullThreadRequest).ThreadID }),
+	netAPI + "DeleteThread":  with(netThread(func(r any) []byte { return r.(*netpb.DeleteThreadRequest).ThreadID }), remove),
+	netAPI + "AddReplicator": netThread(func(r any) []byte { return r.(*netpb.AddReplicatorRequest).ThreadID }),
+	netAPI + "CreateRecord":  netThread(func(r any) []byte { return r.(*netpb.CreateRecordRequest).ThreadID }),
+	netAPI + "AddRecord":     netThread(func(r any) []byte { return r.(*netpb.AddRecordRequest).ThreadID }),
+	netAPI + "GetRecord":     netThread(func(r any) []byte { return r.(*netpb.GetRecordRequest).ThreadID }),
+	netAPI + "Subscribe":     {kind: subscribe},
+
+	usersAPI + "ListThreads": {kind: users},
+	usersAPI + "GetThread":   {kind: users},
+}

@@ -1,0 +1,189 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
+	"time"
+
+	"github.com/improbable-eng/grpc-web/go/grpcweb"
+	"google.golang.org/grpc"
+
+	"github.com/hubctl/hubctl/pkg/hubauth"
+	"github.com/hubctl/hubctl/pkg/node"
+)
+
+// Defaults for `hubctl daemon`: everything on loopback unless the operator says otherwise.
+const (
+	DefaultAPIAddr  = "127.0.0.1:6006"
+	DefaultWebAddr  = "127.0.0.1:6007"
+	DefaultHostAddr = "/ip4/127.0.0.1/tcp/4006"
+)
+
+// ErrRunning means a daemon already serves the data directory.
+var ErrRunning = errors.New("a daemon is already running")
+
+// DaemonOptions configure `hubctl daemon`.
+type DaemonOptions struct {
+	// DataDir holds the node (DataDir/node), the API keys and the state file.
+	DataDir string
+	// APIAddr serves gRPC, WebAddr grpc-web (with websockets); port 0 picks a free port.
+	APIAddr, WebAddr string
+	// HostAddr is the libp2p listen multiaddr.
+	HostAddr string
+	// CORSOrigins are the browser origins allowed on the grpc-web address; empty or "*"
+	// allows any.
+	CORSOrigins []string
+	// Bootstrap are peers to connect to at start; nothing else is ever dialled.
+	Bootstrap []string
+	Mode      hubauth.Mode
+	Keys      hubauth.KeyLookup
+	MaxSigTTL time.Duration
+	Debug     bool
+}
+
+// Daemon is a running `hubctl daemon`.
+type Daemon struct {
+	dataDir string
+	node    *node.Node
+	grpc    *GRPC
+	web     *http.Server
+	state   State
+	failed  chan error
+	served  chan struct{}
+}
+
+// StartDaemon opens the node in o.DataDir (waiting for its lock as long as ctx allows),
+// listens, serves, and writes the state file that other hubctl commands find it by.
+func StartDaemon(ctx context.Context, o DaemonOptions) (d *Daemon, err error) {
+	if st, ok := Running(o.DataDir); ok {
+		return nil, fmt.Errorf("%w on %s (pid %d, api %s): stop it first, or use another --data-dir", ErrRunning, o.DataDir, st.PID, st.API)
+	}
+	n, err := node.Open(ctx, node.Options{Dir: filepath.Join(o.DataDir, "node"), HostAddr: o.HostAddr, Debug: o.Debug})
+	if err != nil {
+		return nil, err
+	}
+	var closers []func() error
+	defer func() {
+		if err != nil {
+			for i := len(closers) - 1; i >= 0; i-- {
+				err = errors.Join(err, closers[i]())
+			}
+			err = errors.Join(err, n.Close())
+		}
+	}()
+	g, err := NewGRPC(n, Options{Mode: o.Mode, Keys: o.Keys, MaxSigTTL: o.MaxSigTTL})
+	if err != nil {
+		return nil, err
+	}
+	apiLis, err := net.Listen("tcp", o.APIAddr)
+	if err != nil {
+		return nil, fmt.Errorf("listen on --api-addr %s: %w", o.APIAddr, err)
+	}
+	closers = append(closers, apiLis.Close)
+	webLis, err := net.Listen("tcp", o.WebAddr)
+	if err != nil {
+		return nil, fmt.Errorf("listen on --web-addr %s: %w", o.WebAddr, err)
+	}
+	closers = append(closers, webLis.Close)
+	if err := n.Bootstrap(o.Bootstrap); err != nil {
+		return nil, err
+	}
+
+	d = &Daemon{
+		dataDir: o.DataDir,
+		node:    n,
+		grpc:    g,
+		web:     &http.Server{Handler: webHandler(g.Server, o.CORSOrigins), ReadHeaderTimeout: 10 * time.Second},
+		failed:  make(chan error, 2),
+		served:  make(chan struct{}),
+		state: State{
+			PID:       os.Getpid(),
+			API:       apiLis.Addr().String(),
+			Web:       webLis.Addr().String(),
+			PeerID:    n.HostID(),
+			HostAddrs: n.HostAddrs(),
+			Auth:      o.Mode.String(),
+			Started:   time.Now().UTC().Truncate(time.Second),
+		},
+	}
+	if err := writeState(o.DataDir, d.state); err != nil {
+		return nil, err
+	}
+	apiDone, webDone := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(apiDone)
+		if err := g.Serve(apiLis); err != nil && !errors.Is(err, grpc.ErrServerStopped) {
+			d.failed <- fmt.Errorf("serve gRPC on %s: %w", d.state.API, err)
+		}
+	}()
+	go func() {
+		defer close(webDone)
+		if err := d.web.Serve(webLis); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			d.failed <- fmt.Errorf("serve grpc-web on %s: %w", d.state.Web, err)
+		}
+	}()
+	go func() { <-apiDone; <-webDone; close(d.served) }()
+	return d, nil
+}
+
+// State is what the daemon wrote to its state file.
+func (d *Daemon) State() State { return d.state }
+
+// Failed delivers an error if serving stops on its own.
+func (d *Daemon) Failed() <-chan error { return d.failed }
+
+// Shutdown stops the daemon: new calls are refused, open-ended streams end, calls in
+// flight finish, then the stores close, flushing everything acknowledged. When ctx ends
+// first, remaining calls are cut off (their clients were not answered, so nothing they
+// sent was acknowledged) and the stores still close cleanly.
+func (d *Daemon) Shutdown(ctx context.Context) error {
+	d.grpc.Drain()
+	graceful := make(chan struct{})
+	go func() {
+		defer close(graceful)
+		d.grpc.GracefulStop()
+	}()
+	webErr := d.web.Shutdown(ctx)
+	select {
+	case <-graceful:
+	case <-ctx.Done():
+		d.grpc.Stop()
+		<-graceful
+	}
+	if webErr != nil {
+		webErr = d.web.Close()
+	}
+	<-d.served
+	return errors.Join(webErr, d.node.Close(), removeState(d.dataDir, d.state.PID))
+}
+
+// webHandler serves grpc-web, over HTTP and over websockets, as the Hub's browser and Node
+// clients speak it. The websocket read limit is raised from 32 KiB, which would refuse
+// ordinary creates, to the gRPC message limit.
+func webHandler(s *grpc.Server, origins []string) http.Handler {
+	anyOrigin := len(origins) == 0 || slices.Contains(origins, "*")
+	allowed := func(origin string) bool {
+		// Clients outside browsers (Node's websocket client among them) send no Origin;
+		// CORS only protects browsers.
+		return anyOrigin || origin == "" || slices.Contains(origins, origin)
+	}
+	wrapped := grpcweb.WrapServer(s,
+		grpcweb.WithOriginFunc(allowed),
+		grpcweb.WithWebsockets(true),
+		grpcweb.WithWebsocketOriginFunc(func(r *http.Request) bool { return allowed(r.Header.Get("Origin")) }),
+		grpcweb.WithWebsocketsMessageReadLimit(MaxMessageSize),
+	)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if wrapped.IsGrpcWebSocketRequest(r) || wrapped.IsGrpcWebRequest(r) || wrapped.IsAcceptableGrpcCorsRequest(r) {
+			wrapped.ServeHTTP(w, r)
+			return
+		}
+		http.Error(w, "hubctl daemon: this address serves grpc-web only", http.StatusNotFound)
+	})
+}

@@ -1,0 +1,124 @@
+// Package server serves a ThreadDB node over gRPC behind the Hub's auth: in memory for
+// hubctl's embedded default, and over TCP and grpc-web for `hubctl daemon`. Both take the
+// same path: the threads, net and Hub users APIs and the gRPC health service, behind a
+// hubauth.Guard.
+package server
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"sync"
+	"time"
+
+	userspb "github.com/textileio/textile/v2/api/usersd/pb"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/health"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+
+	"github.com/hubctl/hubctl/pkg/hubauth"
+	"github.com/hubctl/hubctl/pkg/node"
+)
+
+// MaxMessageSize bounds one gRPC message either way; instances of several MiB are normal.
+const MaxMessageSize = 64 << 20
+
+// Options configure the gRPC server.
+type Options struct {
+	Mode hubauth.Mode
+	// Keys are the API keys callers must present when Mode is hubauth.AuthKeys.
+	Keys hubauth.KeyLookup
+	// MaxSigTTL refuses signatures dated further ahead (hubauth.DefaultMaxSigTTL when 0).
+	MaxSigTTL time.Duration
+}
+
+// GRPC is a node's gRPC server.
+type GRPC struct {
+	*grpc.Server
+	Guard  *hubauth.Guard
+	health *health.Server
+
+	// drain ends open-ended streams (Listen, Subscribe) when the server stops: they would
+	// otherwise keep a graceful stop waiting for ever.
+	drainOnce sync.Once
+	drain     chan struct{}
+}
+
+// NewGRPC builds the server for n: owner records live in the node's directory.
+func NewGRPC(n *node.Node, opts Options) (*GRPC, error) {
+	if opts.Mode == hubauth.AuthKeys && opts.Keys == nil {
+		return nil, fmt.Errorf("key checks need a key registry")
+	}
+	owners, err := hubauth.OpenOwners(filepath.Join(n.Dir(), "owners"))
+	if err != nil {
+		return nil, err
+	}
+	g := &GRPC{
+		Guard: &hubauth.Guard{
+			Mode:    opts.Mode,
+			Checker: &hubauth.Checker{Keys: opts.Keys, MaxSigTTL: opts.MaxSigTTL},
+			Owners:  owners,
+			HostKey: n.HostKey(),
+		},
+		health: health.NewServer(),
+		drain:  make(chan struct{}),
+	}
+	g.Server = grpc.NewServer(
+		grpc.MaxRecvMsgSize(MaxMessageSize),
+		grpc.MaxSendMsgSize(MaxMessageSize),
+		grpc.ChainUnaryInterceptor(g.Guard.UnaryInterceptor()),
+		grpc.ChainStreamInterceptor(g.drainInterceptor, g.Guard.StreamInterceptor()),
+	)
+	n.Register(g.Server)
+	userspb.RegisterAPIServiceServer(g.Server, &hubauth.Users{
+		Owners: owners,
+		DBs: func(ctx context.Context) ([]hubauth.DBInfo, error) {
+			dbs, err := n.ListDBs(ctx)
+			out := make([]hubauth.DBInfo, len(dbs))
+			for i, d := range dbs {
+				out[i] = hubauth.DBInfo{ID: d.ID, Name: d.Name}
+			}
+			return out, err
+		},
+	})
+	healthpb.RegisterHealthServer(g.Server, g.health)
+	return g, nil
+}
+
+// Drain marks the server as not serving and ends open-ended streams, so that a graceful
+// stop waits only for calls that end by themselves.
+func (g *GRPC) Drain() {
+	g.drainOnce.Do(func() {
+		g.health.Shutdown()
+		close(g.drain)
+	})
+}
+
+// openEnded are the streams that last until the client leaves.
+var openEnded = map[string]bool{
+	"/threads.pb.API/Listen":        true,
+	"/threads.net.pb.API/Subscribe": true,
+}
+
+func (g *GRPC) drainInterceptor(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
+	if !openEnded[info.FullMethod] {
+		return handler(srv, ss)
+	}
+	ctx, cancel := context.WithCancel(ss.Context())
+	defer cancel()
+	go func() {
+		select {
+		case <-g.drain:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	return handler(srv, &ctxStream{ServerStream: ss, ctx: ctx})
+}
+
+type ctxStream struct {
+	grpc.ServerStream
+	ctx context.Context
+}
+
+func (s *ctxStream) Context() context.Context { return s.ctx }
