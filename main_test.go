@@ -51,6 +51,9 @@ func TestScript(t *testing.T) {
 			"jsonfield":   cmdJSONField,
 			"holdlock":    cmdHoldLock,
 			"sleep":       cmdSleep,
+			"daemonstate": cmdDaemonState,
+			"hubclient":   cmdHubClient,
+			"term":        cmdTerm,
 		},
 	})
 }

@@ -208,4 +208,3 @@ func reportFirstKey(f *Factory, cfg *config.Config, o *daemonOptions, k hubauth.
 		io.Infof("Saved it in %s as the profile %q: use it with --profile %s.", file.Path, localProfile, localProfile)
 	}
 }
-

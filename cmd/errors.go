@@ -11,6 +11,7 @@ import (
 
 	"github.com/hubctl/hubctl/pkg/config"
 	"github.com/hubctl/hubctl/pkg/hub"
+	"github.com/hubctl/hubctl/pkg/hubauth"
 	"github.com/hubctl/hubctl/pkg/keystore"
 	"github.com/hubctl/hubctl/pkg/node"
 )
@@ -81,10 +82,11 @@ func exitCode(ctx context.Context, err error) int {
 		errors.Is(err, config.ErrUnknownProfile), errors.Is(err, keystore.ErrInvalidName),
 		errors.Is(err, keystore.ErrInvalidKey), errors.Is(err, hub.ErrInvalidTarget),
 		errors.Is(err, hub.ErrInvalidSecret), errors.Is(err, hub.ErrInvalidAuth),
-		errors.Is(err, hub.ErrInvalidArg), errors.Is(err, hub.ErrInvalidToken):
+		errors.Is(err, hub.ErrInvalidArg), errors.Is(err, hub.ErrInvalidToken),
+		errors.Is(err, hubauth.ErrInvalidKeyType):
 		return ExitUsage
 	case errors.Is(err, keystore.ErrNotFound), errors.Is(err, keystore.ErrNoDefault),
-		errors.Is(err, hub.ErrNotFound):
+		errors.Is(err, hub.ErrNotFound), errors.Is(err, hubauth.ErrKeyNotFound):
 		return ExitNotFound
 	case errors.Is(err, keystore.ErrWrongPassphrase), errors.Is(err, hub.ErrAuth):
 		return ExitAuth

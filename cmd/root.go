@@ -83,8 +83,10 @@ Settings come from flags, then HUBCTL_* environment variables, then the config f
 		newVersionCmd(f),
 		newConfigCmd(f),
 		newIdentityCmd(f),
+		newKeysCmd(f),
 		newTokenCmd(f),
 		newDBCmd(f),
+		newDaemonCmd(f),
 		&cobra.Command{
 			Use:   "exit-codes",
 			Short: "The exit codes hubctl returns",

@@ -12,7 +12,5 @@ package pins
 
 import (
 	_ "github.com/libp2p/go-libp2p-asn-util"
-	_ "github.com/improbable-eng/grpc-web/go/grpcweb"
-	_ "github.com/textileio/textile/v2/api/usersd/pb"
 	_ "nhooyr.io/websocket"
 )

@@ -1,0 +1,206 @@
+package main
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"flag"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/alecthomas/jsonschema"
+	mbase "github.com/multiformats/go-multibase"
+	"github.com/rogpeppe/go-internal/testscript"
+	"github.com/textileio/go-threads/api/client"
+	"github.com/textileio/go-threads/core/thread"
+	"github.com/textileio/go-threads/db"
+	"github.com/textileio/textile/v2/api/common"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
+
+	"github.com/hubctl/hubctl/pkg/server"
+)
+
+// daemonstate DATA-DIR waits for a daemon started in the background on DATA-DIR to write
+// its state file, then sets DAEMON_API, DAEMON_WEB, DAEMON_PID and DAEMON_PEER.
+// `! daemonstate DATA-DIR` checks that no live daemon's state file is there.
+func cmdDaemonState(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) != 1 {
+		ts.Fatalf("usage: daemonstate DATA-DIR")
+	}
+	dir := ts.MkAbs(args[0])
+	if neg {
+		if st, ok := server.Running(dir); ok {
+			ts.Fatalf("daemonstate: a daemon (pid %d) is still recorded in %s", st.PID, dir)
+		}
+		return
+	}
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		if st, ok := server.Running(dir); ok {
+			ts.Setenv("DAEMON_API", st.API)
+			ts.Setenv("DAEMON_WEB", st.Web)
+			ts.Setenv("DAEMON_PID", strconv.Itoa(st.PID))
+			ts.Setenv("DAEMON_PEER", st.PeerID)
+			return
+		}
+		if time.Now().After(deadline) {
+			ts.Fatalf("daemonstate: no daemon state in %s after 60s", dir)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// hubclient [-key K] [-secret S] [-date OFFSET|js] ADDR OP ARGS... calls the daemon with
+// the Hub's own Go clients (go-threads api/client with textile's common.Credentials), as
+// code written for the hosted Hub does. -date signs a date OFFSET from now (default
+// +30m); "js" signs it the way the JS clients format it, with milliseconds. Ops:
+//
+//	listdbs                   prints how many DBs the caller sees
+//	newdb NAME                creates a DB and prints its ID
+//	collection DB NAME        creates a collection with a permissive schema
+//	create DB COLL N          creates N instances in one call
+//	count DB COLL             prints the number of instances
+//
+// A refused call prints "CODE: message" to stderr and fails (use ! to expect it).
+func cmdHubClient(ts *testscript.TestScript, neg bool, args []string) {
+	fs := flag.NewFlagSet("hubclient", flag.ContinueOnError)
+	key := fs.String("key", "", "API key")
+	secret := fs.String("secret", "", "API secret")
+	date := fs.String("date", "+30m", "signature date offset, or js")
+	if err := fs.Parse(args); err != nil || fs.NArg() < 2 {
+		ts.Fatalf("usage: hubclient [-key K] [-secret S] [-date OFFSET|js] ADDR OP ARGS...")
+	}
+	addr, op, rest := fs.Arg(0), fs.Arg(1), fs.Args()[2:]
+	c, err := client.NewClient(addr, grpc.WithInsecure(), grpc.WithPerRPCCredentials(common.Credentials{}))
+	if err != nil {
+		ts.Fatalf("hubclient: %v", err)
+	}
+	defer c.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if *key != "" {
+		ctx = common.NewAPIKeyContext(ctx, *key)
+	}
+	if *secret != "" {
+		if ctx, err = signed(ctx, *secret, *date); err != nil {
+			ts.Fatalf("hubclient: %v", err)
+		}
+	}
+	out, err := hubClientOp(ctx, c, op, rest)
+	if err != nil {
+		if _, ok := status.FromError(err); !ok {
+			ts.Fatalf("hubclient %s: %v", op, err)
+		}
+		st := status.Convert(err)
+		fmt.Fprintf(ts.Stderr(), "%s: %s\n", st.Code(), st.Message())
+		if !neg {
+			ts.Fatalf("hubclient %s refused: %s: %s", op, st.Code(), st.Message())
+		}
+		return
+	}
+	if neg {
+		ts.Fatalf("hubclient %s succeeded unexpectedly", op)
+	}
+	fmt.Fprintln(ts.Stdout(), out)
+}
+
+// signed adds a signature whose date is offset from now, formatted as Go clients do
+// (whole seconds) or, with "js", as the JS clients do (milliseconds).
+func signed(ctx context.Context, secret, offset string) (context.Context, error) {
+	layout, when := time.RFC3339, 30*time.Minute
+	if offset == "js" {
+		layout = "2006-01-02T15:04:05.000Z07:00"
+	} else {
+		d, err := time.ParseDuration(offset)
+		if err != nil {
+			return nil, err
+		}
+		when = d
+	}
+	if layout == time.RFC3339 {
+		return common.CreateAPISigContext(ctx, time.Now().Add(when), secret)
+	}
+	_, sec, err := mbase.Decode(secret)
+	if err != nil {
+		return nil, err
+	}
+	msg := time.Now().Add(when).UTC().Format(layout)
+	mac := hmac.New(sha256.New, sec)
+	mac.Write([]byte(msg))
+	sig, _ := mbase.Encode(mbase.Base32, mac.Sum(nil))
+	return metadata.AppendToOutgoingContext(ctx, "x-textile-api-sig", sig, "x-textile-api-sig-msg", msg), nil
+}
+
+func hubClientOp(ctx context.Context, c *client.Client, op string, args []string) (string, error) {
+	need := map[string]int{"listdbs": 0, "newdb": 1, "collection": 2, "create": 3, "count": 2}
+	n, ok := need[op]
+	if !ok || len(args) != n {
+		return "", fmt.Errorf("unknown op or wrong arguments: %s %v", op, args)
+	}
+	var id thread.ID
+	if op != "listdbs" && op != "newdb" {
+		var err error
+		if id, err = thread.Decode(args[0]); err != nil {
+			return "", err
+		}
+	}
+	switch op {
+	case "listdbs":
+		dbs, err := c.ListDBs(ctx)
+		return strconv.Itoa(len(dbs)), err
+	case "newdb":
+		id := thread.NewIDV1(thread.Raw, 32)
+		return id.String(), c.NewDB(ctx, id, db.WithNewManagedName(args[0]))
+	case "collection":
+		return args[1], c.NewCollection(ctx, id, db.CollectionConfig{Name: args[1], Schema: jsonschema.Reflect(&scriptDoc{})})
+	case "create":
+		count, err := strconv.Atoi(args[2])
+		if err != nil {
+			return "", err
+		}
+		docs := make([]any, count)
+		for i := range docs {
+			docs[i] = &scriptDoc{N: i, Note: strings.Repeat("x", 64)}
+		}
+		ids, err := c.Create(ctx, id, args[1], docs)
+		return strconv.Itoa(len(ids)), err
+	case "count":
+		res, err := c.Find(ctx, id, args[1], &db.Query{}, &scriptDoc{})
+		if err != nil {
+			return "", err
+		}
+		return strconv.Itoa(len(res.([]*scriptDoc))), nil
+	}
+	return "", nil
+}
+
+// scriptDoc is the schema of the instances hubclient writes.
+type scriptDoc struct {
+	ID   string `json:"_id"`
+	N    int    `json:"n"`
+	Note string `json:"note"`
+}
+
+// term PID sends SIGTERM (testscript's kill knows only INT and KILL).
+func cmdTerm(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 1 {
+		ts.Fatalf("usage: term PID")
+	}
+	pid, err := strconv.Atoi(args[0])
+	if err != nil {
+		ts.Fatalf("term: bad pid %q", args[0])
+	}
+	p, err := os.FindProcess(pid)
+	if err == nil {
+		err = p.Signal(syscall.SIGTERM)
+	}
+	if err != nil {
+		ts.Fatalf("term %d: %v", pid, err)
+	}
+}
