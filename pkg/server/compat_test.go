@@ -1,0 +1,340 @@
+package server
+
+import (
+	"context"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/alecthomas/jsonschema"
+	"github.com/libp2p/go-libp2p-core/crypto"
+	"github.com/textileio/go-threads/api/client"
+	"github.com/textileio/go-threads/core/thread"
+	"github.com/textileio/go-threads/db"
+	netclient "github.com/textileio/go-threads/net/api/client"
+	"github.com/textileio/textile/v2/api/common"
+	userspb "github.com/textileio/textile/v2/api/usersd/pb"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials/insecure"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/status"
+
+	"github.com/hubctl/hubctl/pkg/hubauth"
+)
+
+// startDaemon runs a daemon on 127.0.0.1 with ports of 0 and an API key registry in its
+// data directory; it is shut down when the test ends.
+func startDaemon(t *testing.T, mode hubauth.Mode) (*Daemon, *hubauth.Registry) {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), "data")
+	reg := hubauth.OpenRegistry(dir)
+	opts := DaemonOptions{
+		DataDir: dir, APIAddr: "127.0.0.1:0", WebAddr: "127.0.0.1:0", HostAddr: "/ip4/127.0.0.1/tcp/0",
+		Mode: mode,
+	}
+	if mode == hubauth.AuthKeys {
+		kr, err := reg.Watch(t.Context())
+		if err != nil {
+			t.Fatal(err)
+		}
+		opts.Keys = kr
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	d, err := StartDaemon(ctx, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if err := d.Shutdown(ctx); err != nil {
+			t.Errorf("shutdown: %v", err)
+		}
+	})
+	return d, reg
+}
+
+// hubContext is what a Hub user's code builds: the key and a signature dated 30 minutes
+// ahead, sent by common.Credentials.
+func hubContext(t *testing.T, k hubauth.Key) context.Context {
+	t.Helper()
+	ctx := common.NewAPIKeyContext(t.Context(), k.Key)
+	ctx, err := common.CreateAPISigContext(ctx, time.Now().Add(30*time.Minute), k.Secret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ctx
+}
+
+func hubDial() []grpc.DialOption {
+	return []grpc.DialOption{grpc.WithTransportCredentials(insecure.NewCredentials()), grpc.WithPerRPCCredentials(common.Credentials{})}
+}
+
+func newIdentity(t *testing.T) thread.Identity {
+	t.Helper()
+	sk, _, err := crypto.GenerateEd25519Key(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return thread.NewLibp2pIdentity(sk)
+}
+
+type note struct {
+	ID   string `json:"_id"`
+	Text string `json:"text"`
+}
+
+func wantCode(t *testing.T, what string, err error, code codes.Code, msg string) {
+	t.Helper()
+	st := status.Convert(err)
+	if st.Code() != code || (msg != "" && st.Message() != msg) {
+		t.Fatalf("%s: got %v %q, want %v %q", what, st.Code(), st.Message(), code, msg)
+	}
+}
+
+// Code written for the hosted Hub works against the daemon unmodified: go-threads'
+// api/client and net client and textile's users client, with common.Credentials, key and
+// signature contexts and user tokens, and each user sees only their own databases.
+func TestHubClientsWorkUnmodified(t *testing.T) {
+	d, reg := startDaemon(t, hubauth.AuthKeys)
+	key, err := reg.Create(hubauth.CreateOptions{Type: hubauth.UserKey, Secure: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := d.State().API
+	ctx := hubContext(t, key)
+
+	c, err := client.NewClient(addr, hubDial()...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	// textile's api/usersd/client cannot be built in this module graph (it imports
+	// textile/v2/threaddb, whose powergate and filecoin dependencies do not compile against
+	// the IPLD versions go-threads v1.1.5 selects). Its ListThreads and GetThread are
+	// one-line wrappers of the generated stub, called here the same way.
+	users := usersStub{userspb.NewAPIServiceClient(mustDial(t, addr))}
+	nc, err := netclient.NewClient(addr, hubDial()...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+
+	alice, bob := newIdentity(t), newIdentity(t)
+	aliceTok, err := c.GetToken(ctx, alice)
+	if err != nil {
+		t.Fatalf("GetToken: %v", err)
+	}
+	bobTok, err := c.GetToken(ctx, bob)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	// Alice's database, collection and instances.
+	id := thread.NewIDV1(thread.Raw, 32)
+	if err := c.NewDB(ctx, id, db.WithNewManagedName("alice-db"), db.WithNewManagedToken(aliceTok)); err != nil {
+		t.Fatalf("NewDB: %v", err)
+	}
+	schema := jsonschema.Reflect(&note{})
+	// go-threads' client takes the token from the context for some calls and from options
+	// for others (which then override the context): Hub code sets both.
+	aliceCtx := thread.NewTokenContext(ctx, aliceTok)
+	if err := c.NewCollection(aliceCtx, id, db.CollectionConfig{Name: "notes", Schema: schema}, db.WithManagedToken(aliceTok)); err != nil {
+		t.Fatalf("NewCollection: %v", err)
+	}
+	ids, err := c.Create(ctx, id, "notes", client.Instances{&note{Text: "one"}, &note{Text: "two"}}, db.WithTxnToken(aliceTok))
+	if err != nil || len(ids) != 2 {
+		t.Fatalf("Create: %v %v", ids, err)
+	}
+	found, err := c.Find(ctx, id, "notes", db.Where("text").Eq("two"), &note{}, db.WithTxnToken(aliceTok))
+	if err != nil || len(found.([]*note)) != 1 {
+		t.Fatalf("Find: %v %v", found, err)
+	}
+	dbs, err := c.ListDBs(ctx, db.WithManagedToken(aliceTok))
+	if err != nil || len(dbs) != 1 || dbs[id].Name != "alice-db" {
+		t.Fatalf("ListDBs (alice): %v %v", dbs, err)
+	}
+
+	// The users API, as textile's client calls it with a key set.
+	list, err := users.ListThreads(aliceCtx)
+	if err != nil || len(list.List) != 1 || list.List[0].Name != "alice-db" || !list.List[0].IsDb {
+		t.Fatalf("ListThreads (alice): %v %v", list, err)
+	}
+	got, err := users.GetThread(aliceCtx, "alice-db")
+	if err != nil || string(got.Id) != string(id.Bytes()) {
+		t.Fatalf("GetThread: %v %v", got, err)
+	}
+	_, err = users.GetThread(aliceCtx, "nope")
+	wantCode(t, "GetThread of a missing name", err, codes.NotFound, "Thread not found")
+	_, err = userspb.NewAPIServiceClient(mustDial(t, addr)).GetUsage(aliceCtx, &userspb.GetUsageRequest{})
+	if st := status.Convert(err); st.Code() != codes.Unimplemented || st.Message() == "" {
+		t.Fatalf("GetUsage: %v, want Unimplemented with a message", err)
+	}
+	_, err = users.ListThreads(ctx)
+	wantCode(t, "ListThreads without a token", err, codes.Unauthenticated, "Token required")
+
+	// Bob, with the same key, does not see Alice's database, and every call on it answers
+	// as for a database that does not exist.
+	bobCtx := thread.NewTokenContext(ctx, bobTok)
+	dbs, err = c.ListDBs(ctx, db.WithManagedToken(bobTok))
+	if err != nil || len(dbs) != 0 {
+		t.Fatalf("ListDBs (bob): %v %v", dbs, err)
+	}
+	if list, err := users.ListThreads(bobCtx); err != nil || len(list.List) != 0 {
+		t.Fatalf("ListThreads (bob): %v %v", list, err)
+	}
+	_, err = c.GetDBInfo(ctx, id, db.WithManagedToken(bobTok))
+	wantCode(t, "GetDBInfo (bob)", err, codes.NotFound, "db not found")
+	_, err = c.Find(ctx, id, "notes", &db.Query{}, &note{}, db.WithTxnToken(bobTok))
+	wantCode(t, "Find (bob)", err, codes.NotFound, "db not found")
+	_, err = c.Create(ctx, id, "notes", client.Instances{&note{Text: "bob was here"}}, db.WithTxnToken(bobTok))
+	wantCode(t, "Create (bob)", err, codes.NotFound, "db not found")
+	err = c.DeleteDB(ctx, id, db.WithManagedToken(bobTok))
+	wantCode(t, "DeleteDB (bob)", err, codes.NotFound, "db not found")
+	_, err = nc.GetThread(ctx, id)
+	wantCode(t, "net GetThread without a token", err, codes.Unauthenticated, "Token required")
+	_, err = nc.GetThread(bobCtx, id)
+	wantCode(t, "net GetThread (bob)", err, codes.NotFound, "thread not found")
+	events, err := c.Listen(ctx, id, nil, db.WithTxnToken(bobTok))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev := <-events
+	wantCode(t, "Listen (bob)", ev.Err, codes.NotFound, "db not found")
+	// Bob cannot take Alice's database over by creating it again either.
+	err = c.NewDB(ctx, id, db.WithNewManagedToken(bobTok))
+	if err == nil {
+		t.Fatal("NewDB with Alice's ID succeeded for Bob")
+	}
+	if !d.grpc.Guard.Owners.Owns(alice.GetPublic().String(), id) {
+		t.Fatal("Alice lost her database's ownership")
+	}
+
+	// A token the daemon did not issue is refused, whatever subject it claims.
+	forgerKey, _, _ := crypto.GenerateEd25519Key(nil)
+	forged, err := thread.NewToken(forgerKey, alice.GetPublic())
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.ListDBs(ctx, db.WithManagedToken(forged))
+	wantCode(t, "ListDBs with a forged token", err, codes.Unauthenticated, "invalid thread token")
+
+	// Alice's data is intact; she may delete her database, and its owner record goes.
+	found, err = c.Find(ctx, id, "notes", &db.Query{}, &note{}, db.WithTxnToken(aliceTok))
+	if err != nil || len(found.([]*note)) != 2 {
+		t.Fatalf("Find after Bob's attempts: %v %v", found, err)
+	}
+	if err := c.DeleteDB(ctx, id, db.WithManagedToken(aliceTok)); err != nil {
+		t.Fatalf("DeleteDB (alice): %v", err)
+	}
+	if _, ok := d.grpc.Guard.Owners.Get(id); ok {
+		t.Fatal("the owner record outlived the database")
+	}
+
+	// Health needs no key: load balancers carry none.
+	res, err := healthpb.NewHealthClient(mustDial(t, addr)).Check(t.Context(), &healthpb.HealthCheckRequest{})
+	if err != nil || res.Status != healthpb.HealthCheckResponse_SERVING {
+		t.Fatalf("health: %v %v", res, err)
+	}
+}
+
+// usersStub calls the users API as textile's api/usersd/client does.
+type usersStub struct{ c userspb.APIServiceClient }
+
+func (u usersStub) ListThreads(ctx context.Context) (*userspb.ListThreadsResponse, error) {
+	return u.c.ListThreads(ctx, &userspb.ListThreadsRequest{})
+}
+
+func (u usersStub) GetThread(ctx context.Context, name string) (*userspb.GetThreadResponse, error) {
+	return u.c.GetThread(ctx, &userspb.GetThreadRequest{Name: name})
+}
+
+func mustDial(t *testing.T, addr string) *grpc.ClientConn {
+	t.Helper()
+	conn, err := grpc.Dial(addr, hubDial()...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	return conn
+}
+
+// Owner records survive a restart, and a graceful stop ends open Listen streams instead
+// of waiting for them.
+func TestOwnershipSurvivesRestartAndShutdownEndsStreams(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "data")
+	reg := hubauth.OpenRegistry(dir)
+	key, err := reg.Create(hubauth.CreateOptions{Type: hubauth.UserKey, Secure: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	kr, err := reg.Watch(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts := DaemonOptions{DataDir: dir, APIAddr: "127.0.0.1:0", WebAddr: "127.0.0.1:0", HostAddr: "/ip4/127.0.0.1/tcp/0", Keys: kr}
+	d, err := StartDaemon(t.Context(), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := hubContext(t, key)
+	c, err := client.NewClient(d.State().API, hubDial()...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	alice := newIdentity(t)
+	tok, err := c.GetToken(ctx, alice)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := thread.NewIDV1(thread.Raw, 32)
+	if err := c.NewDB(ctx, id, db.WithNewManagedName("kept"), db.WithNewManagedToken(tok)); err != nil {
+		t.Fatal(err)
+	}
+	events, err := c.Listen(ctx, id, nil, db.WithTxnToken(tok))
+	if err != nil {
+		t.Fatal(err)
+	}
+	stopCtx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if err := d.Shutdown(stopCtx); err != nil {
+		t.Fatalf("shutdown with a Listen stream open: %v", err)
+	}
+	if stopCtx.Err() != nil {
+		t.Fatal("the graceful stop waited for the Listen stream until its deadline")
+	}
+	for range events { // the stream ends
+	}
+	c.Close()
+	if _, ok := Running(dir); ok {
+		t.Fatal("state file left after a clean stop")
+	}
+
+	d, err = StartDaemon(t.Context(), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Shutdown(context.Background())
+	c, err = client.NewClient(d.State().API, hubDial()...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	tok, err = c.GetToken(ctx, alice)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dbs, err := c.ListDBs(ctx, db.WithManagedToken(tok))
+	if err != nil || len(dbs) != 1 || dbs[id].Name != "kept" {
+		t.Fatalf("after restart: %v %v", dbs, err)
+	}
+	bobTok, err := c.GetToken(ctx, newIdentity(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if dbs, err := c.ListDBs(ctx, db.WithManagedToken(bobTok)); err != nil || len(dbs) != 0 {
+		t.Fatalf("a new identity sees %v (%v) after restart", dbs, err)
+	}
+}
