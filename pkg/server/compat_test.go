@@ -338,3 +338,47 @@ func TestOwnershipSurvivesRestartAndShutdownEndsStreams(t *testing.T) {
 		t.Fatalf("a new identity sees %v (%v) after restart", dbs, err)
 	}
 }
+
+// A call that does not end by itself (a write transaction left open) does not hold a stop
+// for ever: when the stop's deadline passes, it is cut off and the stores still close.
+func TestShutdownDeadlineCutsOffOpenCalls(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "data")
+	d, err := StartDaemon(t.Context(), DaemonOptions{DataDir: dir, APIAddr: "127.0.0.1:0", WebAddr: "127.0.0.1:0",
+		HostAddr: "/ip4/127.0.0.1/tcp/0", Mode: hubauth.AuthNone})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := client.NewClient(d.State().API, hubDial()...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	id := thread.NewIDV1(thread.Raw, 32)
+	if err := c.NewDB(t.Context(), id, db.WithNewManagedCollections(db.CollectionConfig{Name: "notes", Schema: jsonschema.Reflect(&note{})})); err != nil {
+		t.Fatal(err)
+	}
+	txn, err := c.WriteTransaction(t.Context(), id, "notes")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := txn.Start(); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	if err := d.Shutdown(ctx); err != nil {
+		t.Fatalf("forced shutdown: %v", err)
+	}
+	if ctx.Err() == nil {
+		t.Fatal("the stop did not wait for the open transaction: the test proves nothing")
+	}
+	// The node is closed: the directory can be opened again.
+	d, err = StartDaemon(t.Context(), DaemonOptions{DataDir: dir, APIAddr: "127.0.0.1:0", WebAddr: "127.0.0.1:0",
+		HostAddr: "/ip4/127.0.0.1/tcp/0", Mode: hubauth.AuthNone})
+	if err != nil {
+		t.Fatalf("reopen after a forced stop: %v", err)
+	}
+	if err := d.Shutdown(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+}
