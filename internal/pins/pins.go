@@ -12,5 +12,4 @@ package pins
 
 import (
 	_ "github.com/libp2p/go-libp2p-asn-util"
-	_ "nhooyr.io/websocket"
 )
