@@ -7,16 +7,16 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
+	"fmt"
 	"net"
 	"sync/atomic"
 	"time"
 
-	"github.com/textileio/textile/v2/api/common"
+	mbase "github.com/multiformats/go-multibase"
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials"
-	"google.golang.org/grpc/status"
 
+	"github.com/hubctl/hubctl/pkg/hubauth"
 	"github.com/hubctl/hubctl/pkg/node"
 )
 
@@ -63,14 +63,25 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 		opts.MaxSigTTL = 24 * time.Hour
 	}
 	s := &Server{Addr: lis.Addr().String(), node: n, served: make(chan error, 1)}
+	var checker *hubauth.Checker
+	if opts.Key != "" {
+		_, secret, err := mbase.Decode(opts.Secret)
+		if err != nil {
+			_ = n.Close()
+			return nil, fmt.Errorf("test server secret: %w", err)
+		}
+		keys := oneKey{key: hubauth.Key{Key: opts.Key, Secret: opts.Secret, Type: hubauth.AccountKey, Secure: true}, secret: secret}
+		checker = &hubauth.Checker{Keys: keys, MaxSigTTL: opts.MaxSigTTL}
+	}
 	check := func(ctx context.Context, method string) error {
 		if method == "/threads.pb.API/GetToken" {
 			s.getTokens.Add(1)
 		}
-		if opts.Key == "" {
+		if checker == nil {
 			return nil
 		}
-		return checkAPIKey(ctx, opts.Key, opts.Secret, opts.MaxSigTTL)
+		_, err := checker.Check(ctx)
+		return err
 	}
 	var serverOpts []grpc.ServerOption
 	if opts.TLS != nil {
@@ -95,22 +106,14 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 	return s, nil
 }
 
-// checkAPIKey applies the Hub's rules, with the Hub's codes and messages.
-func checkAPIKey(ctx context.Context, key, secret string, maxTTL time.Duration) error {
-	got, ok := common.APIKeyFromMD(ctx)
-	if !ok || got != key {
-		return status.Error(codes.NotFound, "API key not found or is invalid")
-	}
-	msg, sig, ok := common.APISigFromMD(ctx)
-	if !ok {
-		return status.Error(codes.Unauthenticated, "API key signature required")
-	}
-	date, err := time.Parse(time.RFC3339, msg)
-	if err != nil || date.After(time.Now().Add(maxTTL)) ||
-		!common.ValidateAPISigContext(common.NewAPISigContext(ctx, msg, sig), secret) {
-		return status.Error(codes.Unauthenticated, "Bad API key signature")
-	}
-	return nil
+// oneKey is a key registry holding a single secure account key.
+type oneKey struct {
+	key    hubauth.Key
+	secret []byte
+}
+
+func (k oneKey) Lookup(key string) (hubauth.Key, []byte, bool) {
+	return k.key, k.secret, key == k.key.Key
 }
 
 // GetTokenCalls is how many GetToken calls the server has answered.
