@@ -123,3 +123,24 @@ func TestCheckAgreesWithTextile(t *testing.T) {
 		t.Fatal("textile's validator disagrees")
 	}
 }
+
+// BenchmarkCheck is the per-call cost of the key and signature check on the daemon.
+func BenchmarkCheck(b *testing.B) {
+	reg := OpenRegistry(b.TempDir())
+	k, err := reg.Create(CreateOptions{Type: UserKey, Secure: true})
+	if err != nil {
+		b.Fatal(err)
+	}
+	kr, err := reg.Watch(b.Context())
+	if err != nil {
+		b.Fatal(err)
+	}
+	c := &Checker{Keys: kr}
+	ctx := incoming(k.Key, k.Secret, time.Now().Add(time.Hour), time.RFC3339)
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := c.Check(ctx); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
