@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/improbable-eng/grpc-web/go/grpcweb"
@@ -56,6 +57,8 @@ type Daemon struct {
 	state   State
 	failed  chan error
 	served  chan struct{}
+	// webCalls counts grpc-web calls in flight, websockets included.
+	webCalls sync.WaitGroup
 }
 
 // StartDaemon opens the node in o.DataDir (waiting for its lock as long as ctx allows),
@@ -99,7 +102,6 @@ func StartDaemon(ctx context.Context, o DaemonOptions) (d *Daemon, err error) {
 		dataDir: o.DataDir,
 		node:    n,
 		grpc:    g,
-		web:     &http.Server{Handler: webHandler(g.Server, o.CORSOrigins), ReadHeaderTimeout: 10 * time.Second},
 		failed:  make(chan error, 2),
 		served:  make(chan struct{}),
 		state: State{
@@ -112,6 +114,7 @@ func StartDaemon(ctx context.Context, o DaemonOptions) (d *Daemon, err error) {
 			Started:   time.Now().UTC().Truncate(time.Second),
 		},
 	}
+	d.web = &http.Server{Handler: webHandler(g.Server, o.CORSOrigins, &d.webCalls), ReadHeaderTimeout: 10 * time.Second}
 	if err := writeState(o.DataDir, d.state); err != nil {
 		return nil, err
 	}
@@ -142,19 +145,35 @@ func (d *Daemon) Failed() <-chan error { return d.failed }
 // flight finish, then the stores close, flushing everything acknowledged. When ctx ends
 // first, remaining calls are cut off (their clients were not answered, so nothing they
 // sent was acknowledged) and the stores still close cleanly.
+//
+// grpc-web calls are let finish first: grpc v1.39's GracefulStop panics on a call served
+// through ServeHTTP (its handler transport cannot drain), so none may be left by then.
 func (d *Daemon) Shutdown(ctx context.Context) error {
 	d.grpc.Drain()
-	graceful := make(chan struct{})
+	webErr := d.web.Shutdown(ctx) // waits for grpc-web over HTTP; websockets are hijacked
+	webDone := make(chan struct{})
 	go func() {
-		defer close(graceful)
-		d.grpc.GracefulStop()
+		d.webCalls.Wait()
+		close(webDone)
 	}()
-	webErr := d.web.Shutdown(ctx)
 	select {
-	case <-graceful:
+	case <-webDone:
 	case <-ctx.Done():
+	}
+	if ctx.Err() != nil {
 		d.grpc.Stop()
-		<-graceful
+	} else {
+		graceful := make(chan struct{})
+		go func() {
+			defer close(graceful)
+			d.grpc.GracefulStop()
+		}()
+		select {
+		case <-graceful:
+		case <-ctx.Done():
+			d.grpc.Stop()
+			<-graceful
+		}
 	}
 	if webErr != nil {
 		webErr = d.web.Close()
@@ -166,7 +185,7 @@ func (d *Daemon) Shutdown(ctx context.Context) error {
 // webHandler serves grpc-web, over HTTP and over websockets, as the Hub's browser and Node
 // clients speak it. The websocket read limit is raised from 32 KiB, which would refuse
 // ordinary creates, to the gRPC message limit.
-func webHandler(s *grpc.Server, origins []string) http.Handler {
+func webHandler(s *grpc.Server, origins []string, calls *sync.WaitGroup) http.Handler {
 	anyOrigin := len(origins) == 0 || slices.Contains(origins, "*")
 	allowed := func(origin string) bool {
 		// Clients outside browsers (Node's websocket client among them) send no Origin;
@@ -181,6 +200,8 @@ func webHandler(s *grpc.Server, origins []string) http.Handler {
 	)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if wrapped.IsGrpcWebSocketRequest(r) || wrapped.IsGrpcWebRequest(r) || wrapped.IsAcceptableGrpcCorsRequest(r) {
+			calls.Add(1)
+			defer calls.Done()
 			wrapped.ServeHTTP(w, r)
 			return
 		}

@@ -142,3 +142,60 @@ func TestCORSOrigins(t *testing.T) {
 		}
 	}
 }
+
+// A stop with a grpc-web call in flight lets it end first: grpc v1.39's GracefulStop
+// panics on calls served through ServeHTTP, so the daemon must not reach it with one open.
+func TestShutdownWithGRPCWebStreamOpen(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "data")
+	d, err := StartDaemon(t.Context(), DaemonOptions{DataDir: dir, APIAddr: "127.0.0.1:0", WebAddr: "127.0.0.1:0",
+		HostAddr: "/ip4/127.0.0.1/tcp/0", Mode: hubauth.AuthNone})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := client.NewClient(d.State().API, hubDial()...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	id := thread.NewIDV1(thread.Raw, 32)
+	if err := c.NewDB(t.Context(), id, db.WithNewManagedCollections(db.CollectionConfig{Name: "notes", Schema: jsonschema.Reflect(&note{})})); err != nil {
+		t.Fatal(err)
+	}
+	stream, err := grpcwebws.Stream(t.Context(), "ws://"+d.State().Web, "/threads.pb.API/Listen", nil, &pb.ListenRequest{DbID: id.Bytes()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stream.Close()
+	// An event proves the stream is being served. The server may not be listening yet
+	// when the first create lands, so creates go on until one is seen.
+	seen := make(chan struct{})
+	go func() {
+		for {
+			if _, err := c.Create(t.Context(), id, "notes", client.Instances{&note{Text: "hi"}}); err != nil {
+				return
+			}
+			select {
+			case <-seen:
+				return
+			case <-time.After(50 * time.Millisecond):
+			}
+		}
+	}()
+	var ev pb.ListenReply
+	err = stream.Recv(&ev)
+	close(seen)
+	if err != nil {
+		t.Fatalf("Listen over grpc-web: %v", err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if err := d.Shutdown(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if ctx.Err() != nil {
+		t.Fatal("the stop waited for the grpc-web stream until its deadline")
+	}
+	if err := stream.Recv(&ev); err == nil {
+		t.Fatal("the grpc-web stream outlived the daemon")
+	}
+}
