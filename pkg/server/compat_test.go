@@ -29,10 +29,7 @@ func startDaemon(t *testing.T, mode hubauth.Mode) (*Daemon, *hubauth.Registry) {
 	t.Helper()
 	dir := filepath.Join(t.TempDir(), "data")
 	reg := hubauth.OpenRegistry(dir)
-	opts := DaemonOptions{
-		DataDir: dir, APIAddr: "127.0.0.1:0", WebAddr: "127.0.0.1:0", HostAddr: "/ip4/127.0.0.1/tcp/0",
-		Mode: mode,
-	}
+	opts := loopback(DaemonOptions{DataDir: dir, Mode: mode})
 	if mode == hubauth.AuthKeys {
 		kr, err := reg.Watch(t.Context())
 		if err != nil {
@@ -54,6 +51,12 @@ func startDaemon(t *testing.T, mode hubauth.Mode) (*Daemon, *hubauth.Registry) {
 		}
 	})
 	return d, reg
+}
+
+// loopback puts every listener of o on 127.0.0.1 with ports of 0.
+func loopback(o DaemonOptions) DaemonOptions {
+	o.APIAddr, o.WebAddr, o.HostAddr = "127.0.0.1:0", "127.0.0.1:0", "/ip4/127.0.0.1/tcp/0"
+	return o
 }
 
 // hubContext is what a Hub user's code builds: the key and a signature dated 30 minutes
@@ -274,7 +277,7 @@ func TestOwnershipSurvivesRestartAndShutdownEndsStreams(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	opts := DaemonOptions{DataDir: dir, APIAddr: "127.0.0.1:0", WebAddr: "127.0.0.1:0", HostAddr: "/ip4/127.0.0.1/tcp/0", Keys: kr}
+	opts := loopback(DaemonOptions{DataDir: dir, Keys: kr})
 	d, err := StartDaemon(t.Context(), opts)
 	if err != nil {
 		t.Fatal(err)
@@ -343,8 +346,7 @@ func TestOwnershipSurvivesRestartAndShutdownEndsStreams(t *testing.T) {
 // for ever: when the stop's deadline passes, it is cut off and the stores still close.
 func TestShutdownDeadlineCutsOffOpenCalls(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "data")
-	d, err := StartDaemon(t.Context(), DaemonOptions{DataDir: dir, APIAddr: "127.0.0.1:0", WebAddr: "127.0.0.1:0",
-		HostAddr: "/ip4/127.0.0.1/tcp/0", Mode: hubauth.AuthNone})
+	d, err := StartDaemon(t.Context(), loopback(DaemonOptions{DataDir: dir, Mode: hubauth.AuthNone}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -373,8 +375,7 @@ func TestShutdownDeadlineCutsOffOpenCalls(t *testing.T) {
 		t.Fatal("the stop did not wait for the open transaction: the test proves nothing")
 	}
 	// The node is closed: the directory can be opened again.
-	d, err = StartDaemon(t.Context(), DaemonOptions{DataDir: dir, APIAddr: "127.0.0.1:0", WebAddr: "127.0.0.1:0",
-		HostAddr: "/ip4/127.0.0.1/tcp/0", Mode: hubauth.AuthNone})
+	d, err = StartDaemon(t.Context(), loopback(DaemonOptions{DataDir: dir, Mode: hubauth.AuthNone}))
 	if err != nil {
 		t.Fatalf("reopen after a forced stop: %v", err)
 	}

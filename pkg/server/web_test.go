@@ -118,8 +118,7 @@ func TestGRPCWebWebsockets(t *testing.T) {
 // none) are not browsers and are let through.
 func TestCORSOrigins(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "data")
-	d, err := StartDaemon(t.Context(), DaemonOptions{DataDir: dir, APIAddr: "127.0.0.1:0", WebAddr: "127.0.0.1:0",
-		HostAddr: "/ip4/127.0.0.1/tcp/0", Mode: hubauth.AuthNone, CORSOrigins: []string{"https://app.example"}})
+	d, err := StartDaemon(t.Context(), loopback(DaemonOptions{DataDir: dir, Mode: hubauth.AuthNone, CORSOrigins: []string{"https://app.example"}}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -147,8 +146,7 @@ func TestCORSOrigins(t *testing.T) {
 // panics on calls served through ServeHTTP, so the daemon must not reach it with one open.
 func TestShutdownWithGRPCWebStreamOpen(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "data")
-	d, err := StartDaemon(t.Context(), DaemonOptions{DataDir: dir, APIAddr: "127.0.0.1:0", WebAddr: "127.0.0.1:0",
-		HostAddr: "/ip4/127.0.0.1/tcp/0", Mode: hubauth.AuthNone})
+	d, err := StartDaemon(t.Context(), loopback(DaemonOptions{DataDir: dir, Mode: hubauth.AuthNone}))
 	if err != nil {
 		t.Fatal(err)
 	}
