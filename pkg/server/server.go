@@ -15,6 +15,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/metadata"
 
 	"github.com/hubctl/hubctl/pkg/hubauth"
 	"github.com/hubctl/hubctl/pkg/node"
@@ -67,7 +68,7 @@ func NewGRPC(n *node.Node, opts Options) (*GRPC, error) {
 		grpc.MaxRecvMsgSize(MaxMessageSize),
 		grpc.MaxSendMsgSize(MaxMessageSize),
 		grpc.ChainUnaryInterceptor(g.Guard.UnaryInterceptor()),
-		grpc.ChainStreamInterceptor(g.drainInterceptor, g.Guard.StreamInterceptor()),
+		grpc.ChainStreamInterceptor(g.drainInterceptor, g.Guard.StreamInterceptor(), readyInterceptor),
 	)
 	n.Register(g.Server)
 	userspb.RegisterAPIServiceServer(g.Server, &hubauth.Users{
@@ -114,6 +115,34 @@ func (g *GRPC) drainInterceptor(srv any, ss grpc.ServerStream, info *grpc.Stream
 		}
 	}()
 	return handler(srv, &ctxStream{ServerStream: ss, ctx: ctx})
+}
+
+// readyInterceptor sends an open-ended stream's headers as soon as its request has been
+// accepted, just before the handler subscribes, rather than with the first event: a client
+// such as `hubctl db listen` can then tell its user it is listening, and a script can start
+// making changes. (go-threads itself sends nothing until an event.)
+func readyInterceptor(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
+	if !openEnded[info.FullMethod] {
+		return handler(srv, ss)
+	}
+	return handler(srv, &readyStream{ServerStream: ss})
+}
+
+type readyStream struct {
+	grpc.ServerStream
+	sent bool
+}
+
+func (s *readyStream) RecvMsg(m any) error {
+	if err := s.ServerStream.RecvMsg(m); err != nil {
+		return err
+	}
+	if !s.sent {
+		s.sent = true
+		// A failure here means the client is gone; the handler finds out on its own.
+		_ = s.ServerStream.SendHeader(metadata.MD{})
+	}
+	return nil
 }
 
 type ctxStream struct {
