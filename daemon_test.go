@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"regexp"
 	"strconv"
 	"strings"
 	"syscall"
@@ -202,5 +203,27 @@ func cmdTerm(ts *testscript.TestScript, neg bool, args []string) {
 	}
 	if err != nil {
 		ts.Fatalf("term %d: %v", pid, err)
+	}
+}
+
+// waitfor FILE REGEXP waits (up to a minute) until FILE exists and matches REGEXP: for the
+// output of a background command that redirects to a file.
+func cmdWaitFor(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 2 {
+		ts.Fatalf("usage: waitfor FILE REGEXP")
+	}
+	re, err := regexp.Compile(args[1])
+	if err != nil {
+		ts.Fatalf("waitfor: %v", err)
+	}
+	path := ts.MkAbs(args[0])
+	for deadline := time.Now().Add(time.Minute); ; time.Sleep(20 * time.Millisecond) {
+		if data, err := os.ReadFile(path); err == nil && re.Match(data) {
+			return
+		}
+		if time.Now().After(deadline) {
+			data, _ := os.ReadFile(path)
+			ts.Fatalf("waitfor: %s does not match %q after a minute; it holds:\n%s", args[0], args[1], data)
+		}
 	}
 }

@@ -54,6 +54,7 @@ func TestScript(t *testing.T) {
 			"daemonstate": cmdDaemonState,
 			"hubclient":   cmdHubClient,
 			"term":        cmdTerm,
+			"waitfor":     cmdWaitFor,
 		},
 	})
 }

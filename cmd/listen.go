@@ -77,12 +77,13 @@ func runDBListen(ctx context.Context, f *Factory, ref string, opts *dbListenOpti
 	}
 	filter := hub.ListenFilter{Collection: opts.collection, Action: opts.action}
 	backoff := 250 * time.Millisecond
+	lost := false // during an outage, say so once rather than at every retry
 	for attempt := 0; ; attempt++ {
 		ready := func() { f.IO.Infof("Listening to %s (Ctrl-C to stop).", id) }
 		if attempt > 0 {
 			ready = func() { f.IO.Infof("Listening again to %s.", id) }
 		}
-		err := c.Listen(ctx, id, filter, ready, onEvent)
+		err := c.Listen(ctx, id, filter, func() { lost = false; ready() }, onEvent)
 		switch {
 		case writeErr != nil:
 			return nil
@@ -91,7 +92,11 @@ func runDBListen(ctx context.Context, f *Factory, ref string, opts *dbListenOpti
 		case !opts.reconnect || !errors.Is(err, hub.ErrUnreachable):
 			return err
 		}
-		f.IO.Warnf("%v; reconnecting", err)
+		if !lost {
+			lost = true
+			backoff = 250 * time.Millisecond
+			f.IO.Warnf("lost the connection to %s; reconnecting until it is back (Ctrl-C to stop)", c.Target())
+		}
 		select {
 		case <-ctx.Done():
 			return nil

@@ -120,8 +120,20 @@ func (k oneKey) Lookup(key string) (hubauth.Key, []byte, bool) {
 func (s *Server) GetTokenCalls() int64 { return s.getTokens.Load() }
 
 // Close stops serving and closes the node.
+// Open streams (a Listen) would hold a graceful stop for ever, as they do on a plain
+// go-threads server: after a moment they are cut off, as a server going down does.
 func (s *Server) Close() error {
-	s.grpc.GracefulStop()
+	stopped := make(chan struct{})
+	go func() {
+		s.grpc.GracefulStop()
+		close(stopped)
+	}()
+	select {
+	case <-stopped:
+	case <-time.After(time.Second):
+		s.grpc.Stop()
+		<-stopped
+	}
 	err := <-s.served
 	if errors.Is(err, grpc.ErrServerStopped) {
 		err = nil

@@ -3,7 +3,9 @@ package hub
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
 	"sync"
 	"time"
 
@@ -123,6 +125,11 @@ func (c *Client) listen(ctx context.Context, tc pb.APIClient, tok thread.Token, 
 	}()
 	for {
 		rep, err := stream.Recv()
+		if errors.Is(err, io.EOF) {
+			// The server ended the stream without an error: it is going away (hubctl
+			// daemon ends Listen streams when it stops).
+			return &UnreachableError{Addr: c.opts.Target.String(), Reason: "the server closed the stream"}
+		}
 		if err != nil {
 			return err
 		}

@@ -1,0 +1,329 @@
+package cmd
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/textileio/go-threads/core/thread"
+	"github.com/tidwall/sjson"
+
+	"github.com/hubctl/hubctl/pkg/archive"
+	"github.com/hubctl/hubctl/pkg/hub"
+	"github.com/hubctl/hubctl/pkg/output"
+)
+
+// modField is go-threads' modification time, set by the server on every write: it is not
+// the user's data, and an import gets new ones.
+const modField = "_mod"
+
+// importBatch bounds one Create call of an import: whichever of the count and the size
+// comes first.
+const (
+	importBatchDocs  = 500
+	importBatchBytes = 4 << 20
+)
+
+func newDBExportCmd(f *Factory) *cobra.Command {
+	var out string
+	cmd := &cobra.Command{
+		Use:   "export DB",
+		Short: "Write a database's collections and instances to one archive (JSON Lines)",
+		Long: `Write a database to one self-describing archive: JSON Lines with a header (the DB's name
+and the format version), each collection's configuration (schema, indexes, validators),
+then every instance, and an end record counting them. Instances stream through with
+bounded memory. go-threads' modification times (_mod) are left out: they are not data.
+
+The archive goes to standard output, or to --out FILE, written to a temporary file and
+renamed into place when complete (mode 0600), so a failed export leaves no partial file.
+The thread key is not exported: an import makes a new database.`,
+		Example: `  hubctl db export demo --out demo.jsonl
+  hubctl db export demo | gzip > demo.jsonl.gz`,
+		Args: usageArgs(cobra.ExactArgs(1)),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runDBExport(cmd.Context(), f, args[0], out)
+		},
+	}
+	cmd.Flags().StringVar(&out, "out", "", "write the archive to FILE instead of standard output")
+	return cmd
+}
+
+func runDBExport(ctx context.Context, f *Factory, ref, out string) error {
+	c, err := f.Hub()
+	if err != nil {
+		return err
+	}
+	id, err := c.ResolveDB(ctx, ref)
+	if err != nil {
+		return err
+	}
+	info, err := c.GetDB(ctx, id, false)
+	if err != nil {
+		return err
+	}
+	cols, err := c.ListCollections(ctx, id)
+	if err != nil {
+		return err
+	}
+	var dst io.Writer = f.IO.Out
+	var file *pendingFile
+	if out != "" && out != "-" {
+		if file, err = createPending(out); err != nil {
+			return err
+		}
+		defer file.abort()
+		dst = file
+	}
+	w, err := archive.NewWriter(dst, archive.Header{Name: info.Name, DB: id.String(), Exported: time.Now()})
+	if err != nil {
+		return err
+	}
+	for _, col := range cols {
+		if err := w.Collection(col); err != nil {
+			return err
+		}
+		err := c.EachInstance(ctx, id, col.Name, nil, func(doc []byte) error {
+			doc, err := sjson.DeleteBytes(doc, modField)
+			if err != nil {
+				return fmt.Errorf("instance of %s: %w", col.Name, err)
+			}
+			return w.Instance(col.Name, doc)
+		})
+		if err != nil {
+			return err
+		}
+	}
+	counts, err := w.Close()
+	if err != nil {
+		return err
+	}
+	where := "standard output"
+	if file != nil {
+		if err := file.commit(); err != nil {
+			return err
+		}
+		where = out
+	}
+	f.IO.Infof("Exported %d instances in %d collections of %s (%s) to %s.", total(counts), len(counts), id, info.Name, where)
+	return nil
+}
+
+func total(counts map[string]int) int {
+	n := 0
+	for _, c := range counts {
+		n += c
+	}
+	return n
+}
+
+// pendingFile is an export being written: a temporary file next to the destination,
+// renamed into place only once complete.
+type pendingFile struct {
+	*os.File
+	dest string
+	done bool
+}
+
+func createPending(dest string) (*pendingFile, error) {
+	tmp, err := os.CreateTemp(filepath.Dir(dest), "."+filepath.Base(dest)+".*.tmp")
+	if err != nil {
+		return nil, fmt.Errorf("create --out file: %w", err)
+	}
+	return &pendingFile{File: tmp, dest: dest}, nil // CreateTemp makes it 0600
+}
+
+func (p *pendingFile) commit() error {
+	if err := p.Sync(); err != nil {
+		return fmt.Errorf("write %s: %w", p.dest, err)
+	}
+	if err := p.Close(); err != nil {
+		return fmt.Errorf("write %s: %w", p.dest, err)
+	}
+	if err := os.Rename(p.Name(), p.dest); err != nil {
+		return fmt.Errorf("write %s: %w", p.dest, err)
+	}
+	p.done = true
+	return nil
+}
+
+func (p *pendingFile) abort() {
+	if !p.done {
+		_ = p.Close()
+		_ = os.Remove(p.Name())
+	}
+}
+
+type importResult struct {
+	ID     string         `json:"id"`
+	Name   string         `json:"name"`
+	Counts map[string]int `json:"counts"`
+}
+
+func newDBImportCmd(f *Factory) *cobra.Command {
+	var name string
+	cmd := &cobra.Command{
+		Use:   "import FILE|-",
+		Short: "Create a database from an export: its collections and instances, verified",
+		Long: `Create a new database from an archive written by 'hubctl db export': the same collections
+(schemas, indexes, validators) and instances, with the same instance IDs. Instances are
+sent in batches as the file is read, with bounded memory. Afterwards the instances of each
+collection are counted on the server and checked against the archive's end record.
+
+Prints the new database's ID (-o json: {id, name, counts}). A malformed or truncated
+archive stops the import with FILE:LINE and says what the new database holds so far.`,
+		Example: `  hubctl db import demo.jsonl --name demo-restored
+  gunzip -c demo.jsonl.gz | hubctl db import -`,
+		Args: usageArgs(cobra.ExactArgs(1)),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runDBImport(cmd.Context(), f, args[0], name)
+		},
+	}
+	cmd.Flags().StringVar(&name, "name", "", "name of the new database (default: the exported one's)")
+	return cmd
+}
+
+func runDBImport(ctx context.Context, f *Factory, path, name string) error {
+	p, err := f.Printer()
+	if err != nil {
+		return err
+	}
+	in, label := f.IO.In, "stdin"
+	if path != "-" {
+		file, err := os.Open(path)
+		if err != nil {
+			return usageErrorf("cannot read the archive: %v", err)
+		}
+		defer file.Close()
+		in, label = file, path
+	}
+	r, err := archive.NewReader(in)
+	if err != nil {
+		return archiveErr(label, err)
+	}
+	if name == "" {
+		name = r.Header.Name
+	}
+	if name != "" {
+		if err := hub.ValidateName(name); err != nil {
+			return err
+		}
+	}
+	c, err := f.Hub()
+	if err != nil {
+		return err
+	}
+	id := thread.NewIDV1(thread.Raw, 32)
+	if err := c.NewDB(ctx, id, name); err != nil {
+		return err
+	}
+	imp := &importer{c: c, db: id, written: map[string]int{}}
+	if err := imp.run(ctx, r); err != nil {
+		var le *archive.LineError
+		if errors.As(err, &le) {
+			err = archiveErr(label, err)
+		}
+		return fmt.Errorf("%w; the new database %s holds what was written before: %d instances (delete it with hubctl db delete %s --yes)", err, id, total(imp.written), id)
+	}
+	// Verify on the server, not from what was sent.
+	counts := map[string]int{}
+	for col, want := range r.Counts() {
+		n := 0
+		if err := c.EachInstance(ctx, id, col, nil, func([]byte) error { n++; return nil }); err != nil {
+			return fmt.Errorf("verify %s: %w", col, err)
+		}
+		if n != want {
+			return fmt.Errorf("verification failed: collection %s of the new database %s holds %d instances, the archive %d", col, id, n, want)
+		}
+		counts[col] = n
+	}
+	names := make([]string, 0, len(counts))
+	for col := range counts {
+		names = append(names, col)
+	}
+	sort.Strings(names)
+	for _, col := range names {
+		f.IO.Infof("  %s: %d instances (verified)", col, counts[col])
+	}
+	f.IO.Infof("Imported %d instances in %d collections into %s (%s).", total(counts), len(counts), id, name)
+	res := importResult{ID: id.String(), Name: name, Counts: counts}
+	if p.Format == output.Table {
+		_, err := fmt.Fprintln(f.IO.Out, res.ID)
+		return err
+	}
+	return p.Print(res, nil)
+}
+
+func archiveErr(label string, err error) error {
+	var le *archive.LineError
+	if errors.As(err, &le) {
+		return withCode(ExitUsage, fmt.Errorf("%s:%d: %s", label, le.Line, le.Msg))
+	}
+	return err
+}
+
+// importer sends an archive's instances in batches, one collection at a time.
+type importer struct {
+	c       *hub.Client
+	db      thread.ID
+	col     string
+	batch   [][]byte
+	size    int
+	written map[string]int
+}
+
+func (imp *importer) run(ctx context.Context, r *archive.Reader) error {
+	for {
+		item, err := r.Next()
+		if err == io.EOF {
+			return imp.flush(ctx)
+		}
+		if err != nil {
+			if ferr := imp.flush(ctx); ferr != nil {
+				return ferr
+			}
+			return err
+		}
+		if item.Collection != nil {
+			if err := imp.flush(ctx); err != nil {
+				return err
+			}
+			if err := imp.c.NewCollection(ctx, imp.db, *item.Collection); err != nil {
+				return fmt.Errorf("collection %s: %w", item.Collection.Name, err)
+			}
+			imp.col = item.Collection.Name
+			imp.written[imp.col] = 0
+			continue
+		}
+		if item.InstanceOf != imp.col {
+			if err := imp.flush(ctx); err != nil {
+				return err
+			}
+			imp.col = item.InstanceOf
+		}
+		imp.batch = append(imp.batch, item.Instance)
+		imp.size += len(item.Instance)
+		if len(imp.batch) >= importBatchDocs || imp.size >= importBatchBytes {
+			if err := imp.flush(ctx); err != nil {
+				return err
+			}
+		}
+	}
+}
+
+func (imp *importer) flush(ctx context.Context) error {
+	if len(imp.batch) == 0 {
+		return nil
+	}
+	if _, err := imp.c.CreateInstances(ctx, imp.db, imp.col, imp.batch); err != nil {
+		return fmt.Errorf("create instances of %s: %w", imp.col, err)
+	}
+	imp.written[imp.col] += len(imp.batch)
+	imp.batch, imp.size = imp.batch[:0], 0
+	return nil
+}
