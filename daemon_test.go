@@ -227,3 +227,21 @@ func cmdWaitFor(ts *testscript.TestScript, neg bool, args []string) {
 		}
 	}
 }
+
+// gendocs N FILE writes N JSON Lines documents {"n":I,"text":"..."} of about 100 bytes.
+func cmdGenDocs(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 2 {
+		ts.Fatalf("usage: gendocs N FILE")
+	}
+	n, err := strconv.Atoi(args[0])
+	if err != nil {
+		ts.Fatalf("gendocs: bad count %q", args[0])
+	}
+	var b strings.Builder
+	for i := 0; i < n; i++ {
+		fmt.Fprintf(&b, "{\"n\":%d,\"text\":\"document %d of a test import, long enough to be realistic\"}\n", i, i)
+	}
+	if err := os.WriteFile(ts.MkAbs(args[1]), []byte(b.String()), 0o644); err != nil {
+		ts.Fatalf("gendocs: %v", err)
+	}
+}

@@ -55,6 +55,7 @@ func TestScript(t *testing.T) {
 			"hubclient":   cmdHubClient,
 			"term":        cmdTerm,
 			"waitfor":     cmdWaitFor,
+			"gendocs":     cmdGenDocs,
 		},
 	})
 }
