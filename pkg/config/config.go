@@ -67,7 +67,7 @@ func EnvName(name string) string {
 var envReplacer = strings.NewReplacer("-", "_", ".", "_")
 
 // OutputFormats are the values of the output setting.
-var OutputFormats = []string{"table", "json", "yaml"}
+var OutputFormats = []string{"table", "json", "yaml", "jsonl"}
 
 // keys is the table of settings; every one has a flag, an environment variable and a
 // config file key of the same name.
@@ -82,7 +82,7 @@ var keys = []Key{
 	{Name: "tls", Kind: KindBool, Default: "false", Usage: "connect with TLS (implied by port 443)"},
 	{Name: "insecure", Kind: KindBool, Default: "false", Usage: "skip TLS certificate verification"},
 	{Name: "ca-file", Kind: KindPath, Usage: "PEM file of CA certificates to trust for TLS"},
-	{Name: "output", Kind: KindOutput, Default: "table", Usage: "output format: table, json or yaml"},
+	{Name: "output", Kind: KindOutput, Default: "table", Usage: "output format: table, json, yaml or jsonl (JSON Lines)"},
 	{Name: "timeout", Kind: KindDuration, Default: "30s", Usage: "how long to wait for the server"},
 	{Name: "sig-ttl", Kind: KindDuration, Default: "1h", Usage: "lifetime of API key signatures (at most 24h)"},
 	{Name: "debug", Kind: KindBool, Default: "false", Usage: "let the embedded node (go-threads, libp2p, badger) log to stderr"},

@@ -540,7 +540,7 @@ func TestValidValues(t *testing.T) {
 	isolate(t)
 	for _, tc := range []struct{ key, value string }{
 		{"timeout", "1ms"}, {"timeout", "2m30s"}, {"sig-ttl", "24h"}, {"sig-ttl", "1s"},
-		{"output", "table"}, {"output", "yaml"}, {"tls", "false"}, {"tls", "1"}, {"insecure", "TRUE"},
+		{"output", "table"}, {"output", "yaml"}, {"output", "jsonl"}, {"tls", "false"}, {"tls", "1"}, {"insecure", "TRUE"},
 		{"api", "anything at all"}, {"secret", "bsecret"}, {"token", "30"}, {"identity", "null"},
 		{"debug", "true"},
 	} {

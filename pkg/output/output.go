@@ -1,7 +1,9 @@
-// Package output renders command results as a table, JSON or YAML.
+// Package output renders command results as a table, JSON, JSON Lines or YAML.
 //
 // JSON is the stable, documented form (lower camel case field names). YAML is produced from
-// that same JSON so the two never disagree on names or order. Tables are for people.
+// that same JSON so the two never disagree on names or order. JSON Lines is the same JSON,
+// compact, one line per element of a list (a single value is one line). Tables are for
+// people.
 package output
 
 import (
@@ -9,6 +11,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"reflect"
 	"strings"
 	"text/tabwriter"
 
@@ -20,6 +23,7 @@ const (
 	Table = "table"
 	JSON  = "json"
 	YAML  = "yaml"
+	JSONL = "jsonl"
 )
 
 // TableData is the human-readable form of a result.
@@ -44,6 +48,8 @@ func (p *Printer) Print(data any, table func() TableData) error {
 		return WriteJSON(p.W, data)
 	case YAML:
 		return WriteYAML(p.W, data)
+	case JSONL:
+		return WriteJSONL(p.W, data)
 	default:
 		return p.WriteTable(table())
 	}
@@ -58,6 +64,39 @@ func WriteJSON(w io.Writer, v any) error {
 		return fmt.Errorf("encode JSON: %w", err)
 	}
 	return nil
+}
+
+// WriteJSONL writes v as JSON Lines: each element of a slice or array as compact JSON on
+// a line of its own (an empty list writes nothing), and any other value as one line.
+func WriteJSONL(w io.Writer, v any) error {
+	rv := reflect.ValueOf(v)
+	_, raw := v.(json.RawMessage)
+	list := rv.IsValid() && (rv.Kind() == reflect.Slice || rv.Kind() == reflect.Array) && !raw &&
+		rv.Type().Elem().Kind() != reflect.Uint8 // []byte marshals as one base64 string
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if !list {
+		if err := enc.Encode(v); err != nil {
+			return fmt.Errorf("encode JSON: %w", err)
+		}
+		_, err := w.Write(buf.Bytes())
+		return err
+	}
+	for i := 0; i < rv.Len(); i++ {
+		if err := enc.Encode(rv.Index(i).Interface()); err != nil {
+			return fmt.Errorf("encode JSON: %w", err)
+		}
+		// Flush every 64 KiB: a long list streams instead of piling up.
+		if buf.Len() >= 64<<10 {
+			if _, err := w.Write(buf.Bytes()); err != nil {
+				return err
+			}
+			buf.Reset()
+		}
+	}
+	_, err := w.Write(buf.Bytes())
+	return err
 }
 
 // WriteYAML writes v as YAML, with the field names and order of its JSON form.

@@ -1,0 +1,134 @@
+package main
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// hubctlRun runs hubctl without a terminal and fails the test unless it succeeds.
+func hubctlRun(t *testing.T, env []string, args ...string) string {
+	t.Helper()
+	prog, err := exec.LookPath("hubctl") // put on PATH by testscript.Main in TestMain
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(prog, args...)
+	cmd.Env = env
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("hubctl %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	return string(out)
+}
+
+// A batch too large for one of the server's transactions (badger's limit) is sent in
+// halves instead of failing: every instance is written once.
+func TestInstanceCreateSplitsLargeBatches(t *testing.T) {
+	if testing.Short() {
+		t.Skip("creates 8000 instances")
+	}
+	home := t.TempDir()
+	env := []string{"PATH=" + os.Getenv("PATH"), "HOME=" + home, "NO_COLOR=1",
+		"XDG_CONFIG_HOME=" + filepath.Join(home, "config"), "XDG_DATA_HOME=" + filepath.Join(home, "data")}
+	schema := filepath.Join(home, "schema.json")
+	if err := os.WriteFile(schema, []byte(`{"type":"object","properties":{"_id":{"type":"string"}}}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	const n = 8000
+	var lines strings.Builder
+	for i := 0; i < n; i++ {
+		fmt.Fprintf(&lines, `{"_id":"x%05d","note":"%s"}`+"\n", i, strings.Repeat("y", 150))
+	}
+	data := filepath.Join(home, "data.jsonl")
+	if err := os.WriteFile(data, []byte(lines.String()), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	hubctlRun(t, env, "db", "create", "--name", "demo")
+	hubctlRun(t, env, "collection", "create", "demo", "items", "--schema", schema)
+	out := hubctlRun(t, env, "instance", "create", "demo", "items", data, "--batch-size", fmt.Sprint(n))
+	if got := strings.Count(out, "\n"); got != n+1 || !strings.Contains(out, fmt.Sprintf("Created %d instances in items.", n)) {
+		t.Fatalf("instance create printed %d lines:\n%s", got, out[max(0, len(out)-300):])
+	}
+	list := hubctlRun(t, env, "instance", "list", "demo", "items")
+	if got := strings.Count(list, "\n"); got != n {
+		t.Fatalf("listed %d instances, want %d", got, n)
+	}
+}
+
+// Ctrl-C in the middle of an import stops it with exit 130 and says where: the IDs printed
+// are the instances written before the line named, and the batch in flight at that line
+// may or may not have been written, as the message says.
+func TestInstanceCreateInterrupted(t *testing.T) {
+	if testing.Short() {
+		t.Skip("imports until interrupted")
+	}
+	home := t.TempDir()
+	env := []string{"PATH=" + os.Getenv("PATH"), "HOME=" + home, "NO_COLOR=1",
+		"XDG_CONFIG_HOME=" + filepath.Join(home, "config"), "XDG_DATA_HOME=" + filepath.Join(home, "data")}
+	schema := filepath.Join(home, "schema.json")
+	if err := os.WriteFile(schema, []byte(`{"type":"object","properties":{"_id":{"type":"string"}}}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var lines strings.Builder
+	for i := 0; i < 200000; i++ {
+		fmt.Fprintf(&lines, `{"n":%d,"note":"%s"}`+"\n", i, strings.Repeat("y", 100))
+	}
+	data := filepath.Join(home, "data.jsonl")
+	if err := os.WriteFile(data, []byte(lines.String()), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	hubctlRun(t, env, "db", "create", "--name", "demo")
+	hubctlRun(t, env, "collection", "create", "demo", "items", "--schema", schema)
+
+	prog, _ := exec.LookPath("hubctl")
+	cmd := exec.Command(prog, "instance", "create", "demo", "items", data, "--batch-size", "100")
+	cmd.Env = env
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	sc := bufio.NewScanner(stdout)
+	ids := 0
+	for sc.Scan() {
+		ids++
+		if ids == 1000 {
+			if err := cmd.Process.Signal(os.Interrupt); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	err = cmd.Wait()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 130 {
+		t.Fatalf("exit = %v, want 130; stderr: %s", err, stderr.String())
+	}
+	m := regexp.MustCompile(`^hubctl: interrupted: stopped at \S+data\.jsonl:(\d+); (\d+) instances before \S+data\.jsonl:(\d+) were written; the (\d+) from line (\d+) on may or may not have been \(check with hubctl instance has\)\n$`).
+		FindStringSubmatch(stderr.String())
+	if m == nil {
+		t.Fatalf("stderr = %q", stderr.String())
+	}
+	written, _ := strconv.Atoi(m[2])
+	line, _ := strconv.Atoi(m[1])
+	inFlight, _ := strconv.Atoi(m[4])
+	if written != ids || line != written+1 || m[3] != m[1] || m[5] != m[1] || inFlight != 100 {
+		t.Errorf("printed %d IDs; stderr %q", ids, stderr.String())
+	}
+	// What is stored is what was said: the instances written, perhaps with the batch in flight.
+	stored := strings.Count(hubctlRun(t, env, "instance", "list", "demo", "items"), "\n")
+	if stored != written && stored != written+inFlight {
+		t.Errorf("%d instances stored; the message said %d, and perhaps %d more", stored, written, inFlight)
+	}
+}
