@@ -124,6 +124,7 @@ shell history and ps. The file is written atomically with mode 0600.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runConfigSet(f, args[0], args[1])
 		},
+		ValidArgsFunction: completeConfigSet(f),
 	}
 }
 
@@ -185,6 +186,7 @@ func newConfigUnsetCmd(f *Factory) *cobra.Command {
 			f.IO.Infof("Removed %s from %s.", args[0], s.File.Path)
 			return nil
 		},
+		ValidArgsFunction: argCompletion(f, configKeyCompletions, 0, false),
 	}
 }
 
@@ -210,6 +212,7 @@ func newConfigUseCmd(f *Factory) *cobra.Command {
 			f.IO.Infof("Current profile is now %s.", name)
 			return nil
 		},
+		ValidArgsFunction: argCompletion(f, profileCompletions, 0, false),
 	}
 }
 

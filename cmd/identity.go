@@ -235,6 +235,7 @@ func newIdentityShowCmd(f *Factory) *cobra.Command {
 				}}
 			})
 		},
+		ValidArgsFunction: argCompletion(f, identityCompletions, 0, false),
 	}
 }
 
@@ -269,8 +270,10 @@ The key is written to --out FILE (mode 0600, atomically, never replacing a file 
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runIdentityExport(f, args[0], opts)
 		},
+		ValidArgsFunction: argCompletion(f, identityCompletions, 0, false),
 	}
 	cmd.Flags().StringVar(&opts.out, "out", "", "write to FILE instead of standard output")
+	_ = cmd.RegisterFlagCompletionFunc("out", completeFiles)
 	cmd.Flags().BoolVar(&opts.force, "force", false, "print to a terminal, or replace an existing --out file")
 	cmd.Flags().BoolVar(&opts.raw, "raw", false, "write only the multibase private key (the Hub CLI's form)")
 	return cmd
@@ -331,6 +334,7 @@ key (multibase of the libp2p-marshaled key). The key is read from FILE, or from 
 			}
 			return runIdentityImport(f, args[0], file, flags)
 		},
+		ValidArgsFunction: fileArg(1),
 	}
 	flags.register(cmd)
 	return cmd
@@ -383,6 +387,7 @@ func newIdentityRemoveCmd(f *Factory) *cobra.Command {
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runIdentityRemove(f, args, yes)
 		},
+		ValidArgsFunction: argCompletion(f, identityCompletions, 0, true),
 	}
 	cmd.Flags().BoolVarP(&yes, "yes", "y", false, "do not ask for confirmation")
 	return cmd
@@ -449,5 +454,6 @@ func newIdentityDefaultCmd(f *Factory) *cobra.Command {
 				return output.TableData{Rows: [][]string{{name}}}
 			})
 		},
+		ValidArgsFunction: argCompletion(f, identityCompletions, 0, false),
 	}
 }
