@@ -21,7 +21,7 @@ func newDBCmd(f *Factory) *cobra.Command {
 		Long: `Databases live on the server given by --api; with none, on the embedded node that hubctl
 runs in its own process (data in DATA-DIR/node). A database is named by its thread ID, or
 by its name where that is unique.`,
-	}, newDBCreateCmd(f), newDBListCmd(f), newDBInfoCmd(f), newDBDeleteCmd(f), newDBJoinCmd(f))
+	}, newDBCreateCmd(f), newDBListCmd(f), newDBInfoCmd(f), newDBDeleteCmd(f), newDBJoinCmd(f), newDBListenCmd(f), newDBExportCmd(f), newDBImportCmd(f))
 }
 
 type dbCreateOptions struct {
@@ -164,6 +164,7 @@ func newDBInfoCmd(f *Factory) *cobra.Command {
 				return output.TableData{Rows: rows}
 			})
 		},
+		ValidArgsFunction: argCompletion(f, dbCompletions, 0, false),
 	}
 	cmd.Flags().BoolVar(&opts.showKey, "show-key", false, "also print the thread key, which grants read and write access to the data")
 	return cmd
@@ -222,6 +223,7 @@ func newDBDeleteCmd(f *Factory) *cobra.Command {
 			}
 			return nil
 		},
+		ValidArgsFunction: argCompletion(f, dbCompletions, 0, true),
 	}
 	cmd.Flags().BoolVarP(&opts.yes, "yes", "y", false, "do not ask for confirmation")
 	return cmd

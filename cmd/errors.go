@@ -31,7 +31,8 @@ const exitCodesHelp = `hubctl exits with one of these codes:
 
   0    success
   1    error (anything not listed below)
-  2    usage: an unknown command or flag, a bad argument, a bad config value
+  2    usage: an unknown command or flag, a bad argument, a bad config value, bad
+       input (a line of instances that is not JSON or that the schema refuses)
   3    not found: the identity, profile, database or other object does not exist
   4    auth refused: wrong passphrase, API key, signature or token refused
   5    server unreachable: the server could not be reached within --timeout, or the

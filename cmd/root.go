@@ -86,6 +86,8 @@ Settings come from flags, then HUBCTL_* environment variables, then the config f
 		newKeysCmd(f),
 		newTokenCmd(f),
 		newDBCmd(f),
+		newCollectionCmd(f),
+		newInstanceCmd(f),
 		newDaemonCmd(f),
 		&cobra.Command{
 			Use:   "exit-codes",
@@ -93,5 +95,6 @@ Settings come from flags, then HUBCTL_* environment variables, then the config f
 			Long:  exitCodesHelp,
 		},
 	)
+	addCompletion(root, f)
 	return root, f
 }
