@@ -22,8 +22,28 @@ import (
 // repoRoot is the repository, two levels up from this package.
 var repoRoot = filepath.Join("..", "..")
 
-// schemaPath is goreleaser's JSON Schema (draft 2020-12), kept beside the repository.
-var schemaPath = filepath.Join(repoRoot, "..", "shared", "schemas", "goreleaser.schema.json")
+// schemaPath is goreleaser's JSON Schema (draft 2020-12). A copy lives in testdata, so a
+// fresh clone checks the config on its own; sharedSchema is the team's copy beside the
+// repository, which the copy must match where it is present.
+var (
+	schemaPath   = filepath.Join("testdata", "goreleaser.schema.json")
+	sharedSchema = filepath.Join(repoRoot, "..", "shared", "schemas", "goreleaser.schema.json")
+)
+
+// The copy in testdata is the team's schema, byte for byte, where that is at hand.
+func TestSchemaCopyMatchesShared(t *testing.T) {
+	shared, err := os.ReadFile(sharedSchema)
+	if err != nil {
+		t.Skipf("no shared schema beside the repository (%v): the copy in testdata is used alone", err)
+	}
+	copied, err := os.ReadFile(schemaPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(shared) != string(copied) {
+		t.Fatalf("%s differs from %s: copy it again", schemaPath, sharedSchema)
+	}
+}
 
 // config is the part of .goreleaser.yml the project relies on.
 type config struct {
@@ -128,7 +148,7 @@ func (c *config) targets() []target {
 func TestGoreleaserSchema(t *testing.T) {
 	data, _ := readConfig(t)
 	if _, err := os.Stat(schemaPath); err != nil {
-		t.Fatalf("goreleaser's JSON Schema is not beside the repository: %v", err)
+		t.Fatalf("goreleaser's JSON Schema is missing: %v", err)
 	}
 	c := jsonschema.NewCompiler()
 	c.DefaultDraft(jsonschema.Draft2020)
