@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"time"
@@ -410,38 +409,25 @@ func completionClient(f *Factory) (*hub.Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	target, err := hub.ParseTarget(c.API, c.TLS, c.CAFile, c.Insecure)
+	opts, nodeDir, err := hubOptions(c)
 	if err != nil {
 		return nil, err
 	}
-	nodeDir := filepath.Join(c.DataDir, "node")
-	cacheName := target.Addr
-	if target.Embedded() {
-		if st, ok := server.Running(c.DataDir); ok {
-			target = hub.Target{Addr: st.API}
-			cacheName = st.API
-		} else if _, err := os.Stat(nodeDir); err != nil {
+	if opts.Target.Embedded() {
+		if _, err := os.Stat(nodeDir); err != nil {
 			// No node has been created here: no databases, and a completion must not
 			// create one.
 			return nil, nil
-		} else {
-			cacheName = "embedded:" + nodeDir
 		}
 	}
-	return hub.New(hub.Options{
-		Target:    target,
-		Auth:      hub.Auth{Key: c.Key, Secret: c.Secret, SigTTL: c.SigTTL},
-		Timeout:   completionDeadline,
-		Token:     c.Token,
-		Tokens:    &hub.TokenCache{Dir: filepath.Join(c.DataDir, "tokens")},
-		CacheName: cacheName,
-		Identity:  f.completionIdentity,
-		Local: func(ctx context.Context) (hub.LocalServer, error) {
-			ctx, cancel := context.WithTimeout(ctx, embeddedLockWait)
-			defer cancel()
-			return server.OpenEmbedded(ctx, node.Options{Dir: nodeDir, NoNetPulling: true})
-		},
-	})
+	opts.Timeout = completionDeadline
+	opts.Identity = f.completionIdentity
+	opts.Local = func(ctx context.Context) (hub.LocalServer, error) {
+		ctx, cancel := context.WithTimeout(ctx, embeddedLockWait)
+		defer cancel()
+		return server.OpenEmbedded(ctx, node.Options{Dir: nodeDir, NoNetPulling: true})
+	}
+	return hub.New(opts)
 }
 
 // errNoPrompt stops a completion that would need a passphrase typed in.

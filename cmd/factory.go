@@ -174,13 +174,33 @@ func (f *Factory) Hub() (*hub.Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	target, err := hub.ParseTarget(c.API, c.TLS, c.CAFile, c.Insecure)
+	opts, nodeDir, err := hubOptions(c)
 	if err != nil {
 		return nil, err
 	}
-	nodeDir := filepath.Join(c.DataDir, "node")
+	opts.Identity = f.tokenIdentity
+	opts.Local = func(ctx context.Context) (hub.LocalServer, error) {
+		return server.OpenEmbedded(ctx, node.Options{Dir: nodeDir, Debug: c.Debug, NoNetPulling: true})
+	}
+	opts.Warn = f.IO.Warnf
+	client, err := hub.New(opts)
+	if err != nil {
+		return nil, err
+	}
+	f.hub = client
+	return client, nil
+}
+
+// hubOptions resolves where calls go: --api, else a daemon running on the data directory
+// (found through its state file), else the embedded node in nodeDir. The options carry the
+// target, Hub auth, timeout and token cache; callers add the identity and the local node.
+func hubOptions(c *config.Config) (opts hub.Options, nodeDir string, err error) {
+	target, err := hub.ParseTarget(c.API, c.TLS, c.CAFile, c.Insecure)
+	if err != nil {
+		return hub.Options{}, "", err
+	}
+	nodeDir = filepath.Join(c.DataDir, "node")
 	if target.Embedded() {
-		// A daemon running on this data directory holds the node: use it.
 		if st, ok := server.Running(c.DataDir); ok {
 			target = hub.Target{Addr: st.API}
 		}
@@ -189,24 +209,14 @@ func (f *Factory) Hub() (*hub.Client, error) {
 	if target.Embedded() {
 		cacheName = "embedded:" + nodeDir
 	}
-	client, err := hub.New(hub.Options{
+	return hub.Options{
 		Target:    target,
 		Auth:      hub.Auth{Key: c.Key, Secret: c.Secret, SigTTL: c.SigTTL},
 		Timeout:   c.Timeout,
 		Token:     c.Token,
 		Tokens:    &hub.TokenCache{Dir: filepath.Join(c.DataDir, "tokens")},
 		CacheName: cacheName,
-		Identity:  f.tokenIdentity,
-		Local: func(ctx context.Context) (hub.LocalServer, error) {
-			return server.OpenEmbedded(ctx, node.Options{Dir: nodeDir, Debug: c.Debug, NoNetPulling: true})
-		},
-		Warn: f.IO.Warnf,
-	})
-	if err != nil {
-		return nil, err
-	}
-	f.hub = client
-	return client, nil
+	}, nodeDir, nil
 }
 
 // Close releases what commands opened: the connection and the embedded node.
