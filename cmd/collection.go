@@ -256,16 +256,22 @@ type dbRef struct {
 	label string
 }
 
-func resolveDBRef(cmd *cobra.Command, c *hub.Client, ref string) (dbRef, error) {
+// hubDB returns the client and the database ref names, resolved: the start of every
+// collection command.
+func (f *Factory) hubDB(cmd *cobra.Command, ref string) (*hub.Client, dbRef, error) {
+	c, err := f.Hub()
+	if err != nil {
+		return nil, dbRef{}, err
+	}
 	id, err := c.ResolveDB(cmd.Context(), ref)
 	if err != nil {
-		return dbRef{}, err
+		return nil, dbRef{}, err
 	}
 	name := strings.TrimSpace(ref)
 	if name == id.String() {
 		name = ""
 	}
-	return dbRef{id: id, label: describeDB(id, name)}, nil
+	return c, dbRef{id: id, label: describeDB(id, name)}, nil
 }
 
 type collectionCreateOptions struct {
@@ -316,11 +322,7 @@ func runCollectionCreate(cmd *cobra.Command, f *Factory, opts *collectionCreateO
 		col.ReadFilter = *in.readFilter
 	}
 
-	c, err := f.Hub()
-	if err != nil {
-		return err
-	}
-	db, err := resolveDBRef(cmd, c, dbArg)
+	c, db, err := f.hubDB(cmd, dbArg)
 	if err != nil {
 		return err
 	}
@@ -353,11 +355,7 @@ func newCollectionListCmd(f *Factory) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			c, err := f.Hub()
-			if err != nil {
-				return err
-			}
-			db, err := resolveDBRef(cmd, c, args[0])
+			c, db, err := f.hubDB(cmd, args[0])
 			if err != nil {
 				return err
 			}
@@ -397,11 +395,7 @@ func newCollectionShowCmd(f *Factory) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			c, err := f.Hub()
-			if err != nil {
-				return err
-			}
-			db, err := resolveDBRef(cmd, c, args[0])
+			c, db, err := f.hubDB(cmd, args[0])
 			if err != nil {
 				return err
 			}
@@ -509,11 +503,7 @@ func runCollectionUpdate(cmd *cobra.Command, f *Factory, opts *collectionUpdateO
 	if err != nil {
 		return err
 	}
-	c, err := f.Hub()
-	if err != nil {
-		return err
-	}
-	db, err := resolveDBRef(cmd, c, dbArg)
+	c, db, err := f.hubDB(cmd, dbArg)
 	if err != nil {
 		return err
 	}
@@ -600,11 +590,7 @@ func newCollectionDeleteCmd(f *Factory) *cobra.Command {
 					return err
 				}
 			}
-			c, err := f.Hub()
-			if err != nil {
-				return err
-			}
-			db, err := resolveDBRef(cmd, c, args[0])
+			c, db, err := f.hubDB(cmd, args[0])
 			if err != nil {
 				return err
 			}
@@ -648,11 +634,7 @@ func newCollectionIndexesCmd(f *Factory) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			c, err := f.Hub()
-			if err != nil {
-				return err
-			}
-			db, err := resolveDBRef(cmd, c, args[0])
+			c, db, err := f.hubDB(cmd, args[0])
 			if err != nil {
 				return err
 			}
