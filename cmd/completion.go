@@ -425,7 +425,7 @@ func completionClient(f *Factory) (*hub.Client, error) {
 	opts.Local = func(ctx context.Context) (hub.LocalServer, error) {
 		ctx, cancel := context.WithTimeout(ctx, embeddedLockWait)
 		defer cancel()
-		return server.OpenEmbedded(ctx, node.Options{Dir: nodeDir, NoNetPulling: true})
+		return server.OpenEmbedded(ctx, node.Options{Dir: nodeDir, NoNetPulling: true, IncludePrivateAddrs: true})
 	}
 	return hub.New(opts)
 }

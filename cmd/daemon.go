@@ -13,6 +13,7 @@ import (
 
 	"github.com/hubctl/hubctl/pkg/config"
 	"github.com/hubctl/hubctl/pkg/hubauth"
+	"github.com/hubctl/hubctl/pkg/node"
 	"github.com/hubctl/hubctl/pkg/server"
 )
 
@@ -23,6 +24,9 @@ type daemonOptions struct {
 	apiAddr, webAddr, hostAddr string
 	corsOrigins                []string
 	bootstrap                  []string
+	announceAddrs              []string
+	includePrivateAddrs        bool
+	pullInterval               time.Duration
 	auth                       string
 	maxSigTTL                  time.Duration
 	shutdownTimeout            time.Duration
@@ -46,7 +50,13 @@ profile "local", so the next hubctl command on this machine uses it.
 
 While it runs, hubctl commands without --api use it (it writes DATA-DIR/daemon.json).
 Ctrl-C or SIGTERM stops it gracefully; a second signal stops it at once. Ports of 0
-pick free ports. It never contacts peers other than those given with --bootstrap.`,
+pick free ports.
+
+Peers: the libp2p host listens on --host-addr. Peers are told --announce-addr when given,
+otherwise the listen addresses peers elsewhere can dial: loopback and private addresses
+are left out (and so out of 'db info --invite') unless --include-private-addrs. The
+daemon never contacts peers other than those given with --bootstrap or named by the
+databases it holds, and pulls every database from its peers each --pull-interval.`,
 		Args: usageArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error { return runDaemon(cmd.Context(), f, o) },
 	}
@@ -56,6 +66,9 @@ pick free ports. It never contacts peers other than those given with --bootstrap
 	fl.StringVar(&o.hostAddr, "host-addr", server.DefaultHostAddr, "libp2p host listen multiaddr")
 	fl.StringSliceVar(&o.corsOrigins, "cors-origin", nil, "browser origin allowed on --web-addr (repeatable; default any)")
 	fl.StringSliceVar(&o.bootstrap, "bootstrap", nil, "peer multiaddr with /p2p/ID to connect to at start (repeatable; default none)")
+	fl.StringSliceVar(&o.announceAddrs, "announce-addr", nil, "multiaddr peers reach this daemon at, announced instead of --host-addr (repeatable)")
+	fl.BoolVar(&o.includePrivateAddrs, "include-private-addrs", false, "also announce loopback and private addresses (peers on this machine or network)")
+	fl.DurationVar(&o.pullInterval, "pull-interval", node.DefaultPullInterval, "how often every database is pulled from its peers")
 	fl.StringVar(&o.auth, "auth", "keys", "keys: the Hub's API key checks; none: no checks, like threadsd")
 	fl.DurationVar(&o.maxSigTTL, "max-sig-ttl", hubauth.DefaultMaxSigTTL, "refuse API signatures dated further ahead than this")
 	fl.DurationVar(&o.shutdownTimeout, "shutdown-timeout", 30*time.Second, "how long a graceful stop waits for calls in flight")
@@ -75,6 +88,9 @@ func runDaemon(ctx context.Context, f *Factory, o *daemonOptions) error {
 	if o.maxSigTTL <= 0 {
 		return usageErrorf("--max-sig-ttl must be positive")
 	}
+	if o.pullInterval < time.Second {
+		return usageErrorf("--pull-interval must be at least 1s")
+	}
 	// Signals are taken here rather than from ctx: the first starts a graceful stop, the
 	// second cuts it short.
 	sigs := make(chan os.Signal, 2)
@@ -86,6 +102,7 @@ func runDaemon(ctx context.Context, f *Factory, o *daemonOptions) error {
 	opts := server.DaemonOptions{
 		DataDir: cfg.DataDir, APIAddr: o.apiAddr, WebAddr: o.webAddr, HostAddr: o.hostAddr,
 		CORSOrigins: o.corsOrigins, Bootstrap: o.bootstrap, Mode: mode, MaxSigTTL: o.maxSigTTL,
+		AnnounceAddrs: o.announceAddrs, IncludePrivateAddrs: o.includePrivateAddrs, PullInterval: o.pullInterval,
 		Debug: cfg.Debug,
 	}
 	var firstKey *hubauth.Key
@@ -113,8 +130,14 @@ func runDaemon(ctx context.Context, f *Factory, o *daemonOptions) error {
 	io.Infof("  gRPC:      %s", st.API)
 	io.Infof("  grpc-web:  %s (websockets too)", st.Web)
 	io.Infof("  peer ID:   %s", st.PeerID)
-	for _, a := range st.HostAddrs {
+	for _, a := range st.Listen {
 		io.Infof("  host:      %s", a)
+	}
+	for _, a := range st.HostAddrs {
+		io.Infof("  announced: %s", a)
+	}
+	if len(st.HostAddrs) == 0 {
+		io.Infof("  announced: none: peers elsewhere cannot reach loopback or private addresses (see --announce-addr, --include-private-addrs)")
 	}
 	if mode == hubauth.AuthNone {
 		io.Warnf("--auth none: anyone who can reach %s or %s can list, read and delete every database", st.API, st.Web)

@@ -180,7 +180,7 @@ func (f *Factory) Hub() (*hub.Client, error) {
 	}
 	opts.Identity = f.tokenIdentity
 	opts.Local = func(ctx context.Context) (hub.LocalServer, error) {
-		return server.OpenEmbedded(ctx, node.Options{Dir: nodeDir, Debug: c.Debug, NoNetPulling: true})
+		return server.OpenEmbedded(ctx, node.Options{Dir: nodeDir, Debug: c.Debug, NoNetPulling: true, IncludePrivateAddrs: true})
 	}
 	opts.Warn = f.IO.Warnf
 	client, err := hub.New(opts)

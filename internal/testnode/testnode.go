@@ -46,7 +46,7 @@ type Server struct {
 
 // Start opens a node in opts.Dir and serves it on 127.0.0.1 on a free port.
 func Start(ctx context.Context, opts Options) (*Server, error) {
-	n, err := node.Open(ctx, node.Options{Dir: opts.Dir, NoNetPulling: true})
+	n, err := node.Open(ctx, node.Options{Dir: opts.Dir, NoNetPulling: true, IncludePrivateAddrs: true})
 	if err != nil {
 		return nil, err
 	}

@@ -42,7 +42,9 @@ type network struct {
 type networkConfig struct {
 	dir          string
 	hostAddr     ma.Multiaddr
+	addrs        addrPolicy
 	noNetPulling bool
+	pullInterval time.Duration
 	debug        bool
 }
 
@@ -75,6 +77,7 @@ func newNetwork(cfg networkConfig) (_ *network, err error) {
 		libp2p.Peerstore(pstore),
 		libp2p.ConnectionManager(connmgr.NewConnManager(100, 400, 20*time.Second)),
 		libp2p.DisableRelay(),
+		libp2p.AddrsFactory(cfg.addrs.filter),
 	)
 	if err != nil {
 		return nil, err
@@ -95,7 +98,7 @@ func newNetwork(cfg networkConfig) (_ *network, err error) {
 		NetPullingLimit:           10000,
 		NetPullingStartAfter:      time.Second,
 		NetPullingInitialInterval: time.Second,
-		NetPullingInterval:        10 * time.Second,
+		NetPullingInterval:        cfg.pullInterval,
 		NoNetPulling:              cfg.noNetPulling,
 		Debug:                     cfg.debug,
 	}, nil, nil)

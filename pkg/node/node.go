@@ -58,7 +58,20 @@ type Options struct {
 	// NoNetPulling turns off the periodic pulling of threads from peers, pointless for a
 	// short-lived embedded node with no peers.
 	NoNetPulling bool
+	// PullInterval is how often every thread is pulled from its peers
+	// (DefaultPullInterval when zero).
+	PullInterval time.Duration
+	// AnnounceAddrs, when set, are the addresses announced to peers instead of the
+	// listen addresses (multiaddrs without /p2p).
+	AnnounceAddrs []string
+	// IncludePrivateAddrs announces loopback and private listen addresses too; otherwise
+	// only addresses peers elsewhere can dial are announced.
+	IncludePrivateAddrs bool
 }
+
+// DefaultPullInterval is go-threads' own: pushes carry new records at once, pulls only
+// catch what a peer missed while it was away.
+const DefaultPullInterval = 10 * time.Second
 
 // Node is an open ThreadDB node. It never bootstraps to public peers and never maps ports:
 // peers are only ever added explicitly.
@@ -112,7 +125,18 @@ func Open(ctx context.Context, opts Options) (n *Node, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("invalid host address %q: %w", hostAddr, err)
 	}
-	n.net, err = newNetwork(networkConfig{dir: opts.Dir, hostAddr: addr, noNetPulling: opts.NoNetPulling, debug: opts.Debug})
+	policy, err := newAddrPolicy(opts.AnnounceAddrs, opts.IncludePrivateAddrs)
+	if err != nil {
+		return nil, err
+	}
+	pullInterval := opts.PullInterval
+	if pullInterval <= 0 {
+		pullInterval = DefaultPullInterval
+	}
+	n.net, err = newNetwork(networkConfig{
+		dir: opts.Dir, hostAddr: addr, addrs: policy,
+		noNetPulling: opts.NoNetPulling, pullInterval: pullInterval, debug: opts.Debug,
+	})
 	if err != nil {
 		return nil, fmt.Errorf("open network in %s: %w", opts.Dir, err)
 	}
@@ -191,10 +215,25 @@ func (n *Node) Bootstrap(addrs []string) error {
 	return nil
 }
 
-// HostAddrs are the addresses the node's host listens on.
+// HostAddrs are the addresses the node announces to peers, with /p2p/ID: the ones they
+// can dial it at.
 func (n *Node) HostAddrs() []string {
-	var out []string
+	out := []string{}
 	for _, a := range n.net.Host().Addrs() {
+		out = append(out, a.String()+"/p2p/"+n.HostID())
+	}
+	return out
+}
+
+// ListenAddrs are the addresses the node's host listens on, announced or not, with
+// wildcard addresses expanded to the machine's interfaces.
+func (n *Node) ListenAddrs() []string {
+	out := []string{}
+	addrs, err := n.net.Host().Network().InterfaceListenAddresses()
+	if err != nil {
+		addrs = n.net.Host().Network().ListenAddresses()
+	}
+	for _, a := range addrs {
 		out = append(out, a.String()+"/p2p/"+n.HostID())
 	}
 	return out

@@ -37,6 +37,12 @@ type DaemonOptions struct {
 	APIAddr, WebAddr string
 	// HostAddr is the libp2p listen multiaddr.
 	HostAddr string
+	// AnnounceAddrs replace the listen addresses in what peers are told (node.Options).
+	AnnounceAddrs []string
+	// IncludePrivateAddrs announces loopback and private addresses too.
+	IncludePrivateAddrs bool
+	// PullInterval is how often threads are pulled from peers.
+	PullInterval time.Duration
 	// CORSOrigins are the browser origins allowed on the grpc-web address; empty or "*"
 	// allows any.
 	CORSOrigins []string
@@ -67,7 +73,10 @@ func StartDaemon(ctx context.Context, o DaemonOptions) (d *Daemon, err error) {
 	if st, ok := Running(o.DataDir); ok {
 		return nil, fmt.Errorf("%w on %s (pid %d, api %s): stop it first, or use another --data-dir", ErrRunning, o.DataDir, st.PID, st.API)
 	}
-	n, err := node.Open(ctx, node.Options{Dir: filepath.Join(o.DataDir, "node"), HostAddr: o.HostAddr, Debug: o.Debug})
+	n, err := node.Open(ctx, node.Options{
+		Dir: filepath.Join(o.DataDir, "node"), HostAddr: o.HostAddr, Debug: o.Debug,
+		AnnounceAddrs: o.AnnounceAddrs, IncludePrivateAddrs: o.IncludePrivateAddrs, PullInterval: o.PullInterval,
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -110,6 +119,7 @@ func StartDaemon(ctx context.Context, o DaemonOptions) (d *Daemon, err error) {
 			Web:       webLis.Addr().String(),
 			PeerID:    n.HostID(),
 			HostAddrs: n.HostAddrs(),
+			Listen:    n.ListenAddrs(),
 			Auth:      o.Mode.String(),
 			Started:   time.Now().UTC().Truncate(time.Second),
 		},

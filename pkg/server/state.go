@@ -18,11 +18,13 @@ const StateFile = "daemon.json"
 // State is what a running daemon tells other hubctl processes: where it listens. It holds
 // no secrets.
 type State struct {
-	PID       int       `json:"pid"`
-	API       string    `json:"api"`
-	Web       string    `json:"web"`
-	PeerID    string    `json:"peerId"`
+	PID    int    `json:"pid"`
+	API    string `json:"api"`
+	Web    string `json:"web"`
+	PeerID string `json:"peerId"`
+	// HostAddrs are the libp2p addresses announced to peers; Listen all it listens on.
 	HostAddrs []string  `json:"hostAddrs"`
+	Listen    []string  `json:"listenAddrs"`
 	Auth      string    `json:"auth"`
 	Started   time.Time `json:"started"`
 }
