@@ -1,9 +1,7 @@
 package cmd
 
 import (
-	"errors"
 	"fmt"
-	"io"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -21,7 +19,7 @@ func newDBCmd(f *Factory) *cobra.Command {
 		Long: `Databases live on the server given by --api; with none, on the embedded node that hubctl
 runs in its own process (data in DATA-DIR/node). A database is named by its thread ID, or
 by its name where that is unique.`,
-	}, newDBCreateCmd(f), newDBListCmd(f), newDBInfoCmd(f), newDBDeleteCmd(f), newDBJoinCmd(f), newDBListenCmd(f), newDBExportCmd(f), newDBImportCmd(f))
+	}, newDBCreateCmd(f), newDBListCmd(f), newDBInfoCmd(f), newDBDeleteCmd(f), newDBJoinCmd(f), newDBPullCmd(f), newDBListenCmd(f), newDBExportCmd(f), newDBImportCmd(f))
 }
 
 type dbCreateOptions struct {
@@ -119,6 +117,7 @@ func newDBListCmd(f *Factory) *cobra.Command {
 
 type dbInfoOptions struct {
 	showKey bool
+	invite  bool
 }
 
 func newDBInfoCmd(f *Factory) *cobra.Command {
@@ -126,8 +125,16 @@ func newDBInfoCmd(f *Factory) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "info DB",
 		Short: "Show a database's name and addresses (its key only with --show-key)",
+		Long: `Show a database's ID, name and thread addresses (the server's announced libp2p addresses).
+
+--invite prints one invite string instead, for 'hubctl db join INVITE' on another peer: the
+thread ID and key, the addresses to join from and the collections. It grants read and
+write access to the database, so it is printed only when asked for; share it privately.
+Loopback and private addresses are in it only if the daemon runs with
+--include-private-addrs; --announce-addr sets the address peers reach it at.`,
 		Example: `  hubctl db info demo
-  hubctl db info bafk... --show-key -o json`,
+  hubctl db info bafk... --show-key -o json
+  hubctl db info demo --invite > demo.invite`,
 		Args: usageArgs(cobra.ExactArgs(1)),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			p, err := f.Printer()
@@ -138,9 +145,15 @@ func newDBInfoCmd(f *Factory) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			if opts.invite && opts.showKey {
+				return usageErrorf("--invite and --show-key exclude each other: the invite holds the key")
+			}
 			id, err := c.ResolveDB(cmd.Context(), args[0])
 			if err != nil {
 				return err
+			}
+			if opts.invite {
+				return printInvite(cmd.Context(), f, c, p, id)
 			}
 			db, err := c.GetDB(cmd.Context(), id, opts.showKey)
 			if err != nil {
@@ -158,6 +171,9 @@ func newDBInfoCmd(f *Factory) *cobra.Command {
 				if len(db.Addrs) == 0 {
 					rows = append(rows, []string{"Addresses:", "(none)"})
 				}
+				if len(db.PeerAddrs) > 0 {
+					rows = append(rows, listRows("Peers:", db.PeerAddrs, "")...)
+				}
 				if opts.showKey {
 					rows = append(rows, []string{"Key:", db.Key})
 				}
@@ -167,6 +183,7 @@ func newDBInfoCmd(f *Factory) *cobra.Command {
 		ValidArgsFunction: argCompletion(f, dbCompletions, 0, false),
 	}
 	cmd.Flags().BoolVar(&opts.showKey, "show-key", false, "also print the thread key, which grants read and write access to the data")
+	cmd.Flags().BoolVar(&opts.invite, "invite", false, "print an invite for 'db join' on another peer (it holds the key: share it privately)")
 	return cmd
 }
 
@@ -234,81 +251,4 @@ func describeDB(id thread.ID, name string) string {
 		return id.String()
 	}
 	return fmt.Sprintf("%s (%s)", name, id)
-}
-
-type dbJoinOptions struct {
-	key  string
-	name string
-}
-
-func newDBJoinCmd(f *Factory) *cobra.Command {
-	opts := &dbJoinOptions{}
-	cmd := &cobra.Command{
-		Use:   "join ADDR --key KEY",
-		Short: "Join a database from its thread address and key, and print its ID",
-		Long: `Join a database that lives on another peer, from a thread address (as 'db info' prints
-it, ending in /thread/ID) and its thread key ('db info --show-key'). The database's
-records are then pulled from the peer.
-
-Here --key is the thread key, not the API key: give the API key through HUBCTL_KEY or the
-config file. The key is a secret: pass --key - to read it from standard input.`,
-		Example: `  hubctl db join /ip4/10.0.0.2/tcp/4006/p2p/12D3.../thread/bafk... --key - < db.key`,
-		Args:    usageArgs(cobra.ExactArgs(1)),
-		RunE:    func(cmd *cobra.Command, args []string) error { return runDBJoin(cmd, f, opts, args[0]) },
-	}
-	cmd.Flags().StringVar(&opts.key, "key", "", "the thread key (- reads it from standard input)")
-	cmd.Flags().StringVar(&opts.name, "name", "", "local name for the database")
-	return cmd
-}
-
-func runDBJoin(cmd *cobra.Command, f *Factory, opts *dbJoinOptions, rawAddr string) error {
-	addr, id, err := hub.ParseAddr(rawAddr)
-	if err != nil {
-		return err
-	}
-	keyText := opts.key
-	if keyText == "-" {
-		data, err := io.ReadAll(io.LimitReader(f.IO.In, 4096))
-		if err != nil {
-			return fmt.Errorf("read the thread key from standard input: %w", err)
-		}
-		keyText = string(data)
-	}
-	if strings.TrimSpace(keyText) == "" {
-		return usageErrorf("db join needs the thread key: --key KEY or --key - (from hubctl db info DB --show-key)")
-	}
-	key, err := hub.ParseKey(keyText)
-	if err != nil {
-		return err
-	}
-	if opts.name != "" {
-		if err := hub.ValidateName(opts.name); err != nil {
-			return err
-		}
-	}
-	c, err := f.Hub()
-	if err != nil {
-		return err
-	}
-	err = c.JoinDB(cmd.Context(), addr, key, opts.name)
-	if errors.Is(err, hub.ErrExists) {
-		f.IO.Infof("Database %s is already here.", id)
-		err = nil
-	}
-	if err != nil {
-		return err
-	}
-	p, err := f.Printer()
-	if err != nil {
-		return err
-	}
-	if p.Format == output.Table {
-		_, err = fmt.Fprintln(f.IO.Out, id.String())
-		return err
-	}
-	db, err := c.GetDB(cmd.Context(), id, false)
-	if err != nil {
-		return err
-	}
-	return p.Print(db, nil)
 }

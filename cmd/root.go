@@ -88,6 +88,7 @@ Settings come from flags, then HUBCTL_* environment variables, then the config f
 		newDBCmd(f),
 		newCollectionCmd(f),
 		newInstanceCmd(f),
+		newNetCmd(f),
 		newDaemonCmd(f),
 		&cobra.Command{
 			Use:   "exit-codes",

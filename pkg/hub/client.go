@@ -14,6 +14,7 @@ import (
 	"github.com/libp2p/go-libp2p-core/crypto"
 	pb "github.com/textileio/go-threads/api/pb"
 	"github.com/textileio/go-threads/core/thread"
+	netpb "github.com/textileio/go-threads/net/api/pb"
 	"github.com/textileio/textile/v2/api/common"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials"
@@ -67,6 +68,7 @@ type Client struct {
 	mu      sync.Mutex
 	conn    *grpc.ClientConn
 	threads pb.APIClient
+	net     netpb.APIClient
 	local   LocalServer
 
 	identity *Identity
@@ -114,6 +116,7 @@ func (c *Client) Conn(ctx context.Context) (*grpc.ClientConn, error) {
 	}
 	c.conn = conn
 	c.threads = pb.NewAPIClient(conn)
+	c.net = netpb.NewAPIClient(conn)
 	return conn, nil
 }
 
@@ -188,20 +191,29 @@ func (c *Client) Threads(ctx context.Context) (pb.APIClient, error) {
 // bounded by the timeout. When the server refuses a token that came from the cache (a
 // server that was reset has a new host key), it fetches a fresh one and calls fn once more.
 func (c *Client) Call(ctx context.Context, fn func(ctx context.Context, api pb.APIClient) error) error {
-	tc, err := c.Threads(ctx)
-	if err != nil {
+	return c.authorized(ctx, func(ctx context.Context) error { return fn(ctx, c.threads) })
+}
+
+// CallNet is Call for the go-threads net API, which the same servers serve on the same
+// connection.
+func (c *Client) CallNet(ctx context.Context, fn func(ctx context.Context, api netpb.APIClient) error) error {
+	return c.authorized(ctx, func(ctx context.Context) error { return fn(ctx, c.net) })
+}
+
+func (c *Client) authorized(ctx context.Context, fn func(ctx context.Context) error) error {
+	if _, err := c.Conn(ctx); err != nil {
 		return err
 	}
 	tok, err := c.userToken(ctx, false)
 	if err != nil {
 		return err
 	}
-	err = c.call(ctx, tok, func(ctx context.Context) error { return fn(ctx, tc) })
+	err = c.call(ctx, tok, fn)
 	if err != nil && c.cached && tokenRejected(err) {
 		if tok, err = c.userToken(ctx, true); err != nil {
 			return err
 		}
-		err = c.call(ctx, tok, func(ctx context.Context) error { return fn(ctx, tc) })
+		err = c.call(ctx, tok, fn)
 	}
 	return classify(ctx, c.opts.Target, c.opts.Timeout, err)
 }

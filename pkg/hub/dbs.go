@@ -13,6 +13,8 @@ import (
 	ma "github.com/multiformats/go-multiaddr"
 	pb "github.com/textileio/go-threads/api/pb"
 	"github.com/textileio/go-threads/core/thread"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/metadata"
 )
 
 // ErrInvalidArg is an argument hubctl refuses before any call: a malformed thread ID,
@@ -83,6 +85,9 @@ type DB struct {
 	ID    string   `json:"id"`
 	Name  string   `json:"name"`
 	Addrs []string `json:"addrs"`
+	// PeerAddrs are the addresses of other peers that keep the database (writers that
+	// joined it, replicators), where hubctl's servers report them.
+	PeerAddrs []string `json:"peerAddrs,omitempty"`
 	// Key is the thread key; it grants access to the data, so it is filled in only on request.
 	Key string `json:"key,omitempty"`
 }
@@ -155,11 +160,21 @@ func (c *Client) NewDB(ctx context.Context, id thread.ID, name string) error {
 // ErrExists is a database that is already there.
 var ErrExists = errors.New("already exists")
 
-// JoinDB creates a database from a thread address and key (NewDBFromAddr). When the DB is
-// already there it returns ErrExists.
-func (c *Client) JoinDB(ctx context.Context, addr ma.Multiaddr, key thread.Key, name string) error {
+// JoinDB creates a database from a thread address and key (NewDBFromAddr), with the given
+// collections: go-threads does not replicate collections, and refuses records of a
+// collection the joining peer does not have. The server pulls the records in the
+// background (see Pull). When the DB is already there it returns ErrExists.
+func (c *Client) JoinDB(ctx context.Context, addr ma.Multiaddr, key thread.Key, name string, cols []Collection) error {
+	cfgs := make([]*pb.CollectionConfig, 0, len(cols))
+	for _, col := range cols {
+		cfg, err := collectionToPb(col)
+		if err != nil {
+			return err
+		}
+		cfgs = append(cfgs, cfg)
+	}
 	err := c.Call(ctx, func(ctx context.Context, api pb.APIClient) error {
-		_, err := api.NewDBFromAddr(ctx, &pb.NewDBFromAddrRequest{Addr: addr.Bytes(), Key: key.Bytes(), Name: name})
+		_, err := api.NewDBFromAddr(ctx, &pb.NewDBFromAddrRequest{Addr: addr.Bytes(), Key: key.Bytes(), Name: name, Collections: cfgs})
 		return err
 	})
 	if err != nil && strings.Contains(err.Error(), "already exists") {
@@ -202,8 +217,9 @@ func (c *Client) ListDBs(ctx context.Context, withKeys bool) ([]DB, error) {
 // GetDB describes one database.
 func (c *Client) GetDB(ctx context.Context, id thread.ID, withKey bool) (DB, error) {
 	var rep *pb.GetDBInfoReply
+	var md metadata.MD
 	err := c.Call(ctx, func(ctx context.Context, api pb.APIClient) (err error) {
-		rep, err = api.GetDBInfo(ctx, &pb.GetDBInfoRequest{DbID: id.Bytes()})
+		rep, err = api.GetDBInfo(ctx, &pb.GetDBInfoRequest{DbID: id.Bytes()}, grpc.Header(&md))
 		return err
 	})
 	if errors.Is(err, ErrNotFound) {
@@ -212,7 +228,16 @@ func (c *Client) GetDB(ctx context.Context, id thread.ID, withKey bool) (DB, err
 	if err != nil {
 		return DB{}, err
 	}
-	return dbFromPb(id, rep, withKey)
+	db, err := dbFromPb(id, rep, withKey)
+	if err != nil {
+		return DB{}, err
+	}
+	if v := md.Get(headerPeerAddrs); len(v) > 0 {
+		for _, a := range splitAddrs(v[0]) {
+			db.PeerAddrs = append(db.PeerAddrs, a+"/thread/"+id.String())
+		}
+	}
+	return db, nil
 }
 
 // DeleteDB deletes a database.

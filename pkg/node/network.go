@@ -37,6 +37,9 @@ type network struct {
 	lite *ipfslite.Peer
 	fin  *finalizer.Finalizer
 	key  crypto.PrivKey
+	// addrs is the announce policy, applied to other peers' addresses too when the node
+	// tells a client where else a thread is kept.
+	addrs addrPolicy
 }
 
 type networkConfig struct {
@@ -106,7 +109,7 @@ func newNetwork(cfg networkConfig) (_ *network, err error) {
 		return nil, err
 	}
 	fin.Add(h, dht, api)
-	return &network{Net: api, lite: lite, fin: fin, key: hostKey}, nil
+	return &network{Net: api, lite: lite, fin: fin, key: hostKey, addrs: cfg.addrs}, nil
 }
 
 // Bootstrap connects to the given peers; nothing calls it with public peers unless a user

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"sort"
 	"time"
 
 	"github.com/gofrs/flock"
@@ -18,12 +19,15 @@ import (
 	ma "github.com/multiformats/go-multiaddr"
 	"github.com/textileio/go-threads/api"
 	pb "github.com/textileio/go-threads/api/pb"
+	lstore "github.com/textileio/go-threads/core/logstore"
 	"github.com/textileio/go-threads/core/thread"
 	kt "github.com/textileio/go-threads/db/keytransform"
 	netpb "github.com/textileio/go-threads/net/api/pb"
 	"github.com/textileio/go-threads/util"
 	"go.uber.org/zap/zapcore"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 
 	"github.com/hubctl/hubctl/pkg/atomicfile"
 	"github.com/hubctl/hubctl/pkg/node/netapi"
@@ -270,4 +274,73 @@ func Quiet(debug bool) {
 	}
 	logging.SetPrimaryCore(zapcore.NewNopCore())
 	logging.SetAllLoggers(logging.LevelFatal)
+}
+
+// HasThread reports whether the node's logstore holds the thread: a database, a net API
+// thread, or a thread it only replicates for a peer.
+func (n *Node) HasThread(ctx context.Context, id thread.ID) (bool, error) {
+	_, err := n.net.GetThread(ctx, id)
+	if errors.Is(err, lstore.ErrThreadNotFound) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+// HasDB reports whether id is one of the node's databases.
+func (n *Node) HasDB(ctx context.Context, id thread.ID) (bool, error) {
+	_, err := n.threads.GetDBInfo(ctx, &pb.GetDBInfoRequest{DbID: id.Bytes()})
+	if err == nil {
+		return true, nil
+	}
+	if status.Code(err) == codes.NotFound {
+		return false, nil
+	}
+	return false, err
+}
+
+// ForgetThread removes a thread that no database uses from the logstore: what a failed
+// join leaves behind (go-threads stores the thread and a log for the caller before it
+// dials the peer), which would otherwise refuse every later join of it as "log already
+// exists".
+func (n *Node) ForgetThread(ctx context.Context, id thread.ID) error {
+	if err := n.net.DeleteThread(ctx, id); err != nil && !errors.Is(err, lstore.ErrThreadNotFound) {
+		return fmt.Errorf("forget thread %s: %w", id, err)
+	}
+	return nil
+}
+
+// PeerAddrs are the addresses (with /p2p/ID) of the other peers that keep the thread's
+// logs (writers that joined it, replicators), as far as the node knows them: where else
+// a peer can join the thread from. Loopback and private addresses are left out unless
+// the node announces its own.
+func (n *Node) PeerAddrs(ctx context.Context, id thread.ID) ([]string, error) {
+	info, err := n.net.GetThread(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	self := n.net.Host().ID()
+	seen := map[peer.ID]bool{self: true}
+	out := []string{}
+	for _, lg := range info.Logs {
+		for _, a := range lg.Addrs {
+			v, err := a.ValueForProtocol(ma.P_P2P)
+			if err != nil {
+				continue
+			}
+			pid, err := peer.Decode(v)
+			if err != nil || seen[pid] {
+				continue
+			}
+			seen[pid] = true
+			var addrs []string
+			for _, pa := range n.net.Host().Peerstore().Addrs(pid) {
+				if n.net.addrs.includePrivate || Reachable(pa) {
+					addrs = append(addrs, pa.String()+"/p2p/"+pid.String())
+				}
+			}
+			sort.Strings(addrs)
+			out = append(out, addrs...)
+		}
+	}
+	return out, nil
 }

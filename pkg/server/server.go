@@ -67,7 +67,7 @@ func NewGRPC(n *node.Node, opts Options) (*GRPC, error) {
 	g.Server = grpc.NewServer(
 		grpc.MaxRecvMsgSize(MaxMessageSize),
 		grpc.MaxSendMsgSize(MaxMessageSize),
-		grpc.ChainUnaryInterceptor(g.Guard.UnaryInterceptor()),
+		grpc.ChainUnaryInterceptor(g.Guard.UnaryInterceptor(), (&peerInterceptor{node: n}).unary),
 		grpc.ChainStreamInterceptor(g.drainInterceptor, g.Guard.StreamInterceptor(), readyInterceptor),
 	)
 	n.Register(g.Server)

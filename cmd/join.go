@@ -1,0 +1,317 @@
+package cmd
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+
+	ma "github.com/multiformats/go-multiaddr"
+	"github.com/spf13/cobra"
+	"github.com/textileio/go-threads/core/thread"
+
+	"github.com/hubctl/hubctl/pkg/hub"
+	"github.com/hubctl/hubctl/pkg/invite"
+	"github.com/hubctl/hubctl/pkg/output"
+)
+
+// printInvite prints an invite to the database id, built from what the server reports:
+// its thread key, its announced addresses and its collections.
+func printInvite(ctx context.Context, f *Factory, c *hub.Client, p *output.Printer, id thread.ID) error {
+	if c.Target().Embedded() {
+		return withCode(ExitUsage, errors.New("the embedded node cannot invite peers: it runs only while a hubctl command does; start hubctl daemon on this data directory, then ask again"))
+	}
+	db, err := c.GetDB(ctx, id, true)
+	if err != nil {
+		return err
+	}
+	cols, err := c.ListCollections(ctx, id)
+	if err != nil {
+		return err
+	}
+	key, err := thread.KeyFromString(db.Key)
+	if err != nil || !key.CanRead() {
+		return fmt.Errorf("the server did not send the full key of %s: only a peer that can read a database can invite to it", describeDB(id, db.Name))
+	}
+	inv := invite.Invite{ID: id, Key: key, Name: db.Name, Collections: cols}
+	// The server's own addresses first, then those of the peers that also keep it, so a
+	// peer can join while this server is down.
+	for _, s := range append(db.Addrs, db.PeerAddrs...) {
+		a, err := ma.NewMultiaddr(s)
+		if err != nil {
+			return fmt.Errorf("the server sent a bad address for %s: %w", id, err)
+		}
+		inv.Addrs = append(inv.Addrs, a)
+	}
+	if len(inv.Addrs) == 0 {
+		return fmt.Errorf("%s has no address peers can reach: the server announces none; start hubctl daemon with --announce-addr (the address peers reach it at), or --include-private-addrs for peers on this machine or network", describeDB(id, db.Name))
+	}
+	s, err := inv.Encode()
+	if err != nil {
+		return err
+	}
+	if p.Format == output.Table {
+		f.IO.Infof("This invite holds the key of %s: whoever has it can read and write the database. Share it privately.", describeDB(id, db.Name))
+		_, err = fmt.Fprintln(f.IO.Out, s)
+		return err
+	}
+	return p.Print(struct {
+		ID     string `json:"id"`
+		Name   string `json:"name"`
+		Invite string `json:"invite"`
+	}{db.ID, db.Name, s}, nil)
+}
+
+type dbJoinOptions struct {
+	key    string
+	name   string
+	noPull bool
+}
+
+func newDBJoinCmd(f *Factory) *cobra.Command {
+	opts := &dbJoinOptions{}
+	cmd := &cobra.Command{
+		Use:   "join INVITE | ADDR --key KEY",
+		Short: "Join a database that lives on another peer, and print its ID",
+		Long: `Join a database that lives on another peer, from an invite ('hubctl db info DB --invite'
+on that peer; - reads it from standard input), or from a thread address (as 'db info'
+prints it, ending in /thread/ID) and its thread key ('db info --show-key').
+
+The invite's addresses are tried in turn. Its collections are created here: go-threads
+does not replicate collections, and refuses records of one a peer does not have. The
+records are then pulled from the peer before the command returns (--no-pull leaves that
+to the server's periodic pull). Joining a database that is already here pulls it and
+adds the collections of a newer invite.
+
+Invites and keys are secrets: pass them on standard input to keep them out of ps and
+shell history. Here --key is the thread key, not the API key: give the API key through
+HUBCTL_KEY or the config file.`,
+		Example: `  hubctl db join - < demo.invite
+  hubctl db join /ip4/10.0.0.2/tcp/4006/p2p/12D3.../thread/bafk... --key - < db.key`,
+		Args: usageArgs(cobra.ExactArgs(1)),
+		RunE: func(cmd *cobra.Command, args []string) error { return runDBJoin(cmd, f, opts, args[0]) },
+	}
+	cmd.Flags().StringVar(&opts.key, "key", "", "the thread key, with a thread address (- reads it from standard input)")
+	cmd.Flags().StringVar(&opts.name, "name", "", "local name for the database (default: the invite's)")
+	cmd.Flags().BoolVar(&opts.noPull, "no-pull", false, "return once joined, without waiting for the first pull")
+	return cmd
+}
+
+// maxInviteInput bounds what `db join -` reads: an invite's payload is at most 4 MiB.
+const maxInviteInput = 8 << 20
+
+// joinRequest is what db join acts on, from either form.
+type joinRequest struct {
+	id    thread.ID
+	key   thread.Key
+	name  string
+	addrs []ma.Multiaddr
+	cols  []hub.Collection
+}
+
+func parseJoin(f *Factory, opts *dbJoinOptions, arg string) (joinRequest, error) {
+	if arg == "-" {
+		if opts.key == "-" {
+			return joinRequest{}, usageErrorf("only one of the invite and --key can come from standard input")
+		}
+		data, err := io.ReadAll(io.LimitReader(f.IO.In, maxInviteInput))
+		if err != nil {
+			return joinRequest{}, fmt.Errorf("read the invite from standard input: %w", err)
+		}
+		arg = strings.TrimSpace(string(data))
+		if arg == "" {
+			return joinRequest{}, usageErrorf("standard input holds no invite; create one with hubctl db info DB --invite on the peer that has the database")
+		}
+		if !invite.Is(arg) {
+			return joinRequest{}, usageErrorf("standard input holds no invite (it must start with %s); for a thread address, pass it as the argument with --key", invite.Prefix)
+		}
+	}
+	if invite.Is(arg) {
+		if opts.key != "" {
+			return joinRequest{}, usageErrorf("an invite holds the thread key: leave out --key")
+		}
+		inv, err := invite.Decode(arg)
+		if err != nil {
+			return joinRequest{}, withCode(ExitUsage, err)
+		}
+		return joinRequest{id: inv.ID, key: inv.Key, name: inv.Name, addrs: inv.Addrs, cols: inv.Collections}, nil
+	}
+	addr, id, err := hub.ParseAddr(arg)
+	if err != nil {
+		return joinRequest{}, fmt.Errorf("%w (db join takes an invite, or a thread address with --key)", err)
+	}
+	keyText := opts.key
+	if keyText == "-" {
+		data, err := io.ReadAll(io.LimitReader(f.IO.In, 4096))
+		if err != nil {
+			return joinRequest{}, fmt.Errorf("read the thread key from standard input: %w", err)
+		}
+		keyText = string(data)
+	}
+	if strings.TrimSpace(keyText) == "" {
+		return joinRequest{}, usageErrorf("db join with a thread address needs the thread key: --key KEY or --key - (from hubctl db info DB --show-key), or use an invite (hubctl db info DB --invite)")
+	}
+	key, err := hub.ParseKey(keyText)
+	if err != nil {
+		return joinRequest{}, err
+	}
+	return joinRequest{id: id, key: key, addrs: []ma.Multiaddr{addr}}, nil
+}
+
+func runDBJoin(cmd *cobra.Command, f *Factory, opts *dbJoinOptions, arg string) error {
+	req, err := parseJoin(f, opts, arg)
+	if err != nil {
+		return err
+	}
+	if opts.name != "" {
+		if err := hub.ValidateName(opts.name); err != nil {
+			return err
+		}
+		req.name = opts.name
+	}
+	p, err := f.Printer()
+	if err != nil {
+		return err
+	}
+	c, err := f.Hub()
+	if err != nil {
+		return err
+	}
+	ctx := cmd.Context()
+	via, err := joinFrom(ctx, c, req)
+	switch {
+	case errors.Is(err, hub.ErrExists):
+		if err := rejoin(ctx, f, c, req); err != nil {
+			return err
+		}
+	case err != nil:
+		return err
+	default:
+		f.IO.Infof("Joined %s through %s.", describeDB(req.id, req.name), via)
+	}
+	if !opts.noPull {
+		res, err := c.Pull(ctx, req.id)
+		if err != nil {
+			return fmt.Errorf("joined %s, but pulling its records failed: %w; the server pulls again every --pull-interval, or run hubctl db pull %s", req.id, pullHint(err), req.id)
+		}
+		f.IO.Infof("Pulled %s from %s.", plural(int(res.Pulled), "record"), plural(res.Peers, "peer"))
+	}
+	if p.Format == output.Table {
+		_, err = fmt.Fprintln(f.IO.Out, req.id.String())
+		return err
+	}
+	db, err := c.GetDB(ctx, req.id, false)
+	if err != nil {
+		return err
+	}
+	return p.Print(db, nil)
+}
+
+// joinFrom tries the addresses in turn until one peer answers, and returns it. The server
+// (hubctl's, at least) forgets what a failed attempt stored, so the next can succeed.
+func joinFrom(ctx context.Context, c *hub.Client, req joinRequest) (ma.Multiaddr, error) {
+	var failures []string
+	for _, addr := range req.addrs {
+		err := c.JoinDB(ctx, addr, req.key, req.name, req.cols)
+		if err == nil || errors.Is(err, hub.ErrExists) {
+			return addr, err
+		}
+		var se *hub.ServerError
+		if !errors.As(err, &se) || se.Class != nil {
+			return nil, err // unreachable server, auth, not found: another address will not help
+		}
+		failures = append(failures, fmt.Sprintf("%s: %s", addr, strings.TrimPrefix(se.Msg, "server error: ")))
+	}
+	if len(failures) == 1 {
+		return nil, fmt.Errorf("could not join %s from %s; check that the peer runs and that this server can reach that address", req.id, failures[0])
+	}
+	return nil, fmt.Errorf("could not join %s from any of its %d addresses (%s); check that the peer runs and that this server can reach one of them", req.id, len(failures), strings.Join(failures, "; "))
+}
+
+// rejoin handles a database that is already here: it is the caller's (their own earlier
+// join), or another identity's, which a server holds once.
+func rejoin(ctx context.Context, f *Factory, c *hub.Client, req joinRequest) error {
+	if _, err := c.GetDB(ctx, req.id, false); errors.Is(err, hub.ErrNotFound) {
+		return withCode(ExitError, fmt.Errorf("database %s is already on this server under another identity: a server holds a database once; join it on another server, or use that identity", req.id))
+	} else if err != nil {
+		return err
+	}
+	f.IO.Infof("Database %s is already here.", req.id)
+	if len(req.cols) == 0 {
+		return nil
+	}
+	have, err := c.ListCollections(ctx, req.id)
+	if err != nil {
+		return err
+	}
+	names := map[string]bool{}
+	for _, col := range have {
+		names[col.Name] = true
+	}
+	var added []string
+	for _, col := range req.cols {
+		if names[col.Name] {
+			continue
+		}
+		if err := c.NewCollection(ctx, req.id, col); err != nil {
+			return fmt.Errorf("add collection %s from the invite: %w", col.Name, err)
+		}
+		added = append(added, col.Name)
+	}
+	if len(added) > 0 {
+		f.IO.Infof("Added the invite's collections it lacked: %s.", strings.Join(added, ", "))
+	}
+	return nil
+}
+
+// pullHint explains go-threads' refusal of records of a collection the peer lacks.
+func pullHint(err error) error {
+	if strings.Contains(err.Error(), "collection not found") {
+		return fmt.Errorf("%w (records of a collection this server does not have: run db join here with a new invite from the peer, which adds it)", err)
+	}
+	return err
+}
+
+// plural counts things in words: "1 peer", "2 peers".
+func plural(n int, what string) string {
+	if n == 1 {
+		return "1 " + what
+	}
+	return fmt.Sprintf("%d %ss", n, what)
+}
+
+func newDBPullCmd(f *Factory) *cobra.Command {
+	return &cobra.Command{
+		Use:   "pull DB",
+		Short: "Fetch a database's new records from its peers now",
+		Long: `Fetch a database's new records from its peers now, rather than at the server's next
+periodic pull (hubctl daemon --pull-interval). Peers that cannot be reached are skipped;
+a pull that brings nothing may mean none answered.`,
+		Example: `  hubctl db pull demo`,
+		Args:    usageArgs(cobra.ExactArgs(1)),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			p, err := f.Printer()
+			if err != nil {
+				return err
+			}
+			c, err := f.Hub()
+			if err != nil {
+				return err
+			}
+			id, err := c.ResolveDB(cmd.Context(), args[0])
+			if err != nil {
+				return err
+			}
+			res, err := c.Pull(cmd.Context(), id)
+			if err != nil {
+				return pullHint(err)
+			}
+			return p.Print(res, func() output.TableData {
+				return output.TableData{Rows: [][]string{{fmt.Sprintf("Pulled %s from %s; %s holds %s.",
+					plural(int(res.Pulled), "new record"), plural(res.Peers, "peer"), id, plural(int(res.Records), "record"))}}}
+			})
+		},
+		ValidArgsFunction: argCompletion(f, dbCompletions, 0, false),
+	}
+}

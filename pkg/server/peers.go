@@ -1,0 +1,96 @@
+package server
+
+import (
+	"context"
+	"strings"
+	"sync"
+
+	ma "github.com/multiformats/go-multiaddr"
+	pb "github.com/textileio/go-threads/api/pb"
+	"github.com/textileio/go-threads/core/thread"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/metadata"
+
+	"github.com/hubctl/hubctl/pkg/node"
+)
+
+// Response headers of net GetHostID: the host's addresses, which go-threads' API does not
+// report, so `hubctl net id` can print them. Plain go-threads servers send neither.
+const (
+	HeaderHostAddrs   = "hubctl-host-addrs"
+	HeaderListenAddrs = "hubctl-listen-addrs"
+	// HeaderPeerAddrs, on GetDBInfo, are the addresses of the other peers that keep the
+	// database (writers that joined it, replicators), which invites list after the
+	// server's own so a peer can join while this server is down.
+	HeaderPeerAddrs = "hubctl-peer-addrs"
+)
+
+const (
+	methodGetHostID     = "/threads.net.pb.API/GetHostID"
+	methodNewDBFromAddr = "/threads.pb.API/NewDBFromAddr"
+	methodGetDBInfo     = "/threads.pb.API/GetDBInfo"
+)
+
+// peerInterceptor serves what hubctl adds for peers on top of go-threads:
+//   - GetHostID answers with the host's announced and listen addresses in its headers,
+//     GetDBInfo with the addresses of the other peers that keep the database;
+//   - a failed join (NewDBFromAddr) leaves nothing behind. go-threads stores the thread
+//     and a log for the caller before it dials the peer, so a join that failed because
+//     the peer was down, or that tried an invite's first address in vain, would otherwise
+//     turn every later join of that database into "log already exists".
+type peerInterceptor struct {
+	node  *node.Node
+	joins sync.Mutex // one join at a time: the check before and the cleanup after pair up
+}
+
+func (p *peerInterceptor) unary(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
+	switch info.FullMethod {
+	case methodGetHostID:
+		_ = grpc.SetHeader(ctx, metadata.Pairs(
+			HeaderHostAddrs, strings.Join(p.node.HostAddrs(), ","),
+			HeaderListenAddrs, strings.Join(p.node.ListenAddrs(), ","),
+		))
+		return handler(ctx, req)
+	case methodNewDBFromAddr:
+		return p.join(ctx, req, handler)
+	case methodGetDBInfo:
+		res, err := handler(ctx, req)
+		if err == nil {
+			if id, cerr := thread.Cast(req.(*pb.GetDBInfoRequest).DbID); cerr == nil {
+				if addrs, perr := p.node.PeerAddrs(ctx, id); perr == nil {
+					_ = grpc.SetHeader(ctx, metadata.Pairs(HeaderPeerAddrs, strings.Join(addrs, ",")))
+				}
+			}
+		}
+		return res, err
+	}
+	return handler(ctx, req)
+}
+
+func (p *peerInterceptor) join(ctx context.Context, req any, handler grpc.UnaryHandler) (any, error) {
+	addr, err := ma.NewMultiaddrBytes(req.(*pb.NewDBFromAddrRequest).Addr)
+	if err != nil {
+		return handler(ctx, req) // go-threads answers a bad address itself
+	}
+	id, err := thread.FromAddr(addr)
+	if err != nil {
+		return handler(ctx, req)
+	}
+	p.joins.Lock()
+	defer p.joins.Unlock()
+	had, err := p.node.HasThread(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	res, err := handler(ctx, req)
+	if err == nil || had {
+		return res, err
+	}
+	// A thread this node did not hold before the call and that no database uses is what
+	// the failed join left: forget it. The caller gets the join's own error either way.
+	cleanup := context.WithoutCancel(ctx)
+	if isDB, derr := p.node.HasDB(cleanup, id); derr == nil && !isDB {
+		_ = p.node.ForgetThread(cleanup, id)
+	}
+	return res, err
+}
