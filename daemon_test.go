@@ -27,14 +27,20 @@ import (
 	"github.com/hubctl/hubctl/pkg/server"
 )
 
-// daemonstate DATA-DIR waits for a daemon started in the background on DATA-DIR to write
-// its state file, then sets DAEMON_API, DAEMON_WEB, DAEMON_PID and DAEMON_PEER.
+// daemonstate DATA-DIR [PREFIX] waits for a daemon started in the background on
+// DATA-DIR to write its state file, then sets PREFIX_API, PREFIX_WEB, PREFIX_PID,
+// PREFIX_PEER, PREFIX_HOST (its first libp2p listen address, with /p2p/ID) and
+// PREFIX_HOSTPORT (that address's TCP port); PREFIX is DAEMON by default.
 // `! daemonstate DATA-DIR` checks that no live daemon's state file is there.
 func cmdDaemonState(ts *testscript.TestScript, neg bool, args []string) {
-	if len(args) != 1 {
-		ts.Fatalf("usage: daemonstate DATA-DIR")
+	if len(args) < 1 || len(args) > 2 {
+		ts.Fatalf("usage: daemonstate DATA-DIR [PREFIX]")
 	}
 	dir := ts.MkAbs(args[0])
+	prefix := "DAEMON"
+	if len(args) == 2 {
+		prefix = args[1]
+	}
 	if neg {
 		if st, ok := server.Running(dir); ok {
 			ts.Fatalf("daemonstate: a daemon (pid %d) is still recorded in %s", st.PID, dir)
@@ -44,10 +50,16 @@ func cmdDaemonState(ts *testscript.TestScript, neg bool, args []string) {
 	deadline := time.Now().Add(60 * time.Second)
 	for {
 		if st, ok := server.Running(dir); ok {
-			ts.Setenv("DAEMON_API", st.API)
-			ts.Setenv("DAEMON_WEB", st.Web)
-			ts.Setenv("DAEMON_PID", strconv.Itoa(st.PID))
-			ts.Setenv("DAEMON_PEER", st.PeerID)
+			ts.Setenv(prefix+"_API", st.API)
+			ts.Setenv(prefix+"_WEB", st.Web)
+			ts.Setenv(prefix+"_PID", strconv.Itoa(st.PID))
+			ts.Setenv(prefix+"_PEER", st.PeerID)
+			if len(st.Listen) > 0 {
+				ts.Setenv(prefix+"_HOST", st.Listen[0])
+				if m := regexp.MustCompile(`/tcp/(\d+)/`).FindStringSubmatch(st.Listen[0]); m != nil {
+					ts.Setenv(prefix+"_HOSTPORT", m[1])
+				}
+			}
 			return
 		}
 		if time.Now().After(deadline) {
@@ -55,6 +67,53 @@ func cmdDaemonState(ts *testscript.TestScript, neg bool, args []string) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+// eventually [-lines N | -match REGEX] TIMEOUT PROG ARGS... runs PROG until its standard
+// output has N non-empty lines, or matches REGEX, and fails with the last output when
+// TIMEOUT passes first: a bounded wait for replication, which converges in its own time.
+func cmdEventually(ts *testscript.TestScript, neg bool, args []string) {
+	fs := flag.NewFlagSet("eventually", flag.ContinueOnError)
+	lines := fs.Int("lines", -1, "wanted number of non-empty stdout lines")
+	match := fs.String("match", "", "regular expression stdout must match")
+	if neg || fs.Parse(args) != nil || fs.NArg() < 2 || (*lines < 0) == (*match == "") {
+		ts.Fatalf("usage: eventually [-lines N | -match REGEX] TIMEOUT PROG ARGS...")
+	}
+	timeout, err := time.ParseDuration(fs.Arg(0))
+	if err != nil {
+		ts.Fatalf("eventually: bad timeout %q", fs.Arg(0))
+	}
+	var rx *regexp.Regexp
+	if *match != "" {
+		rx = regexp.MustCompile(*match)
+	}
+	deadline := time.Now().Add(timeout)
+	for {
+		err := ts.Exec(fs.Arg(1), fs.Args()[2:]...)
+		out := ts.ReadFile("stdout")
+		got := 0
+		for _, l := range strings.Split(out, "\n") {
+			if strings.TrimSpace(l) != "" {
+				got++
+			}
+		}
+		if err == nil && ((rx != nil && rx.MatchString(out)) || (rx == nil && got == *lines)) {
+			return
+		}
+		if time.Now().After(deadline) {
+			ts.Fatalf("eventually: after %s, %s %s still gives (%d lines, err %v):\n%s\nstderr: %s",
+				timeout, fs.Arg(1), strings.Join(fs.Args()[2:], " "), got, err, lastLines(out, 5), ts.ReadFile("stderr"))
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+func lastLines(s string, n int) string {
+	l := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	if len(l) > n {
+		l = l[len(l)-n:]
+	}
+	return strings.Join(l, "\n")
 }
 
 // hubclient [-key K] [-secret S] [-date OFFSET|js] ADDR OP ARGS... calls the daemon with

@@ -56,6 +56,7 @@ func TestScript(t *testing.T) {
 			"term":        cmdTerm,
 			"waitfor":     cmdWaitFor,
 			"gendocs":     cmdGenDocs,
+			"eventually":  cmdEventually,
 		},
 	})
 }

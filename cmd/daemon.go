@@ -91,6 +91,9 @@ func runDaemon(ctx context.Context, f *Factory, o *daemonOptions) error {
 	if o.pullInterval < time.Second {
 		return usageErrorf("--pull-interval must be at least 1s")
 	}
+	if err := node.ValidateAnnounceAddrs(o.announceAddrs); err != nil {
+		return usageErrorf("%v", err)
+	}
 	// Signals are taken here rather than from ctx: the first starts a graceful stop, the
 	// second cuts it short.
 	sigs := make(chan os.Signal, 2)

@@ -73,3 +73,9 @@ func Reachable(a ma.Multiaddr) bool {
 	}
 	return manet.IsPublicAddr(a)
 }
+
+// ValidateAnnounceAddrs checks --announce-addr values before anything is opened.
+func ValidateAnnounceAddrs(addrs []string) error {
+	_, err := newAddrPolicy(addrs, false)
+	return err
+}

@@ -58,10 +58,10 @@ func TestNodePersistsDBsAcrossRestarts(t *testing.T) {
 	id := thread.NewIDV1(thread.Raw, 32)
 
 	n, c, stop := serve(t, dir)
-	if len(n.HostAddrs()) == 0 {
+	if len(n.ListenAddrs()) == 0 {
 		t.Fatal("host has no addresses")
 	}
-	for _, a := range n.HostAddrs() {
+	for _, a := range n.ListenAddrs() {
 		if !strings.HasPrefix(a, "/ip4/127.0.0.1/") {
 			t.Errorf("host listens on %s, want loopback only", a)
 		}
