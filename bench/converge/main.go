@@ -62,6 +62,8 @@ type options struct {
 	timeout      time.Duration
 	poll         time.Duration
 	pullInterval time.Duration
+	join         string
+	replicator   bool
 	verbose      bool
 	debug        bool
 }
@@ -77,6 +79,7 @@ type result struct {
 	liveWrite time.Duration // A's first to last live write
 	lag       time.Duration // A's last live write to convergence
 	pushed    int64         // live records B held when A's last write returned
+	bUnknown  bool          // A did not know B's log when the live writes started
 }
 
 func rate(n int, d time.Duration) float64 { return float64(n) / d.Seconds() }
@@ -90,6 +93,8 @@ func run() error {
 	flag.DurationVar(&o.timeout, "timeout", 5*time.Minute, "longest wait for B to converge, per phase")
 	flag.DurationVar(&o.poll, "poll", 25*time.Millisecond, "how often B's log heads are read")
 	flag.DurationVar(&o.pullInterval, "pull-interval", 0, "daemons' --pull-interval (0: their default)")
+	flag.StringVar(&o.join, "join", "pull", "how B joins: pull (NewDBFromAddr, then PullThread), block (NewDBFromAddr blocking until its pull is done)")
+	flag.BoolVar(&o.replicator, "replicator", false, "after joining, B adds A as a replicator (net AddReplicator), so A learns B's log at once")
 	flag.BoolVar(&o.verbose, "v", false, "trace B's progress on stderr")
 	flag.BoolVar(&o.debug, "debug", false, "run the daemons with --debug, their stderr on ours")
 	flag.Parse()
@@ -101,8 +106,8 @@ func run() error {
 		}
 		ns = append(ns, n)
 	}
-	if o.hubctl == "" || *rounds < 1 || o.writers < 1 {
-		return fmt.Errorf("need -hubctl, -rounds >= 1 and -writers >= 1")
+	if o.hubctl == "" || *rounds < 1 || o.writers < 1 || (o.join != "pull" && o.join != "block") {
+		return fmt.Errorf("need -hubctl, -rounds >= 1, -writers >= 1 and -join pull or block")
 	}
 	work, err := os.MkdirTemp("", "hubctl-converge-")
 	if err != nil {
@@ -117,9 +122,9 @@ func run() error {
 			if err != nil {
 				return fmt.Errorf("round %d, %d instances: %w", r+1, n, err)
 			}
-			fmt.Fprintf(os.Stderr, "round %d N=%-6d A writes %5.0f/s | join %s, pull %s, caught up in %.2fs (%.0f records/s) | live: B had %d/%d at A's last write, converged %s later (%.0f records/s)\n",
+			fmt.Fprintf(os.Stderr, "round %d N=%-6d A writes %5.0f/s | join %s, pull %s, caught up in %.2fs (%.0f records/s) | live: A writes %.0f/s, A knew B's log: %s, B had %d/%d at A's last write, converged %s later (%.0f records/s)\n",
 				r+1, n, rate(n, res.write), stats.Ms(res.join), stats.Ms(res.pull), res.catchUp.Seconds(), rate(n, res.catchUp),
-				res.pushed, n, stats.Ms(res.lag), rate(n, res.live))
+				rate(n, res.liveWrite), yesNo(!res.bUnknown), res.pushed, n, stats.Ms(res.lag), rate(n, res.live))
 			results[n] = append(results[n], res)
 		}
 	}
@@ -147,6 +152,13 @@ func run() error {
 	tw.Flush()
 	fmt.Println("median (min-max) over rounds; records/s: instances / time until B's log heads equal A's")
 	return nil
+}
+
+func yesNo(b bool) string {
+	if b {
+		return "yes"
+	}
+	return "no"
 }
 
 // spread formats the median and the range of ds.
@@ -227,17 +239,35 @@ func round(o options, dir string, n int) (res result, err error) {
 	// Catch-up: join, one pull in the background (it may return after B has everything),
 	// and B's heads read every o.poll meanwhile.
 	start := time.Now()
-	if err := pb.db.NewDBFromAddr(ctx, addr, info.Key, db.WithNewManagedCollections(docs)); err != nil {
+	if err := pb.db.NewDBFromAddr(ctx, addr, info.Key, db.WithNewManagedCollections(docs),
+		db.WithNewManagedBackfillBlock(o.join == "block")); err != nil {
 		return res, fmt.Errorf("NewDBFromAddr on B: %w", err)
 	}
 	res.join = time.Since(start)
-	pulled := make(chan error, 1)
-	go func() {
+	if o.replicator {
+		// A learns of B's log, and so pushes new records to B, only at B's first edge
+		// exchange with A (10-30 s after the join with the default pull interval).
+		// AddReplicator on B sends B's logs to A now.
+		peerAddr, _ := ma.SplitLast(addr) // less /thread/ID
 		t := time.Now()
-		_, err := pb.net.PullThread(ctx, &netpb.PullThreadRequest{ThreadID: id.Bytes()})
-		res.pull = time.Since(t)
-		pulled <- err
-	}()
+		if _, err := pb.net.AddReplicator(ctx, &netpb.AddReplicatorRequest{ThreadID: id.Bytes(), Addr: peerAddr.Bytes()}); err != nil {
+			return res, fmt.Errorf("AddReplicator on B: %w", err)
+		}
+		if o.verbose {
+			fmt.Fprintf(os.Stderr, "  AddReplicator on B took %s\n", stats.Ms(time.Since(t)))
+		}
+	}
+	pulled := make(chan error, 1)
+	if o.join == "pull" {
+		go func() {
+			t := time.Now()
+			_, err := pb.net.PullThread(ctx, &netpb.PullThreadRequest{ThreadID: id.Bytes()})
+			res.pull = time.Since(t)
+			pulled <- err
+		}()
+	} else {
+		pulled <- nil
+	}
 	done, err := converge(ctx, o, pb.net, id, target, start, "catch-up")
 	if perr := <-pulled; perr != nil {
 		fmt.Fprintf(os.Stderr, "  PullThread on B failed after %s: %v\n", stats.Ms(res.pull), perr)
@@ -250,7 +280,21 @@ func round(o options, dir string, n int) (res result, err error) {
 		return res, fmt.Errorf("after catch-up: %w", err)
 	}
 
-	// Live: B is joined; A pushes every new record to it.
+	// Live: B is joined; A pushes every new record to the peers of the thread's logs it
+	// knows, so to B once it knows B's log.
+	aLogs, err := counters(ctx, pa.net, id)
+	if err != nil {
+		return res, fmt.Errorf("A's log heads: %w", err)
+	}
+	bLogs, err := counters(ctx, pb.net, id)
+	if err != nil {
+		return res, fmt.Errorf("B's log heads: %w", err)
+	}
+	for lg := range bLogs {
+		if _, ok := aLogs[lg]; !ok {
+			res.bUnknown = true
+		}
+	}
 	first, last, err = write(ctx, pa.db, id, n, n, o.writers)
 	if err != nil {
 		return res, fmt.Errorf("live writes on A: %w", err)

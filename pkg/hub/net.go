@@ -206,39 +206,28 @@ type PullResult struct {
 	Peers   int    `json:"peers"`
 }
 
-// maxPulls bounds Pull's rounds on a thread that keeps growing while it pulls.
-const maxPulls = 100
-
-// Pull fetches the thread's new records from its peers now (net PullThread). One pull
-// takes at most the server's per-log limit (10,000 records in go-threads), so Pull goes
-// on while pulls bring records. Peers that cannot be reached are skipped by the server
-// without a word, so a pull that brought nothing may also mean no peer answered.
+// Pull fetches the thread's new records from its peers now (net PullThread) and reports
+// what arrived. One pull brings every record a peer has: go-threads sends the newest
+// records of each log and the puller fetches the rest of the chain. Peers that cannot be
+// reached are skipped by the server without a word, so a pull that brought nothing may
+// also mean no peer answered.
 func (c *Client) Pull(ctx context.Context, id thread.ID) (PullResult, error) {
 	before, err := c.Thread(ctx, id, false)
 	if err != nil {
 		return PullResult{}, err
 	}
-	res := PullResult{ID: id.String(), Records: before.Records, Peers: len(before.Peers)}
-	for i := 0; i < maxPulls; i++ {
-		err := c.CallNet(ctx, func(ctx context.Context, api netpb.APIClient) error {
-			_, err := api.PullThread(ctx, &netpb.PullThreadRequest{ThreadID: id.Bytes()})
-			return err
-		})
-		after, terr := c.Thread(ctx, id, false)
-		if terr != nil {
-			return res, terr
-		}
-		progress := after.Records > res.Records
-		res.Records, res.Peers = after.Records, len(after.Peers)
-		res.Pulled = after.Records - before.Records
-		if err != nil && !progress {
-			return res, fmt.Errorf("pull %s: %w", id, notFoundAs(err, fmt.Sprintf("thread %s does not exist on this server", id)))
-		}
-		if !progress {
-			break
-		}
+	err = c.CallNet(ctx, func(ctx context.Context, api netpb.APIClient) error {
+		_, err := api.PullThread(ctx, &netpb.PullThreadRequest{ThreadID: id.Bytes()})
+		return err
+	})
+	if err != nil {
+		return PullResult{}, fmt.Errorf("pull %s: %w", id, notFoundAs(err, fmt.Sprintf("thread %s does not exist on this server", id)))
 	}
-	return res, nil
+	after, err := c.Thread(ctx, id, false)
+	if err != nil {
+		return PullResult{}, err
+	}
+	return PullResult{ID: id.String(), Pulled: after.Records - before.Records, Records: after.Records, Peers: len(after.Peers)}, nil
 }
 
 // AddReplicator makes the peer at addr keep a copy of the thread's logs (net

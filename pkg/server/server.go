@@ -117,32 +117,40 @@ func (g *GRPC) drainInterceptor(srv any, ss grpc.ServerStream, info *grpc.Stream
 	return handler(srv, &ctxStream{ServerStream: ss, ctx: ctx})
 }
 
-// readyInterceptor sends an open-ended stream's headers as soon as its request has been
-// accepted, just before the handler subscribes, rather than with the first event: a client
-// such as `hubctl db listen` can then tell its user it is listening, and a script can start
-// making changes. (go-threads itself sends nothing until an event.)
+// readyInterceptor sends a Listen stream's headers as soon as go-threads has subscribed
+// to the database's events, rather than with the first event: a client such as `hubctl db
+// listen` can then tell its user it is listening, and a script can start making changes
+// without one being missed. (go-threads itself sends nothing until an event. Net
+// Subscribe, served by hubctl's own copy of the net API, sends its headers itself.)
 func readyInterceptor(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
-	if !openEnded[info.FullMethod] {
+	if info.FullMethod != "/threads.pb.API/Listen" {
 		return handler(srv, ss)
 	}
 	return handler(srv, &readyStream{ServerStream: ss})
 }
 
+// readyStream tells when the Listen handler has subscribed by counting its reads of the
+// stream's context: go-threads' api.Service.Listen (v1.1.5, pinned in go.mod) reads it
+// twice before it subscribes (for the token, then the database) and a third time as it
+// starts waiting for events. The headers go out on that third read. Sending them when the
+// request arrived instead, as an earlier version did, let a change made at once be missed
+// under load (pkg/hub TestListen hung on it).
 type readyStream struct {
 	grpc.ServerStream
-	sent bool
+	reads int
 }
 
-func (s *readyStream) RecvMsg(m any) error {
-	if err := s.ServerStream.RecvMsg(m); err != nil {
-		return err
-	}
-	if !s.sent {
-		s.sent = true
+// listenReadsBeforeWaiting is how many times go-threads' Listen reads the stream's
+// context up to and including its first wait for events.
+const listenReadsBeforeWaiting = 3
+
+func (s *readyStream) Context() context.Context {
+	s.reads++
+	if s.reads == listenReadsBeforeWaiting {
 		// A failure here means the client is gone; the handler finds out on its own.
 		_ = s.ServerStream.SendHeader(metadata.MD{})
 	}
-	return nil
+	return s.ServerStream.Context()
 }
 
 type ctxStream struct {

@@ -29,6 +29,7 @@ import (
 	pb "github.com/textileio/go-threads/net/api/pb"
 	"github.com/textileio/go-threads/net/util"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 )
 
@@ -393,6 +394,9 @@ func (s *Service) Subscribe(req *pb.SubscribeRequest, server pb.API_SubscribeSer
 	if err != nil {
 		return err
 	}
+	// hubctl: tell the client it is subscribed, so it need not wait for a first record to
+	// know that nothing will be missed from now on. A failure means the client is gone.
+	_ = server.SendHeader(metadata.MD{})
 	for rec := range sub {
 		prec, err := cbor.RecordToProto(server.Context(), s.net, rec.Value())
 		if err != nil {
