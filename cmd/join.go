@@ -14,6 +14,7 @@ import (
 	"github.com/hubctl/hubctl/pkg/hub"
 	"github.com/hubctl/hubctl/pkg/invite"
 	"github.com/hubctl/hubctl/pkg/output"
+	"github.com/hubctl/hubctl/pkg/server"
 )
 
 // printInvite prints an invite to the database id, built from what the server reports:
@@ -218,8 +219,8 @@ func joinFrom(ctx context.Context, c *hub.Client, req joinRequest) (ma.Multiaddr
 			return addr, err
 		}
 		var se *hub.ServerError
-		if !errors.As(err, &se) || se.Class != nil {
-			return nil, err // unreachable server, auth, not found: another address will not help
+		if !errors.As(err, &se) || se.Class != nil || strings.Contains(se.Msg, server.ReplicaOnly) {
+			return nil, err // unreachable server, auth, not found, refused: another address will not help
 		}
 		failures = append(failures, fmt.Sprintf("%s: %s", addr, strings.TrimPrefix(se.Msg, "server error: ")))
 	}

@@ -79,6 +79,8 @@ type result struct {
 	liveWrite time.Duration // A's first to last live write
 	lag       time.Duration // A's last live write to convergence
 	pushed    int64         // live records B held when A's last write returned
+	caughtUp  bool          // the catch-up phase converged
+	followed  bool          // the live phase converged
 	bUnknown  bool          // A did not know B's log when the live writes started
 }
 
@@ -116,42 +118,72 @@ func run() error {
 	defer os.RemoveAll(work)
 
 	results := map[int][]result{}
+	var failed []string
 	for r := 0; r < *rounds; r++ {
 		for _, n := range ns {
 			res, err := round(o, filepath.Join(work, fmt.Sprintf("%d-%d", n, r)), n)
-			if err != nil {
+			var nc *notConverged
+			if err != nil && !errors.As(err, &nc) {
 				return fmt.Errorf("round %d, %d instances: %w", r+1, n, err)
 			}
-			fmt.Fprintf(os.Stderr, "round %d N=%-6d A writes %5.0f/s | join %s, pull %s, caught up in %.2fs (%.0f records/s) | live: A writes %.0f/s, A knew B's log: %s, B had %d/%d at A's last write, converged %s later (%.0f records/s)\n",
-				r+1, n, rate(n, res.write), stats.Ms(res.join), stats.Ms(res.pull), res.catchUp.Seconds(), rate(n, res.catchUp),
-				rate(n, res.liveWrite), yesNo(!res.bUnknown), res.pushed, n, stats.Ms(res.lag), rate(n, res.live))
+			progress(r+1, res)
+			if err != nil {
+				fmt.Fprintf(os.Stderr, "round %d, %d instances: %v\n", r+1, n, err)
+				failed = append(failed, fmt.Sprintf("round %d, %d instances: %v", r+1, n, nc))
+			}
 			results[n] = append(results[n], res)
 		}
 	}
 
 	tw := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintf(tw, "instances\trounds\tA writes/s\tcatch-up s\tcatch-up records/s\tlive records/s\tlive lag\t\n")
+	fmt.Fprintf(tw, "instances\tA writes/s\tcaught up\tcatch-up s\tcatch-up records/s\tlive converged\tlive records/s\tlive lag\t\n")
 	for _, n := range ns {
 		rs := results[n]
-		pick := func(f func(result) time.Duration) []time.Duration {
-			ds := make([]time.Duration, len(rs))
-			for i, r := range rs {
-				ds[i] = f(r)
+		pick := func(ok func(result) bool, f func(result) time.Duration) []time.Duration {
+			var ds []time.Duration
+			for _, r := range rs {
+				if ok(r) {
+					ds = append(ds, f(r))
+				}
 			}
 			return ds
 		}
-		writes := pick(func(r result) time.Duration { return r.write })
-		catchUp := pick(func(r result) time.Duration { return r.catchUp })
-		live := pick(func(r result) time.Duration { return r.live })
-		lag := pick(func(r result) time.Duration { return r.lag })
-		fmt.Fprintf(tw, "%d\t%d\t%.0f\t%s\t%s\t%s\t%s\t\n", n, len(rs), rate(n, stats.Median(writes)),
-			spread(catchUp, func(d time.Duration) string { return fmt.Sprintf("%.2f", d.Seconds()) }),
-			rateSpread(n, catchUp), rateSpread(n, live),
-			spread(lag, stats.Ms))
+		all := func(result) bool { return true }
+		caughtUp := func(r result) bool { return r.caughtUp }
+		followed := func(r result) bool { return r.followed }
+		writes := pick(all, func(r result) time.Duration { return r.write })
+		catchUp := pick(caughtUp, func(r result) time.Duration { return r.catchUp })
+		live := pick(followed, func(r result) time.Duration { return r.live })
+		lag := pick(followed, func(r result) time.Duration { return r.lag })
+		fmt.Fprintf(tw, "%d\t%.0f\t%d/%d\t%s\t%s\t%d/%d\t%s\t%s\t\n", n, rate(n, stats.Median(writes)),
+			len(catchUp), len(rs), spread(catchUp, func(d time.Duration) string { return fmt.Sprintf("%.2f", d.Seconds()) }),
+			rateSpread(n, catchUp), len(live), len(rs), rateSpread(n, live), spread(lag, stats.Ms))
 	}
 	tw.Flush()
-	fmt.Println("median (min-max) over rounds; records/s: instances / time until B's log heads equal A's")
+	fmt.Println("median (min-max) over the rounds that converged; records/s: instances / time until B's log heads equal A's")
+	for _, f := range failed {
+		fmt.Println("NOT CONVERGED:", f)
+	}
+	if len(failed) > 0 {
+		return fmt.Errorf("%d of %d rounds did not converge", len(failed), *rounds*len(ns))
+	}
 	return nil
+}
+
+// progress tells how a round went, on stderr.
+func progress(r int, res result) {
+	n := res.n
+	line := fmt.Sprintf("round %d N=%-6d A writes %5.0f/s | join %s, pull %s", r, n, rate(n, res.write), stats.Ms(res.join), stats.Ms(res.pull))
+	if res.caughtUp {
+		line += fmt.Sprintf(", caught up in %.2fs (%.0f records/s)", res.catchUp.Seconds(), rate(n, res.catchUp))
+	}
+	if res.liveWrite > 0 {
+		line += fmt.Sprintf(" | live: A writes %.0f/s, A knew B's log: %s, B had %d/%d at A's last write", rate(n, res.liveWrite), yesNo(!res.bUnknown), res.pushed, n)
+	}
+	if res.followed {
+		line += fmt.Sprintf(", converged %s later (%.0f records/s)", stats.Ms(res.lag), rate(n, res.live))
+	}
+	fmt.Fprintln(os.Stderr, line)
 }
 
 func yesNo(b bool) string {
@@ -163,6 +195,9 @@ func yesNo(b bool) string {
 
 // spread formats the median and the range of ds.
 func spread(ds []time.Duration, f func(time.Duration) string) string {
+	if len(ds) == 0 {
+		return "-"
+	}
 	lo, hi := extremes(ds)
 	if len(ds) == 1 {
 		return f(ds[0])
@@ -172,6 +207,9 @@ func spread(ds []time.Duration, f func(time.Duration) string) string {
 
 // rateSpread is spread for n records over each duration: the slowest round is the lowest rate.
 func rateSpread(n int, ds []time.Duration) string {
+	if len(ds) == 0 {
+		return "-"
+	}
 	lo, hi := extremes(ds)
 	if len(ds) == 1 {
 		return fmt.Sprintf("%.0f", rate(n, ds[0]))
@@ -260,6 +298,8 @@ func round(o options, dir string, n int) (res result, err error) {
 	pulled := make(chan error, 1)
 	if o.join == "pull" {
 		go func() {
+			ctx, cancel := context.WithTimeout(ctx, o.timeout)
+			defer cancel()
 			t := time.Now()
 			_, err := pb.net.PullThread(ctx, &netpb.PullThreadRequest{ThreadID: id.Bytes()})
 			res.pull = time.Since(t)
@@ -273,9 +313,9 @@ func round(o options, dir string, n int) (res result, err error) {
 		fmt.Fprintf(os.Stderr, "  PullThread on B failed after %s: %v\n", stats.Ms(res.pull), perr)
 	}
 	if err != nil {
-		return res, fmt.Errorf("catch-up: %w%s", err, b.tail())
+		return res, fmt.Errorf("%w%s", err, b.tail())
 	}
-	res.catchUp = done.Sub(start)
+	res.catchUp, res.caughtUp = done.Sub(start), true
 	if err := checkFind(ctx, pb.db, id, n); err != nil {
 		return res, fmt.Errorf("after catch-up: %w", err)
 	}
@@ -299,6 +339,7 @@ func round(o options, dir string, n int) (res result, err error) {
 	if err != nil {
 		return res, fmt.Errorf("live writes on A: %w", err)
 	}
+	res.liveWrite = last.Sub(first)
 	held, err := counters(ctx, pb.net, id)
 	if err != nil {
 		return res, fmt.Errorf("B's log heads: %w", err)
@@ -310,9 +351,9 @@ func round(o options, dir string, n int) (res result, err error) {
 	res.pushed = total(target) - before - behind(target, held)
 	done, err = converge(ctx, o, pb.net, id, target, first, "live")
 	if err != nil {
-		return res, fmt.Errorf("live: %w%s", err, b.tail())
+		return res, fmt.Errorf("%w%s", err, b.tail())
 	}
-	res.liveWrite, res.live, res.lag = last.Sub(first), done.Sub(first), done.Sub(last)
+	res.live, res.lag, res.followed = done.Sub(first), done.Sub(last), true
 	if res.lag < 0 {
 		res.lag = 0 // B had everything the moment A's last write returned
 	}
@@ -554,11 +595,17 @@ func converge(ctx context.Context, o options, net netpb.APIClient, id thread.ID,
 		}
 		select {
 		case <-ctx.Done():
-			return now, fmt.Errorf("B did not converge within %s: it holds %d of A's %d records", o.timeout, held, want)
+			return now, &notConverged{phase: phase, msg: fmt.Sprintf("B did not converge within %s: it holds %d of A's %d records", o.timeout, max(held, 0), want)}
 		case <-time.After(o.poll):
 		}
 	}
 }
+
+// notConverged is a phase whose B did not converge in time: the round is reported as
+// such, and the other rounds still run.
+type notConverged struct{ phase, msg string }
+
+func (e *notConverged) Error() string { return e.phase + ": " + e.msg }
 
 // checkFind checks that B's collection holds want instances.
 func checkFind(ctx context.Context, c *client.Client, id thread.ID, want int) error {

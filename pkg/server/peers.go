@@ -9,7 +9,9 @@ import (
 	pb "github.com/textileio/go-threads/api/pb"
 	"github.com/textileio/go-threads/core/thread"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
 
 	"github.com/hubctl/hubctl/pkg/node"
 )
@@ -24,6 +26,9 @@ const (
 	// server's own so a peer can join while this server is down.
 	HeaderPeerAddrs = "hubctl-peer-addrs"
 )
+
+// ReplicaOnly starts the refusal of a join of a thread the server only replicates.
+const ReplicaOnly = "this server already keeps thread"
 
 const (
 	methodGetHostID     = "/threads.net.pb.API/GetHostID"
@@ -81,6 +86,17 @@ func (p *peerInterceptor) join(ctx context.Context, req any, handler grpc.UnaryH
 	had, err := p.node.HasThread(ctx, id)
 	if err != nil {
 		return nil, err
+	}
+	if had {
+		isDB, err := p.node.HasDB(ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		if !isDB {
+			// go-threads would join it, but count the records it already holds as applied:
+			// the new database would stay empty, silently.
+			return nil, status.Errorf(codes.FailedPrecondition, "%s %s as a replicator, without its read key: joined here, none of the records it holds would show; join it on another server", ReplicaOnly, id)
+		}
 	}
 	res, err := handler(ctx, req)
 	if err == nil || had {
