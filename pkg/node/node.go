@@ -245,16 +245,21 @@ func (n *Node) ListenAddrs() []string {
 
 // Close stops the services and closes the stores, flushing what they acknowledged, then
 // releases the directory lock. Stop the gRPC server first so no call is in flight.
+//
+// The network closes first: it waits for records being applied and takes no more. The
+// other way round deadlocks in go-threads v1.1.5: closing a database holds its lock and
+// waits for its transaction lock, while a record arriving from a peer holds the
+// transaction lock and waits for the database lock (seen as a test hanging in Close).
 func (n *Node) Close() error {
 	var errs []error
+	if n.net != nil {
+		errs = append(errs, n.net.Close())
+	}
 	if n.threads != nil {
 		errs = append(errs, n.threads.Close())
 	}
 	if n.store != nil {
 		errs = append(errs, n.store.Close())
-	}
-	if n.net != nil {
-		errs = append(errs, n.net.Close())
 	}
 	if n.lock != nil {
 		errs = append(errs, n.lock.Unlock())
