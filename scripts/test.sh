@@ -25,7 +25,10 @@ if [ -n "$unformatted" ]; then
 fi
 
 go vet ./...
-go test -race -count=1 ./...
+# The root package runs every testscript script against the real binary, several daemons
+# at a time: 6 to 9 minutes under the race detector on two busy cores, too close to go
+# test's default limit of 10.
+go test -race -count=1 -timeout 30m ./...
 
 # Release checks, a step of their own because cross-compiling takes about a minute per
 # target on a cold build cache: the files goreleaser's before hook generates, and every
