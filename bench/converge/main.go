@@ -7,15 +7,19 @@
 //     does). Timed from the join call until B's log heads (net API GetThread counters)
 //     reach A's; records/s is N over that time.
 //   - live: with B joined, N more instances are written on A. Timed from the first write
-//     until B's heads reach A's again (A pushes every new record to B); records/s is N
-//     over that time, and the lag is how long after A's last write B caught up.
+//     until B's heads reach A's again; records/s is N over that time, and the lag is how
+//     long after A's last write B caught up. A pushes each new record to the peers of the
+//     logs it knows, so to B only once it has learnt B's log (at B's first edge exchange
+//     with A, or at once with -replicator); until then B gets records by pulling.
 //
 // Each round starts both daemons on fresh data directories (--auth none, everything on
 // 127.0.0.1, --include-private-addrs so A announces its loopback address) and checks with
-// Find that B holds all the instances. The write rate on A is reported too.
+// Find that B holds all the instances. The write rate on A is reported too. A phase that
+// does not converge within -timeout is reported, the other rounds still run, and the
+// exit status is 1.
 //
 // Usage: go run ./bench/converge -hubctl PATH [-sizes 1000,10000] [-rounds 3] [-writers 16]
-// [-timeout 5m] [-pull-interval 0] [-v] [-debug]
+// [-timeout 5m] [-join pull|block] [-replicator] [-pull-interval D] [-v] [-debug]
 package main
 
 import (
