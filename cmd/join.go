@@ -190,6 +190,7 @@ func runDBJoin(cmd *cobra.Command, f *Factory, opts *dbJoinOptions, arg string) 
 		return err
 	default:
 		f.IO.Infof("Joined %s through %s.", describeDB(req.id, req.name), via)
+		announceLog(ctx, f, c, req.id, via)
 	}
 	if !opts.noPull {
 		res, err := c.Pull(ctx, req.id)
@@ -228,6 +229,20 @@ func joinFrom(ctx context.Context, c *hub.Client, req joinRequest) (ma.Multiaddr
 		return nil, fmt.Errorf("could not join %s from %s; check that the peer runs and that this server can reach that address", req.id, failures[0])
 	}
 	return nil, fmt.Errorf("could not join %s from any of its %d addresses (%s); check that the peer runs and that this server can reach one of them", req.id, len(failures), strings.Join(failures, "; "))
+}
+
+// announceLog tells the peer joined from about this server's new log at once, by making
+// it a replicator of the thread (it keeps every log anyway). go-threads otherwise leaves the
+// peer unaware of the log until an edge exchange 10 to 30 seconds later, and until then it
+// pushes none of its new records here (bench/converge). A failure costs only that delay.
+func announceLog(ctx context.Context, f *Factory, c *hub.Client, id thread.ID, via ma.Multiaddr) {
+	comp, err := ma.NewComponent("thread", id.String())
+	if err != nil {
+		return
+	}
+	if _, err := c.AddReplicator(ctx, id, via.Decapsulate(comp)); err != nil {
+		f.IO.Warnf("the peer will learn of this server's writes at its next exchange (up to a minute): %v", err)
+	}
 }
 
 // rejoin handles a database that is already here: it is the caller's (their own earlier

@@ -140,7 +140,7 @@ func run() error {
 	}
 
 	tw := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintf(tw, "instances\tA writes/s\tcaught up\tcatch-up s\tcatch-up records/s\tlive converged\tlive records/s\tlive lag\t\n")
+	fmt.Fprintf(tw, "instances\tA writes/s\tcaught up\tcatch-up s\tcatch-up records/s\tlive converged\tlive records/s\tlive lag s\t\n")
 	for _, n := range ns {
 		rs := results[n]
 		pick := func(ok func(result) bool, f func(result) time.Duration) []time.Duration {
@@ -160,8 +160,8 @@ func run() error {
 		live := pick(followed, func(r result) time.Duration { return r.live })
 		lag := pick(followed, func(r result) time.Duration { return r.lag })
 		fmt.Fprintf(tw, "%d\t%.0f\t%d/%d\t%s\t%s\t%d/%d\t%s\t%s\t\n", n, rate(n, stats.Median(writes)),
-			len(catchUp), len(rs), spread(catchUp, func(d time.Duration) string { return fmt.Sprintf("%.2f", d.Seconds()) }),
-			rateSpread(n, catchUp), len(live), len(rs), rateSpread(n, live), spread(lag, stats.Ms))
+			len(catchUp), len(rs), spread(catchUp, seconds), rateSpread(n, catchUp),
+			len(live), len(rs), rateSpread(n, live), spread(lag, seconds))
 	}
 	tw.Flush()
 	fmt.Println("median (min-max) over the rounds that converged; records/s: instances / time until B's log heads equal A's")
@@ -177,7 +177,10 @@ func run() error {
 // progress tells how a round went, on stderr.
 func progress(r int, res result) {
 	n := res.n
-	line := fmt.Sprintf("round %d N=%-6d A writes %5.0f/s | join %s, pull %s", r, n, rate(n, res.write), stats.Ms(res.join), stats.Ms(res.pull))
+	line := fmt.Sprintf("round %d N=%-6d A writes %5.0f/s | join %s", r, n, rate(n, res.write), stats.Ms(res.join))
+	if res.pull > 0 {
+		line += fmt.Sprintf(", pull %s", stats.Ms(res.pull))
+	}
 	if res.caughtUp {
 		line += fmt.Sprintf(", caught up in %.2fs (%.0f records/s)", res.catchUp.Seconds(), rate(n, res.catchUp))
 	}
@@ -189,6 +192,8 @@ func progress(r int, res result) {
 	}
 	fmt.Fprintln(os.Stderr, line)
 }
+
+func seconds(d time.Duration) string { return fmt.Sprintf("%.2f", d.Seconds()) }
 
 func yesNo(b bool) string {
 	if b {
@@ -251,7 +256,8 @@ func round(o options, dir string, n int) (res result, err error) {
 	}
 	defer pb.close()
 
-	ctx, cancel := context.WithTimeout(context.Background(), 3*o.timeout)
+	// Each convergence wait is bounded by o.timeout; this backstop bounds the writes too.
+	ctx, cancel := context.WithTimeout(context.Background(), 2*o.timeout+20*time.Minute)
 	defer cancel()
 	id := thread.NewIDV1(thread.Raw, 32)
 	if err := pa.db.NewDB(ctx, id); err != nil {
@@ -278,8 +284,9 @@ func round(o options, dir string, n int) (res result, err error) {
 		return res, fmt.Errorf("A's log heads: %w", err)
 	}
 
-	// Catch-up: join, one pull in the background (it may return after B has everything),
-	// and B's heads read every o.poll meanwhile.
+	// Catch-up: join, then (-join pull) one pull in the background, and B's heads read
+	// every o.poll meanwhile. NewDBFromAddr starts a pull of its own too, in the background
+	// or (-join block) before it returns.
 	start := time.Now()
 	if err := pb.db.NewDBFromAddr(ctx, addr, info.Key, db.WithNewManagedCollections(docs),
 		db.WithNewManagedBackfillBlock(o.join == "block")); err != nil {
@@ -317,7 +324,7 @@ func round(o options, dir string, n int) (res result, err error) {
 		fmt.Fprintf(os.Stderr, "  PullThread on B failed after %s: %v\n", stats.Ms(res.pull), perr)
 	}
 	if err != nil {
-		return res, fmt.Errorf("%w%s", err, b.tail())
+		return res, err
 	}
 	res.catchUp, res.caughtUp = done.Sub(start), true
 	if err := checkFind(ctx, pb.db, id, n); err != nil {
@@ -355,7 +362,7 @@ func round(o options, dir string, n int) (res result, err error) {
 	res.pushed = total(target) - before - behind(target, held)
 	done, err = converge(ctx, o, pb.net, id, target, first, "live")
 	if err != nil {
-		return res, fmt.Errorf("%w%s", err, b.tail())
+		return res, err
 	}
 	res.live, res.lag, res.followed = done.Sub(first), done.Sub(last), true
 	if res.lag < 0 {
@@ -599,7 +606,7 @@ func converge(ctx context.Context, o options, net netpb.APIClient, id thread.ID,
 		}
 		select {
 		case <-ctx.Done():
-			return now, &notConverged{phase: phase, msg: fmt.Sprintf("B did not converge within %s: it holds %d of A's %d records", o.timeout, max(held, 0), want)}
+			return now, &notConverged{phase: phase, msg: fmt.Sprintf("B did not converge within %s: it holds %d of A's %d records (-debug shows the daemons' logs)", o.timeout, max(held, 0), want)}
 		case <-time.After(o.poll):
 		}
 	}
