@@ -180,14 +180,14 @@ func runDBJoin(cmd *cobra.Command, f *Factory, opts *dbJoinOptions, arg string) 
 		return err
 	}
 	ctx := cmd.Context()
-	via, err := joinFrom(ctx, c, req)
+	via, joinErr := joinFrom(ctx, c, req)
 	switch {
-	case errors.Is(err, hub.ErrExists):
+	case errors.Is(joinErr, hub.ErrExists):
 		if err := rejoin(ctx, f, c, req); err != nil {
 			return err
 		}
-	case err != nil:
-		return err
+	case joinErr != nil:
+		return joinErr
 	default:
 		f.IO.Infof("Joined %s through %s.", describeDB(req.id, req.name), via)
 		announceLog(ctx, f, c, req.id, via)
@@ -197,7 +197,13 @@ func runDBJoin(cmd *cobra.Command, f *Factory, opts *dbJoinOptions, arg string) 
 		if err != nil {
 			return fmt.Errorf("joined %s, but pulling its records failed: %w; the server pulls again every --pull-interval, or run hubctl db pull %s", req.id, pullHint(err), req.id)
 		}
-		f.IO.Infof("Pulled %s from %s.", plural(int(res.Pulled), "record"), plural(res.Peers, "peer"))
+		pulled := res.Pulled
+		if joinErr == nil {
+			// The server starts pulling as the join returns: on a new join everything
+			// here came from the peers, whichever pull brought it.
+			pulled = res.Records
+		}
+		f.IO.Infof("Pulled %s from %s.", plural(int(pulled), "record"), plural(res.Peers, "peer"))
 	}
 	if p.Format == output.Table {
 		_, err = fmt.Fprintln(f.IO.Out, req.id.String())
