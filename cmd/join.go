@@ -317,14 +317,11 @@ a pull that brings nothing may mean none answered.`,
 			if err != nil {
 				return err
 			}
-			c, err := f.Hub()
+			c, db, err := f.hubDB(cmd, args[0])
 			if err != nil {
 				return err
 			}
-			id, err := c.ResolveDB(cmd.Context(), args[0])
-			if err != nil {
-				return err
-			}
+			id := db.id
 			res, err := c.Pull(cmd.Context(), id)
 			if err != nil {
 				return pullHint(err)

@@ -102,14 +102,11 @@ with --show-keys.`,
 			if err != nil {
 				return err
 			}
-			c, err := f.Hub()
+			c, db, err := f.hubDB(cmd, args[0])
 			if err != nil {
 				return err
 			}
-			id, err := c.ResolveDB(cmd.Context(), args[0])
-			if err != nil {
-				return err
-			}
+			id := db.id
 			t, err := c.Thread(cmd.Context(), id, opts.showKeys)
 			if err != nil {
 				return err
@@ -164,14 +161,11 @@ cannot read them. It fetches the records in the background; compare the record c
 			if err != nil {
 				return err
 			}
-			c, err := f.Hub()
+			c, db, err := f.hubDB(cmd, args[0])
 			if err != nil {
 				return err
 			}
-			id, err := c.ResolveDB(cmd.Context(), args[0])
-			if err != nil {
-				return err
-			}
+			id := db.id
 			pid, err := c.AddReplicator(cmd.Context(), id, addr)
 			if err != nil {
 				return replicatorErr(err, addr.String())
