@@ -207,10 +207,13 @@ type PullResult struct {
 }
 
 // Pull fetches the thread's new records from its peers now (net PullThread) and reports
-// what arrived. One pull brings every record a peer has: go-threads sends the newest
-// records of each log and the puller fetches the rest of the chain. Peers that cannot be
-// reached are skipped by the server without a word, so a pull that brought nothing may
-// also mean no peer answered.
+// what arrived. It is one call, not a loop: go-threads sends each log's newest records (up
+// to its per-log limit) and the puller walks the rest of the chain back from them, so a
+// pull usually brings everything. A peer far behind fills that chain over bitswap, record
+// by record, and may stop short (bench/converge); the records it reports are what truly
+// arrived, and later pulls go on from there. Peers that cannot be reached are skipped by
+// the server without a word, so a pull that brought nothing may also mean no peer
+// answered.
 func (c *Client) Pull(ctx context.Context, id thread.ID) (PullResult, error) {
 	before, err := c.Thread(ctx, id, false)
 	if err != nil {
