@@ -13,12 +13,14 @@ import (
 	"github.com/libp2p/go-libp2p"
 	connmgr "github.com/libp2p/go-libp2p-connmgr"
 	"github.com/libp2p/go-libp2p-core/crypto"
+	"github.com/libp2p/go-libp2p-core/host"
 	"github.com/libp2p/go-libp2p-core/peer"
 	"github.com/libp2p/go-libp2p-peerstore/pstoreds"
 	ma "github.com/multiformats/go-multiaddr"
 	badger "github.com/textileio/go-ds-badger"
 	"github.com/textileio/go-libp2p-pubsub-rpc/finalizer"
 	"github.com/textileio/go-threads/core/app"
+	"github.com/textileio/go-threads/core/logstore"
 	"github.com/textileio/go-threads/logstore/lstoreds"
 	tnet "github.com/textileio/go-threads/net"
 	"google.golang.org/grpc"
@@ -36,8 +38,11 @@ import (
 type network struct {
 	app.Net
 	lite *ipfslite.Peer
-	fin  *finalizer.Finalizer
-	key  crypto.PrivKey
+	// host and store are go-threads' own, for AddReplicator (replicator.go).
+	host  host.Host
+	store logstore.Logstore
+	fin   *finalizer.Finalizer
+	key   crypto.PrivKey
 	// addrs is the announce policy, applied to other peers' addresses too when the node
 	// tells a client where else a thread is kept.
 	addrs addrPolicy
@@ -119,7 +124,7 @@ func newNetwork(cfg networkConfig) (_ *network, err error) {
 		return nil, err
 	}
 	fin.Add(h, dht, api)
-	return &network{Net: api, lite: lite, fin: fin, key: hostKey, addrs: cfg.addrs}, nil
+	return &network{Net: api, lite: lite, host: h, store: tstore, fin: fin, key: hostKey, addrs: cfg.addrs}, nil
 }
 
 // Bootstrap connects to the given peers; nothing calls it with public peers unless a user
