@@ -23,14 +23,15 @@ var replLog = logging.Logger("hubctl/replicator")
 
 // AddReplicator makes the peer at paddr keep a copy of thread id and serve it to others.
 //
-// It does what go-threads v1.1.5 net.AddReplicator does, step for step, except for the
-// last step. There go-threads pushes the updated logs to every other peer of the thread
-// from one goroutine per peer, and all of them assign the function's named error result.
-// That is a data race whenever the thread has two other peers: a daemon joining through
-// a replicator (replication_replicator.txtar) made the race detector fail the daemon, and
-// a torn error value could crash the logging of a failed push. Here each push has its
-// own error. A failed push to the replicator also undoes the whole change, where go-threads
-// undid it for the failing log only.
+// It follows go-threads v1.1.5 net.AddReplicator step for step, with three fixes:
+//   - go-threads tells the thread's other peers from one goroutine per peer, and all of
+//     them assign the function's named error: a data race whenever the thread has two
+//     other peers. A daemon joining through a replicator (replication_replicator.txtar)
+//     made the race detector fail that daemon, and a torn error value could crash the
+//     logging of a failed push. Here each push has its own error.
+//   - go-threads sends the other peers our logs as they were before the change, which
+//     tells them nothing; here they get the logs that list the replicator.
+//   - go-threads' undo of a failed add keeps the new address; here it is removed.
 func (n *network) AddReplicator(ctx context.Context, id thread.ID, paddr ma.Multiaddr, opts ...core.ThreadOption) (peer.ID, error) {
 	args := &core.ThreadOptions{}
 	for _, opt := range opts {
@@ -101,12 +102,12 @@ func (n *network) AddReplicator(ctx context.Context, id thread.ID, paddr ma.Mult
 		}
 	}
 
-	// The other peers learn that our logs now list the replicator.
+	// The other peers learn that our logs now list the replicator, which already has them.
 	peers := map[peer.ID]bool{}
 	for _, lg := range info.Logs {
 		for _, addr := range lg.Addrs {
 			if p, err := addr.ValueForProtocol(ma.P_P2P); err == nil {
-				if other, err := peer.Decode(p); err == nil && other != self {
+				if other, err := peer.Decode(p); err == nil && other != self && other != pid {
 					peers[other] = true
 				}
 			}

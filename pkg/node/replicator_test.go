@@ -14,8 +14,9 @@ import (
 	"github.com/textileio/go-threads/core/thread"
 )
 
-// threeNodes opens nodes A, B and C on loopback; B and C add a thread A created.
-func threeNodes(t *testing.T, ctx context.Context) (a, b, c *Node, id thread.ID) {
+// fourNodes opens nodes A, B, C and D on loopback; B, C and D add a thread A created, and
+// C knows everyone's log, as it would after exchanges with B and D (pulling is off here).
+func fourNodes(t *testing.T, ctx context.Context) (a, b, c, d *Node, id thread.ID) {
 	t.Helper()
 	open := func(name string) *Node {
 		n, err := Open(ctx, Options{Dir: filepath.Join(t.TempDir(), name), NoNetPulling: true, IncludePrivateAddrs: true})
@@ -25,19 +26,26 @@ func threeNodes(t *testing.T, ctx context.Context) (a, b, c *Node, id thread.ID)
 		t.Cleanup(func() { _ = n.Close() })
 		return n
 	}
-	a, b, c = open("a"), open("b"), open("c")
+	a, b, c, d = open("a"), open("b"), open("c"), open("d")
 	id = thread.NewIDV1(thread.Raw, 32)
 	key := thread.NewRandomKey()
 	if _, err := a.net.CreateThread(ctx, id, core.WithThreadKey(key)); err != nil {
 		t.Fatal(err)
 	}
-	for _, n := range []*Node{b, c} {
+	for _, n := range []*Node{b, c, d} {
 		addr := ma.StringCast(a.HostAddrs()[0] + "/thread/" + id.String())
 		if _, err := n.net.AddThread(ctx, addr, core.WithThreadKey(key)); err != nil {
 			t.Fatal(err)
 		}
 	}
-	return a, b, c, id
+	for _, n := range []*Node{b, d} {
+		lg := ownLog(t, n, id)
+		lg.PrivKey, lg.Managed = nil, false
+		if err := c.net.store.AddLog(id, lg); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return a, b, c, d, id
 }
 
 // ownLog is n's own log in thread id.
@@ -73,13 +81,13 @@ func hasPeer(addrs []ma.Multiaddr, pid string) bool {
 	return false
 }
 
-// C makes B a replicator of a thread it shares with A and B: B learns C's log at once, A
-// learns that C's log now lists B, and (under -race) the pushes to two peers do not race,
-// as go-threads' own AddReplicator does.
+// C makes B a replicator of a thread it shares with A, B and D: B learns C's log at once,
+// A and D learn that C's log now lists B, and (under -race) the pushes to A and D do not
+// race, as go-threads' own AddReplicator's do.
 func TestAddReplicatorTellsEveryPeer(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	a, b, c, id := threeNodes(t, ctx)
+	a, b, c, d, id := fourNodes(t, ctx)
 	cLog := ownLog(t, c, id)
 	if _, ok := logByID(t, b, id, cLog.ID); ok {
 		t.Fatal("B knows C's log before any push; the test proves nothing")
@@ -100,8 +108,10 @@ func TestAddReplicatorTellsEveryPeer(t *testing.T) {
 	} else if !hasPeer(lg.Addrs, b.HostID()) {
 		t.Errorf("B has C's log with %v, want B among them", lg.Addrs)
 	}
-	if lg, ok := logByID(t, a, id, cLog.ID); !ok || !hasPeer(lg.Addrs, b.HostID()) {
-		t.Errorf("A has C's log %v (known: %v), want it listing B", lg.Addrs, ok)
+	for name, n := range map[string]*Node{"A": a, "D": d} {
+		if lg, ok := logByID(t, n, id, cLog.ID); !ok || !hasPeer(lg.Addrs, b.HostID()) {
+			t.Errorf("%s has C's log %v (known: %v), want it listing B", name, lg.Addrs, ok)
+		}
 	}
 }
 
@@ -109,7 +119,7 @@ func TestAddReplicatorTellsEveryPeer(t *testing.T) {
 func TestAddReplicatorUndoesAFailedAdd(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	_, _, c, id := threeNodes(t, ctx)
+	_, _, c, _, id := fourNodes(t, ctx)
 	before := ownLog(t, c, id)
 
 	sk, _, err := crypto.GenerateEd25519Key(nil)
