@@ -65,6 +65,9 @@ type Guard struct {
 	Owners  *Owners
 	// HostKey is the node's libp2p host key, which signs the tokens GetToken issues.
 	HostKey crypto.PrivKey
+	// HasThread reports whether the node holds a thread (a database, a net API thread,
+	// or one it only replicates), owned or not.
+	HasThread func(ctx context.Context, id thread.ID) (bool, error)
 
 	tokensMu sync.Mutex
 	tokens   map[thread.Token]string // verified token -> subject

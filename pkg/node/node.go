@@ -109,13 +109,15 @@ func Lock(ctx context.Context, dir string) (*flock.Flock, error) {
 }
 
 // Open locks opts.Dir (waiting as long as ctx allows) and opens the node in it.
-func Open(ctx context.Context, opts Options) (n *Node, err error) {
+func Open(ctx context.Context, opts Options) (_ *Node, err error) {
 	Quiet(opts.Debug)
 	lock, err := Lock(ctx, opts.Dir)
 	if err != nil {
 		return nil, err
 	}
-	n = &Node{dir: opts.Dir, lock: lock}
+	// n is not the named result: every error return sets that to nil, and the cleanup
+	// below must close what was opened (it once dereferenced the nil result and panicked).
+	n := &Node{dir: opts.Dir, lock: lock}
 	defer func() {
 		if err != nil {
 			_ = n.Close()
@@ -148,9 +150,9 @@ func Open(ctx context.Context, opts Options) (n *Node, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("open event store in %s: %w", opts.Dir, err)
 	}
-	n.threads, err = api.NewService(n.store, n.net, api.Config{Debug: opts.Debug})
+	n.threads, err = n.openThreads(opts.Debug)
 	if err != nil {
-		return nil, fmt.Errorf("start threads API: %w", err)
+		return nil, err
 	}
 	n.netAPI, err = netapi.NewService(n.net, netapi.Config{Debug: opts.Debug})
 	if err != nil {

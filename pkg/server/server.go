@@ -56,10 +56,11 @@ func NewGRPC(n *node.Node, opts Options) (*GRPC, error) {
 	}
 	g := &GRPC{
 		Guard: &hubauth.Guard{
-			Mode:    opts.Mode,
-			Checker: &hubauth.Checker{Keys: opts.Keys, MaxSigTTL: opts.MaxSigTTL},
-			Owners:  owners,
-			HostKey: n.HostKey(),
+			Mode:      opts.Mode,
+			Checker:   &hubauth.Checker{Keys: opts.Keys, MaxSigTTL: opts.MaxSigTTL},
+			Owners:    owners,
+			HostKey:   n.HostKey(),
+			HasThread: n.HasThread,
 		},
 		health: health.NewServer(),
 		drain:  make(chan struct{}),
@@ -67,8 +68,8 @@ func NewGRPC(n *node.Node, opts Options) (*GRPC, error) {
 	g.Server = grpc.NewServer(
 		grpc.MaxRecvMsgSize(MaxMessageSize),
 		grpc.MaxSendMsgSize(MaxMessageSize),
-		grpc.ChainUnaryInterceptor(g.Guard.UnaryInterceptor(), (&peerInterceptor{node: n}).unary),
-		grpc.ChainStreamInterceptor(g.drainInterceptor, g.Guard.StreamInterceptor(), readyInterceptor),
+		grpc.ChainUnaryInterceptor(g.Guard.UnaryInterceptor(), checkRequest, checkCollection, (&peerInterceptor{node: n}).unary),
+		grpc.ChainStreamInterceptor(g.drainInterceptor, g.Guard.StreamInterceptor(), checkStream, readyInterceptor),
 	)
 	n.Register(g.Server)
 	userspb.RegisterAPIServiceServer(g.Server, &hubauth.Users{
