@@ -245,40 +245,92 @@ func (g *Guard) StreamInterceptor() grpc.StreamServerInterceptor {
 	}
 }
 
-// create records the caller's identity as the owner of the thread a call creates or
-// joins, before the call is answered, as the Hub did. A thread someone else owns is left
-// to go-threads, which refuses it as existing, so the answer is the same as for one's own.
+// UnusableThread is the one answer to a create or join (NewDB, NewDBFromAddr, CreateThread,
+// AddThread) of a thread ID the caller may not use: a malformed ID, an address that names
+// no thread, a thread this server holds that is not the caller's (another identity's, one
+// it only replicates, one made without a token), or an ID another identity has reserved.
+// One answer for all of them, so that a refusal does not tell whether another user's
+// thread exists.
+const UnusableThread = "thread ID unavailable: it is malformed or cannot be used by this identity on this server; a new thread needs a new random ID"
+
+var errUnusableThread = status.Error(codes.InvalidArgument, UnusableThread)
+
+// create decides who owns the thread a call creates or joins before the call is made, and
+// never hands over an owner record: a caller with a token may create a thread that is not
+// on the node and that nobody has reserved (its record is written first, durably, as the
+// Hub did, and removed if the call fails), finish a create of its own that a crash
+// interrupted (its record is there, the thread is not), or call again on its own thread
+// (go-threads then answers as it does, "db already exists"). Every other case is
+// refused with errUnusableThread, whatever go-threads would have said. Operators act on
+// any thread, with their token or without, but their calls record nothing for a thread
+// that is already there, and do not give another identity's reservation a thread.
 func (g *Guard) create(ctx context.Context, c Caller, p policy, req any, handler grpc.UnaryHandler) (any, error) {
-	if c.Identity == "" {
-		return handler(ctx, req)
-	}
 	id, err := p.threadID(req)
 	if err != nil {
-		return nil, status.Error(codes.InvalidArgument, err.Error())
+		if c.Operator {
+			return handler(ctx, req) // go-threads explains a malformed request in its own words
+		}
+		return nil, errUnusableThread
 	}
+	// Every create of an ID, with a token or without, is serialised with the others and
+	// with deletes, so what is decided here still holds when the handler runs (pushes
+	// from peers aside: see below).
 	unlock := g.Owners.lockID(id)
 	defer unlock()
+	if c.Identity == "" {
+		// Only operators get here without a token (authenticate): the node's own
+		// identity acts, and it owns nothing.
+		return handler(ctx, req)
+	}
+	prev, recorded := g.Owners.Get(id)
+	if recorded && prev.Identity != c.Identity && !c.Operator {
+		return nil, errUnusableThread
+	}
+	has, err := g.HasThread(ctx, id)
+	if err != nil {
+		return nil, status.Errorf(codes.Internal, "look up thread %s: %v", id, err)
+	}
 	rec := Owner{ThreadID: id, Identity: c.Identity, DB: p.db, Created: time.Now().UTC()}
 	if p.name != nil {
 		rec.Name = p.name(req)
 	}
-	prev, exists := g.Owners.Get(id)
-	if !exists {
-		if err := g.Owners.Put(rec); err != nil {
-			return nil, status.Error(codes.Internal, err.Error())
+	switch {
+	case recorded && prev.Identity == c.Identity:
+		if !has && (prev.Name != rec.Name || prev.DB != rec.DB) {
+			// Repairing a create a crash interrupted: the record follows this call.
+			if err := g.Owners.Put(rec); err != nil {
+				return nil, status.Error(codes.Internal, err.Error())
+			}
 		}
+		return handler(ctx, req)
+	case recorded:
+		if !has {
+			return nil, status.Errorf(codes.FailedPrecondition, "thread %s is reserved for identity %s by the owner record of a create that did not finish: only that identity can create it", id, prev.Identity)
+		}
+		return handler(ctx, req) // an operator; the record stays
+	case has:
+		if !c.Operator {
+			return nil, errUnusableThread // replicated here, or made without a token
+		}
+		return handler(ctx, req)
+	}
+	if err := g.Owners.Put(rec); err != nil {
+		return nil, status.Error(codes.Internal, err.Error())
 	}
 	res, err := handler(ctx, req)
-	switch {
-	case err != nil && !exists:
-		if derr := g.Owners.Delete(id); derr != nil {
-			return nil, status.Error(codes.Internal, derr.Error())
-		}
-	case err == nil && exists && prev.Identity != c.Identity:
-		// The record outlived its thread (a crash between recording and creating): the
-		// thread is the caller's now.
-		if err := g.Owners.Put(rec); err != nil {
-			return nil, status.Error(codes.Internal, err.Error())
+	if err == nil {
+		return res, nil
+	}
+	if derr := g.Owners.Delete(id); derr != nil {
+		return nil, status.Error(codes.Internal, derr.Error())
+	}
+	if !c.Operator {
+		// Peers can add a thread to the node at any time (go-threads' PushLog takes any
+		// thread it is sent), so one may have arrived during the call and made go-threads
+		// answer "exists" or "service-key mismatch". A thread left after a failed call is
+		// not the caller's either way: answer as for any other unusable ID.
+		if now, herr := g.HasThread(context.WithoutCancel(ctx), id); herr == nil && now {
+			return nil, errUnusableThread
 		}
 	}
 	return res, err
