@@ -19,6 +19,7 @@ import (
 	"github.com/tidwall/gjson"
 
 	"github.com/hubctl/hubctl/pkg/hub"
+	"github.com/hubctl/hubctl/pkg/instanceid"
 	"github.com/hubctl/hubctl/pkg/jsonin"
 	"github.com/hubctl/hubctl/pkg/output"
 )
@@ -283,8 +284,8 @@ func readBatches(ctx context.Context, r *jsonin.Reader, opts *instanceWriteOptio
 	}
 }
 
-// checkID refuses an _id the server would choke on: it must be a string, and a save
-// must name one.
+// checkID refuses an _id the server would choke on or refuse: it must be a string that
+// keeps to the instanceid rule, and a save must name one.
 func checkID(doc []byte, save bool) error {
 	id := gjson.GetBytes(doc, "_id")
 	switch {
@@ -296,6 +297,10 @@ func checkID(doc []byte, save bool) error {
 		return fmt.Errorf(`"_id" must be a string; this one is %s`, strings.TrimSpace(id.Raw))
 	case save && id.Str == "":
 		return errors.New(`save needs the instance's "_id"; this one is empty (create makes new instances)`)
+	case id.Str != "":
+		if err := instanceid.Check(id.Str); err != nil {
+			return fmt.Errorf("%v: %s", err, instanceid.Rule)
+		}
 	}
 	return nil
 }

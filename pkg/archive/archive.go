@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/hubctl/hubctl/pkg/hub"
+	"github.com/hubctl/hubctl/pkg/instanceid"
 )
 
 // Format and Version identify the format in the header.
@@ -196,6 +197,9 @@ func (r *Reader) Next() (Item, error) {
 		}
 		if len(rec.Instance) == 0 || rec.Instance[0] != '{' {
 			return Item{}, &LineError{Line: r.line, Msg: "an instance must be a JSON object"}
+		}
+		if err := instanceid.CheckNew(rec.Instance); err != nil {
+			return Item{}, &LineError{Line: r.line, Msg: fmt.Sprintf("%v: %s", err, instanceid.Rule)}
 		}
 		r.seen[name]++
 		return Item{InstanceOf: name, Instance: rec.Instance, Line: r.line}, nil
