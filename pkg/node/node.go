@@ -71,6 +71,9 @@ type Options struct {
 	// IncludePrivateAddrs announces loopback and private listen addresses too; otherwise
 	// only addresses peers elsewhere can dial are announced.
 	IncludePrivateAddrs bool
+	// Warnf reports what an operator must see even without Debug: a peer's record that
+	// was refused, a database that could not be loaded. Nil drops the reports.
+	Warnf func(format string, args ...any)
 }
 
 // DefaultPullInterval is go-threads' own: pushes carry new records at once, pulls only
@@ -86,6 +89,8 @@ type Node struct {
 	store   kt.TxnDatastoreExtended
 	threads *api.Service
 	netAPI  *netapi.Service
+	// broken are the databases that failed to load (broken.go).
+	broken *brokenDBs
 }
 
 // Lock waits until this process holds the exclusive lock on dir, or ctx ends. Badger's own
@@ -150,7 +155,7 @@ func Open(ctx context.Context, opts Options) (_ *Node, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("open event store in %s: %w", opts.Dir, err)
 	}
-	n.threads, err = n.openThreads(opts.Debug)
+	n.threads, err = n.openThreads(opts)
 	if err != nil {
 		return nil, err
 	}

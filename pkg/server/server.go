@@ -68,7 +68,8 @@ func NewGRPC(n *node.Node, opts Options) (*GRPC, error) {
 	g.Server = grpc.NewServer(
 		grpc.MaxRecvMsgSize(MaxMessageSize),
 		grpc.MaxSendMsgSize(MaxMessageSize),
-		grpc.ChainUnaryInterceptor(g.Guard.UnaryInterceptor(), checkRequest, checkCollection, (&peerInterceptor{node: n}).unary),
+		grpc.ChainUnaryInterceptor(g.Guard.UnaryInterceptor(), checkRequest, checkCollection,
+			(&brokenInterceptor{node: n, owners: owners}).unary, (&peerInterceptor{node: n}).unary),
 		grpc.ChainStreamInterceptor(g.drainInterceptor, g.Guard.StreamInterceptor(), checkStream, readyInterceptor),
 	)
 	n.Register(g.Server)
@@ -83,6 +84,7 @@ func NewGRPC(n *node.Node, opts Options) (*GRPC, error) {
 			return out, err
 		},
 	})
+	g.Server.RegisterService(&storeServiceDesc, &storeService{node: n})
 	healthpb.RegisterHealthServer(g.Server, g.health)
 	return g, nil
 }

@@ -1,0 +1,122 @@
+package node
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+
+	format "github.com/ipfs/go-ipld-format"
+	threadcbor "github.com/textileio/go-threads/cbor"
+	"github.com/textileio/go-threads/core/app"
+	core "github.com/textileio/go-threads/core/db"
+	"github.com/textileio/go-threads/core/net"
+	"github.com/textileio/go-threads/core/thread"
+	"github.com/textileio/go-threads/jsonpatcher"
+
+	"github.com/hubctl/hubctl/pkg/instanceid"
+)
+
+// guardedNet is the network the db manager sees. It puts a guard between each database
+// and the records peers send it: go-threads applies a peer's instance IDs as datastore
+// keys as they come, so one record from a peer that joined through an invite could write
+// past a collection's key space and break the owner's store (the instanceid rule).
+type guardedNet struct {
+	app.Net
+	warnf func(format string, args ...any)
+	// reloading are repaired databases being loaded again (broken.go): the manager makes
+	// their thread as it would a new database's, and here finds it already there.
+	reloading sync.Map // thread.ID -> struct{}
+}
+
+func (g *guardedNet) reload(id thread.ID, on bool) {
+	if on {
+		g.reloading.Store(id, struct{}{})
+	} else {
+		g.reloading.Delete(id)
+	}
+}
+
+func (g *guardedNet) CreateThread(ctx context.Context, id thread.ID, opts ...net.NewThreadOption) (thread.Info, error) {
+	if _, ok := g.reloading.Load(id); ok {
+		return g.Net.GetThread(ctx, id)
+	}
+	return g.Net.CreateThread(ctx, id, opts...)
+}
+
+// ConnectApp connects a database to its thread through recordGuard.
+func (g *guardedNet) ConnectApp(a app.App, id thread.ID) (*app.Connector, error) {
+	return g.Net.ConnectApp(&recordGuard{App: a, net: g.Net, thread: id, warnf: g.warnf}, id)
+}
+
+// recordGuard checks every record's events before the database applies them.
+//
+// A record that breaks the rule is not applied, but it is not refused either: go-threads
+// stops a log at a refused record for ever, so the writer's later, good records would
+// never apply. ValidateNetRecordBody lets it into the log without running the database's
+// own validation on it (which would read the datastore at the hostile key), and
+// HandleNetRecord then skips it. Local writes never get here with such IDs: the server
+// refuses them first (pkg/server), and local commits do not go through HandleNetRecord.
+type recordGuard struct {
+	app.App
+	net    app.Net
+	thread thread.ID
+	warnf  func(format string, args ...any)
+}
+
+// codec is go-threads' default event codec, the one every database uses.
+var codec = jsonpatcher.New()
+
+func (r *recordGuard) ValidateNetRecordBody(ctx context.Context, body format.Node, identity thread.PubKey) error {
+	if err := checkEvents(body.RawData()); err != nil {
+		return nil // refused in HandleNetRecord, without stalling the log
+	}
+	return r.App.ValidateNetRecordBody(ctx, body, identity)
+}
+
+func (r *recordGuard) HandleNetRecord(ctx context.Context, rec net.ThreadRecord, key thread.Key) error {
+	event, err := threadcbor.EventFromRecord(ctx, r.net, rec.Value())
+	if err != nil {
+		return fmt.Errorf("read record %s: %w", rec.Value().Cid(), err)
+	}
+	body, err := event.GetBody(ctx, r.net, key.Read())
+	if err != nil {
+		return fmt.Errorf("read the body of record %s: %w", rec.Value().Cid(), err)
+	}
+	if err := checkEvents(body.RawData()); err != nil {
+		if r.warnf != nil {
+			r.warnf("thread %s, log %s: record %s not applied: %v", r.thread, rec.LogID(), rec.Value().Cid(), err)
+		}
+		return nil
+	}
+	return r.App.HandleNetRecord(ctx, rec, key)
+}
+
+// errBadEvent is wrapped by checkEvents' refusals.
+var errBadEvent = errors.New("invalid event")
+
+// checkEvents applies the instanceid rule to every event of a record body, and the same
+// rule to collection names (go-threads' own rule for them is stricter; this only keeps a
+// name that never passed it from reaching a key).
+func checkEvents(body []byte) error {
+	events, err := codec.EventsFromBytes(body)
+	if err != nil {
+		return nil // not ours to judge: the database refuses what it cannot decode
+	}
+	for _, e := range events {
+		if err := checkEvent(e); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func checkEvent(e core.Event) error {
+	if err := instanceid.Check(e.Collection()); err != nil {
+		return fmt.Errorf("%w: collection name: %v", errBadEvent, err)
+	}
+	if err := instanceid.Check(e.InstanceID().String()); err != nil {
+		return fmt.Errorf("%w in collection %s: %v", errBadEvent, e.Collection(), err)
+	}
+	return nil
+}
