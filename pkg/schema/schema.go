@@ -21,7 +21,6 @@ import (
 	"unicode/utf8"
 
 	"github.com/alecthomas/jsonschema"
-	"github.com/xeipuuv/gojsonschema"
 )
 
 // ErrInvalid marks every error this package returns: input refused before any call.
@@ -82,7 +81,12 @@ func Check(file string, data []byte) (*Checked, error) {
 	if _, ok := doc.value.(map[string]any); !ok {
 		return nil, &Error{File: file, Msg: fmt.Sprintf("a schema must be a JSON object, not %s", kindOf(doc.value))}
 	}
-	if _, err := gojsonschema.NewSchema(gojsonschema.NewBytesLoader(doc.data)); err != nil {
+	// References first: gojsonschema would follow them (fetch a URL, read a file, or
+	// recurse for ever on a cycle) before it said anything.
+	if err := CheckRefs(doc.data); err != nil {
+		return nil, doc.refError(file, err)
+	}
+	if _, err := compileLocal(doc.data); err != nil {
 		return nil, &Error{File: file, Msg: "not a valid JSON Schema: " + oneLine(err.Error())}
 	}
 	var s jsonschema.Schema
@@ -95,6 +99,14 @@ func Check(file string, data []byte) (*Checked, error) {
 	stored, err := json.Marshal(&s)
 	if err != nil {
 		return nil, fmt.Errorf("%s: encode the schema: %w", file, err)
+	}
+	if err := CheckRefs(stored); err != nil {
+		// The stored form lost keywords a reference went through.
+		var re *RefError
+		if errors.As(err, &re) {
+			return nil, &Error{File: file, Msg: fmt.Sprintf("%s (in the form ThreadDB stores, without the keywords it drops)", re.Error())}
+		}
+		return nil, &Error{File: file, Msg: err.Error()}
 	}
 	var after any
 	if err := decodeNumbers(stored, &after); err != nil {
@@ -218,6 +230,18 @@ func (d *document) errorAt(file, pointer, msg string) error {
 		}
 	}
 	return e
+}
+
+// refError places a CheckRefs error at the value it names.
+func (d *document) refError(file string, err error) error {
+	var re *RefError
+	if !errors.As(err, &re) {
+		return &Error{File: file, Msg: err.Error()}
+	}
+	if re.Pointer == "" {
+		return &Error{File: file, Msg: re.Msg}
+	}
+	return d.errorAt(file, re.Pointer, re.Error())
 }
 
 // typeError explains a value go-threads' schema type cannot hold, at its position.
