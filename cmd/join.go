@@ -12,6 +12,7 @@ import (
 	"github.com/textileio/go-threads/core/thread"
 
 	"github.com/hubctl/hubctl/pkg/hub"
+	"github.com/hubctl/hubctl/pkg/hubauth"
 	"github.com/hubctl/hubctl/pkg/invite"
 	"github.com/hubctl/hubctl/pkg/output"
 	"github.com/hubctl/hubctl/pkg/server"
@@ -226,6 +227,9 @@ func joinFrom(ctx context.Context, c *hub.Client, req joinRequest) (ma.Multiaddr
 			return addr, err
 		}
 		var se *hub.ServerError
+		if errors.As(err, &se) && strings.Contains(se.Msg, hubauth.UnusableThread) {
+			return nil, errJoinRefused(req.id)
+		}
 		if !errors.As(err, &se) || se.Class != nil || strings.Contains(se.Msg, server.ReplicaOnly) {
 			return nil, err // unreachable server, auth, not found, refused: another address will not help
 		}
@@ -251,11 +255,20 @@ func announceLog(ctx context.Context, f *Factory, c *hub.Client, id thread.ID, v
 	}
 }
 
-// rejoin handles a database that is already here: it is the caller's (their own earlier
-// join), or another identity's, which a server holds once.
+// errJoinRefused is what db join says when the server refuses the database's thread ID
+// for this identity. hubctl's servers give one answer (hubauth.UnusableThread) whether the
+// ID is another identity's, a thread the server only replicates, or unusable otherwise, so
+// that nobody learns which databases another user keeps there; the message says no more.
+func errJoinRefused(id thread.ID) error {
+	return withCode(ExitError, fmt.Errorf("this server refuses database %s for this identity: join it on another server", id))
+}
+
+// rejoin handles a database that is already here: the caller's own earlier join. A
+// server that answers "exists" for a database the caller cannot see (an older hubctl, or
+// one without key checks) gets the same refusal as a hubctl server's.
 func rejoin(ctx context.Context, f *Factory, c *hub.Client, req joinRequest) error {
 	if _, err := c.GetDB(ctx, req.id, false); errors.Is(err, hub.ErrNotFound) {
-		return withCode(ExitError, fmt.Errorf("database %s is already on this server under another identity: a server holds a database once; join it on another server, or use that identity", req.id))
+		return errJoinRefused(req.id)
 	} else if err != nil {
 		return err
 	}
