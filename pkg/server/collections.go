@@ -2,11 +2,154 @@ package server
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sync"
 
+	"github.com/alecthomas/jsonschema"
+	pb "github.com/textileio/go-threads/api/pb"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/hubctl/hubctl/pkg/schema"
 )
 
-// checkCollection: TEMPORARY pass-through, replaced by the schema checks (issue 13 item 2).
+// checkCollection refuses collection schemas that would make the server fetch a URL,
+// read a file, or recurse until its stack overflows (schema.CheckRefs), before go-threads
+// stores them: gojsonschema, which go-threads validates every written instance with,
+// follows "$ref" over HTTP and into files and loops for ever on a reference cycle. It
+// checks every call that carries a collection configuration (NewCollection,
+// UpdateCollection, and NewDB and NewDBFromAddr with their collections). It never fetches
+// anything: the check only reads the request.
+//
+// A collection stored before this check existed may still hold such a schema, and
+// go-threads reloads it as it is. So writes that validate instances (Create, Save,
+// Verify) first check the stored schema, and are refused with the fix (`collection
+// update`) instead of crashing the server.
+//
+// It runs after the Guard: the caller is allowed to act on the database, and the answer
+// says nothing about anyone else's.
 func checkCollection(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
+	var err error
+	switch r := req.(type) {
+	case *pb.NewCollectionRequest:
+		err = checkConfigs([]*pb.CollectionConfig{r.Config}, false)
+	case *pb.UpdateCollectionRequest:
+		err = checkConfigs([]*pb.CollectionConfig{r.Config}, false)
+	case *pb.NewDBRequest:
+		err = checkConfigs(r.Collections, true)
+	case *pb.NewDBFromAddrRequest:
+		err = checkConfigs(r.Collections, true)
+	case *pb.CreateRequest:
+		err = checkStored(ctx, info.Server, r.DbID, r.CollectionName)
+	case *pb.SaveRequest:
+		err = checkStored(ctx, info.Server, r.DbID, r.CollectionName)
+	case *pb.VerifyRequest:
+		err = checkStored(ctx, info.Server, r.DbID, r.CollectionName)
+	}
+	if err != nil {
+		return nil, err
+	}
 	return handler(ctx, req)
+}
+
+// checkConfigs checks each configuration's schema; named says to name the collection in
+// the message (a call with several).
+func checkConfigs(cfgs []*pb.CollectionConfig, named bool) error {
+	for _, c := range cfgs {
+		if c == nil || len(c.Schema) == 0 {
+			continue // go-threads refuses a missing schema itself
+		}
+		if err := checkSchema(c.Schema); err != nil {
+			if named {
+				return status.Errorf(codes.InvalidArgument, "collection %q: invalid schema: %v", c.Name, err)
+			}
+			return status.Errorf(codes.InvalidArgument, "invalid schema: %v", err)
+		}
+	}
+	return nil
+}
+
+// checkSchema applies schema.CheckRefs to the schema as sent and to the form go-threads
+// stores and validates with: go-threads reads it into jsonschema.Schema and marshals that
+// back, which drops keywords and keeps "additionalProperties", "default" and "examples"
+// verbatim. Both must pass, so that nothing the stored form has escapes the check.
+func checkSchema(raw []byte) error {
+	if err := schema.CheckRefs(raw); err != nil {
+		return err
+	}
+	var s jsonschema.Schema
+	if err := json.Unmarshal(raw, &s); err != nil {
+		return nil // go-threads answers this one itself
+	}
+	stored, err := json.Marshal(&s)
+	if err != nil {
+		return nil
+	}
+	if err := schema.CheckRefs(stored); err != nil {
+		return fmt.Errorf("%w (in the form ThreadDB stores, without the keywords it drops)", err)
+	}
+	return nil
+}
+
+// collectionInfo is the part of the threads API checkStored calls: go-threads'
+// api.Service, the server the handler belongs to.
+type collectionInfo interface {
+	GetCollectionInfo(context.Context, *pb.GetCollectionInfoRequest) (*pb.GetCollectionInfoReply, error)
+}
+
+// checkStored refuses a write to a collection whose stored schema CheckRefs refuses. It
+// asks go-threads for the schema with the caller's own context, so it sees what the call
+// itself may see; when that fails the call goes on and go-threads answers it.
+func checkStored(ctx context.Context, srv any, dbID []byte, collection string) error {
+	api, ok := srv.(collectionInfo)
+	if !ok || len(dbID) == 0 || collection == "" {
+		return nil
+	}
+	info, err := api.GetCollectionInfo(ctx, &pb.GetCollectionInfoRequest{DbID: dbID, Name: collection})
+	if err != nil || len(info.Schema) == 0 {
+		return nil
+	}
+	if err := storedVerdicts.check(info.Schema); err != nil {
+		return status.Errorf(codes.FailedPrecondition,
+			"collection %q has a schema this server no longer accepts, so nothing can be written to it: %v; replace it with hubctl collection update DB %s --schema FILE",
+			collection, err, collection)
+	}
+	return nil
+}
+
+// verdicts caches CheckRefs' answer for stored schemas, by their hash: a write must not
+// pay for checking the same schema again.
+type verdicts struct {
+	mu sync.Mutex
+	m  map[[sha256.Size]byte]error
+}
+
+// maxVerdicts bounds the cache; past it, it starts again.
+const maxVerdicts = 4096
+
+var storedVerdicts = &verdicts{}
+
+func (v *verdicts) check(s []byte) error {
+	key := sha256.Sum256(s)
+	v.mu.Lock()
+	err, ok := v.m[key]
+	v.mu.Unlock()
+	if ok {
+		return err
+	}
+	err = schema.CheckRefs(s)
+	if err != nil && !errors.Is(err, schema.ErrInvalid) {
+		return err // not a verdict on the schema: not cached
+	}
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if v.m == nil || len(v.m) >= maxVerdicts {
+		v.m = map[[sha256.Size]byte]error{}
+	}
+	v.m[key] = err
+	return err
 }

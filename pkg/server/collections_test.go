@@ -1,0 +1,240 @@
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/alecthomas/jsonschema"
+	"github.com/textileio/go-threads/api/client"
+	pb "github.com/textileio/go-threads/api/pb"
+	"github.com/textileio/go-threads/core/thread"
+	"github.com/textileio/go-threads/db"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/status"
+
+	"github.com/hubctl/hubctl/pkg/hubauth"
+	"github.com/hubctl/hubctl/pkg/node"
+)
+
+// mustSchema reads a schema as go-threads' client takes it.
+func mustSchema(t *testing.T, s string) *jsonschema.Schema {
+	t.Helper()
+	var js jsonschema.Schema
+	if err := json.Unmarshal([]byte(s), &js); err != nil {
+		t.Fatalf("%s: %v", s, err)
+	}
+	return &js
+}
+
+const goodSchema = `{"type":"object","properties":{"_id":{"type":"string"},"x":{"type":"string"}}}`
+
+// schemaAttacks are the issue's attacks, as a Hub client would send them: each must be
+// refused with InvalidArgument by NewCollection, UpdateCollection and NewDB, and none may
+// make the server fetch anything. URL is replaced with a local HTTP server's address and
+// FILE with a file holding a secret.
+var schemaAttacks = []struct{ name, schema, msg string }{
+	{"the issue's cycle", `{"type":"object","properties":{"_id":{"type":"string"},"x":{"$ref":"#/properties/x"}}}`,
+		"invalid schema: /properties/x: the schema refers back to itself without descending into a property or an item (/properties/x -> /properties/x)"},
+	{"a cycle through allOf", `{"type":"object","properties":{"_id":{"type":"string"}},"allOf":[{"$ref":"#/definitions/a"}],
+		"definitions":{"a":{"anyOf":[{"$ref":"#/definitions/b"}]},"b":{"allOf":[{"$ref":"#/definitions/a"}]}}}`, "leads back to /definitions/a"},
+	{"http", `{"type":"object","properties":{"_id":{"type":"string"},"x":{"$ref":"URL/x.json"}}}`,
+		`invalid schema: /properties/x: $ref "URL/x.json" is not allowed: only references inside the schema ("#/...") are; schemas are never fetched`},
+	{"http with a fragment", `{"type":"object","properties":{"_id":{"type":"string"},"x":{"$ref":"URL/x.json#/definitions/a"}}}`, "is not allowed"},
+	{"file", `{"type":"object","properties":{"_id":{"type":"string"},"x":{"$ref":"file://FILE#/keys/1"}}}`, `$ref "file://FILE#/keys/1" is not allowed`},
+	{"relative", `{"type":"object","properties":{"_id":{"type":"string"},"x":{"$ref":"keys.json"}}}`, `$ref "keys.json" is not allowed`},
+	// go-threads keeps additionalProperties verbatim: an id there makes "#" references
+	// inside it remote.
+	{"an id in additionalProperties", `{"type":"object","properties":{"_id":{"type":"string"}},
+		"additionalProperties":{"id":"URL/y.json#f","properties":{"y":{"$ref":"#/definitions/a"}}},"definitions":{"a":{}}}`, "below the root is not allowed"},
+	{"dangling", `{"type":"object","properties":{"_id":{"type":"string"},"x":{"$ref":"#/definitions/nope"}}}`, "points nowhere"},
+}
+
+func attackSchema(s, url, file string) string {
+	return strings.NewReplacer("URL", url, "FILE", file).Replace(s)
+}
+
+// Every attack is refused where a schema enters the server, as InvalidArgument, and the
+// server never fetches a URL (a local HTTP server counts requests) nor stores anything;
+// the daemon keeps serving.
+func TestSchemaAttacksRefused(t *testing.T) {
+	var hits atomic.Int32
+	web := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hits.Add(1)
+		_, _ = w.Write([]byte(`{"type":"string","definitions":{"a":{"type":"string"}}}`))
+	}))
+	defer web.Close()
+	secret := filepath.Join(t.TempDir(), "keys.json")
+	if err := os.WriteFile(secret, []byte(`{"keys":[{"type":"object"},{"type":"SECRET-KEY-MATERIAL"}]}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+
+	d, reg := startDaemon(t, hubauth.AuthKeys)
+	key, err := reg.Create(hubauth.CreateOptions{Type: hubauth.UserKey, Secure: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := hubContext(t, key)
+	c, err := client.NewClient(d.State().API, hubDial()...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	tok, err := c.GetToken(ctx, newIdentity(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// go-threads' client drops the token option of some calls (NewCollection): the
+	// token goes in the context, as Hub code does.
+	ctx = thread.NewTokenContext(ctx, tok)
+	id := thread.NewIDV1(thread.Raw, 32)
+	if err := c.NewDB(ctx, id, db.WithNewManagedToken(tok)); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.NewCollection(ctx, id, db.CollectionConfig{Name: "good", Schema: mustSchema(t, goodSchema)}, db.WithManagedToken(tok)); err != nil {
+		t.Fatal(err)
+	}
+
+	for _, a := range schemaAttacks {
+		t.Run(a.name, func(t *testing.T) {
+			s := mustSchema(t, attackSchema(a.schema, web.URL, secret))
+			msg := attackSchema(a.msg, web.URL, secret)
+			check := func(what string, err error) {
+				t.Helper()
+				st := status.Convert(err)
+				if st.Code() != codes.InvalidArgument || !strings.Contains(st.Message(), msg) {
+					t.Fatalf("%s: got %v %q, want InvalidArgument with %q", what, st.Code(), st.Message(), msg)
+				}
+				if strings.Contains(st.Message(), "SECRET") {
+					t.Fatalf("%s: the answer quotes the file: %q", what, st.Message())
+				}
+			}
+			check("NewCollection", c.NewCollection(ctx, id, db.CollectionConfig{Name: "bad", Schema: s}, db.WithManagedToken(tok)))
+			check("UpdateCollection", c.UpdateCollection(ctx, id, db.CollectionConfig{Name: "good", Schema: s}, db.WithManagedToken(tok)))
+			other := thread.NewIDV1(thread.Raw, 32)
+			err := c.NewDB(ctx, other, db.WithNewManagedToken(tok), db.WithNewManagedCollections(db.CollectionConfig{Name: "bad", Schema: s}))
+			st := status.Convert(err)
+			if st.Code() != codes.InvalidArgument || !strings.HasPrefix(st.Message(), `collection "bad": invalid schema: `) {
+				t.Fatalf("NewDB: got %v %q", st.Code(), st.Message())
+			}
+			if _, err := c.GetDBInfo(ctx, other, db.WithManagedToken(tok)); err == nil {
+				t.Error("the refused NewDB created the database")
+			}
+			if _, err := c.GetCollectionInfo(ctx, id, "bad", db.WithManagedToken(tok)); err == nil {
+				t.Error("the refused NewCollection created the collection")
+			}
+			// The good collection is untouched, and writes to it work.
+			info, err := c.GetCollectionInfo(ctx, id, "good", db.WithManagedToken(tok))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if stored, _ := json.Marshal(info.Schema); strings.Contains(string(stored), "$ref") {
+				t.Fatalf("the refused update changed the schema: %s", stored)
+			}
+			if _, err := c.Create(ctx, id, "good", client.Instances{map[string]any{"x": "y"}}, db.WithTxnToken(tok)); err != nil {
+				t.Fatalf("create after the refusal: %v", err)
+			}
+		})
+	}
+	if n := hits.Load(); n != 0 {
+		t.Fatalf("the server fetched the attack URL %d times", n)
+	}
+}
+
+// A collection stored before the check (planted here through a node served with no
+// interceptors) crashed the daemon with a stack overflow on the next write. Now the write
+// is refused with the fix, the daemon keeps serving, and `collection update` repairs it.
+func TestStoredCyclicSchemaRefusesWrites(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "data")
+	id := thread.NewIDV1(thread.Raw, 32)
+	plantCollection(t, filepath.Join(dir, "node"), id, "loop", schemaAttacks[0].schema)
+
+	d, err := StartDaemon(t.Context(), loopback(DaemonOptions{DataDir: dir, Mode: hubauth.AuthNone}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if err := d.Shutdown(ctx); err != nil {
+			t.Errorf("shutdown: %v", err)
+		}
+	})
+	c, err := client.NewClient(d.State().API, hubDial()...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	ctx := t.Context()
+	loop := client.Instances{map[string]any{"_id": "a", "x": 1}}
+	_, err = c.Create(ctx, id, "loop", loop)
+	wantCode(t, "create", err, codes.FailedPrecondition, "")
+	msg := status.Convert(err).Message()
+	for _, want := range []string{`collection "loop" has a schema this server no longer accepts`, "refers back to itself", "hubctl collection update DB loop --schema FILE"} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("create: %q lacks %q", msg, want)
+		}
+	}
+	if err := c.Save(ctx, id, "loop", loop); status.Code(err) != codes.FailedPrecondition {
+		t.Errorf("save: %v", err)
+	}
+	if err := c.Verify(ctx, id, "loop", loop); status.Code(err) != codes.FailedPrecondition {
+		t.Errorf("verify: %v", err)
+	}
+	// Still serving; reads work; the fix works.
+	if _, err := c.Find(ctx, id, "loop", &db.Query{}, &note{}); err != nil {
+		t.Fatalf("find: %v", err)
+	}
+	if err := c.UpdateCollection(ctx, id, db.CollectionConfig{Name: "loop", Schema: mustSchema(t, goodSchema)}); err != nil {
+		t.Fatalf("update: %v", err)
+	}
+	if _, err := c.Create(ctx, id, "loop", client.Instances{map[string]any{"_id": "a", "x": "1"}}); err != nil {
+		t.Fatalf("create after the update: %v", err)
+	}
+}
+
+// plantCollection stores a collection with schema in a node at dir, through the threads
+// API served with none of hubctl's checks, as a server before them would have.
+func plantCollection(t *testing.T, dir string, id thread.ID, name, schema string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+	n, err := node.Open(ctx, node.Options{Dir: dir, HostAddr: "/ip4/127.0.0.1/tcp/0", NoNetPulling: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := grpc.NewServer()
+	n.Register(s)
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	served := make(chan error, 1)
+	go func() { served <- s.Serve(lis) }()
+	conn, err := grpc.Dial(lis.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	api := pb.NewAPIClient(conn)
+	if _, err := api.NewDB(ctx, &pb.NewDBRequest{DbID: id.Bytes(), Collections: []*pb.CollectionConfig{{Name: name, Schema: []byte(schema)}}}); err != nil {
+		t.Fatalf("plant: %v", err)
+	}
+	_ = conn.Close()
+	s.Stop()
+	if err := <-served; err != nil {
+		t.Fatal(err)
+	}
+	if err := n.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
