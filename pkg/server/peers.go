@@ -8,6 +8,7 @@ import (
 	ma "github.com/multiformats/go-multiaddr"
 	pb "github.com/textileio/go-threads/api/pb"
 	"github.com/textileio/go-threads/core/thread"
+	netpb "github.com/textileio/go-threads/net/api/pb"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
@@ -33,16 +34,23 @@ const ReplicaOnly = "this server already keeps thread"
 const (
 	methodGetHostID     = "/threads.net.pb.API/GetHostID"
 	methodNewDBFromAddr = "/threads.pb.API/NewDBFromAddr"
+	methodAddThread     = "/threads.net.pb.API/AddThread"
 	methodGetDBInfo     = "/threads.pb.API/GetDBInfo"
 )
 
 // peerInterceptor serves what hubctl adds for peers on top of go-threads:
 //   - GetHostID answers with the host's announced and listen addresses in its headers,
 //     GetDBInfo with the addresses of the other peers that keep the database;
-//   - a failed join (NewDBFromAddr) leaves nothing behind. go-threads stores the thread
-//     and a log for the caller before it dials the peer, so a join that failed because
-//     the peer was down, or that tried an invite's first address in vain, would otherwise
-//     turn every later join of that database into "log already exists".
+//   - a failed join (NewDBFromAddr, net AddThread) leaves nothing behind. go-threads
+//     stores the thread and a log for the caller before it dials the peer, so a join that
+//     failed because the peer was down, or that tried an invite's first address in vain,
+//     would otherwise turn every later join of that database into "log already exists",
+//     and leave a thread without an owner, which the guard refuses to every user.
+//
+// Only a thread the node did not hold before the call is forgotten: the guard (which runs
+// first, and serialises every create of one thread ID) refuses users a thread that is
+// there and not theirs, and lets operators and owners through, whose failed calls on a
+// thread that was there must not delete it.
 type peerInterceptor struct {
 	node  *node.Node
 	joins sync.Mutex // one join at a time: the check before and the cleanup after pair up
@@ -57,7 +65,9 @@ func (p *peerInterceptor) unary(ctx context.Context, req any, info *grpc.UnarySe
 		))
 		return handler(ctx, req)
 	case methodNewDBFromAddr:
-		return p.join(ctx, req, handler)
+		return p.join(ctx, req.(*pb.NewDBFromAddrRequest).Addr, true, req, handler)
+	case methodAddThread:
+		return p.join(ctx, req.(*netpb.AddThreadRequest).Addr, false, req, handler)
 	case methodGetDBInfo:
 		res, err := handler(ctx, req)
 		if err == nil {
@@ -72,8 +82,9 @@ func (p *peerInterceptor) unary(ctx context.Context, req any, info *grpc.UnarySe
 	return handler(ctx, req)
 }
 
-func (p *peerInterceptor) join(ctx context.Context, req any, handler grpc.UnaryHandler) (any, error) {
-	addr, err := ma.NewMultiaddrBytes(req.(*pb.NewDBFromAddrRequest).Addr)
+// join runs a join of the thread at addrBytes, as a database when isDBJoin (NewDBFromAddr).
+func (p *peerInterceptor) join(ctx context.Context, addrBytes []byte, isDBJoin bool, req any, handler grpc.UnaryHandler) (any, error) {
+	addr, err := ma.NewMultiaddrBytes(addrBytes)
 	if err != nil {
 		return handler(ctx, req) // go-threads answers a bad address itself
 	}
@@ -87,7 +98,7 @@ func (p *peerInterceptor) join(ctx context.Context, req any, handler grpc.UnaryH
 	if err != nil {
 		return nil, err
 	}
-	if had {
+	if had && isDBJoin {
 		isDB, err := p.node.HasDB(ctx, id)
 		if err != nil {
 			return nil, err

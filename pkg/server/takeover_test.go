@@ -4,6 +4,8 @@ import (
 	"testing"
 
 	"github.com/alecthomas/jsonschema"
+	"github.com/libp2p/go-libp2p-core/crypto"
+	libp2ppeer "github.com/libp2p/go-libp2p-core/peer"
 	ma "github.com/multiformats/go-multiaddr"
 	"github.com/textileio/go-threads/api/client"
 	core "github.com/textileio/go-threads/core/net"
@@ -171,6 +173,50 @@ func TestTakeoverOfAnotherUsersDatabaseIsRefused(t *testing.T) {
 		})
 	}
 
+	// A join that fails (the peer does not answer) never takes the thread that was already
+	// there with it: refused to Bob, and failing for the operator, whose calls pass.
+	t.Run("joins from a dead address", func(t *testing.T) {
+		id, info := aliceDB(t)
+		_, pk, err := crypto.GenerateEd25519Key(nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pid, err := libp2ppeer.IDFromPublicKey(pk)
+		if err != nil {
+			t.Fatal(err)
+		}
+		dead := ma.StringCast("/ip4/127.0.0.1/tcp/1/p2p/" + pid.String() + "/thread/" + id.String())
+		same(t, "NewDBFromAddr from a dead address", c.NewDBFromAddr(ctx, dead, info.Key, db.WithNewManagedToken(bobTok)))
+		_, err = nc.AddThread(bobCtx, dead, core.WithThreadKey(info.Key), core.WithNewThreadToken(bobTok))
+		same(t, "AddThread from a dead address", err)
+		if _, err := nc.AddThread(opCtx, dead, core.WithThreadKey(info.Key)); err == nil {
+			t.Fatal("the operator's AddThread from a dead address succeeded")
+		}
+		if err := c.NewDBFromAddr(opCtx, dead, info.Key); err == nil {
+			t.Fatal("the operator's NewDBFromAddr from a dead address succeeded")
+		}
+		aliceIntact(t, id)
+
+		// The same for a thread that is not a database: Alice's net thread.
+		netID := thread.NewIDV1(thread.Raw, 32)
+		netInfo, err := nc.CreateThread(thread.NewTokenContext(ctx, aliceTok), netID, core.WithNewThreadToken(aliceTok))
+		if err != nil {
+			t.Fatalf("CreateThread (alice): %v", err)
+		}
+		dead = ma.StringCast("/ip4/127.0.0.1/tcp/1/p2p/" + pid.String() + "/thread/" + netID.String())
+		_, err = nc.AddThread(bobCtx, dead, core.WithThreadKey(netInfo.Key), core.WithNewThreadToken(bobTok))
+		same(t, "AddThread of Alice's net thread from a dead address", err)
+		if _, err := nc.AddThread(opCtx, dead, core.WithThreadKey(netInfo.Key)); err == nil {
+			t.Fatal("the operator's AddThread from a dead address succeeded")
+		}
+		if _, err := nc.GetThread(thread.NewTokenContext(ctx, aliceTok), netID, core.WithThreadToken(aliceTok)); err != nil {
+			t.Fatalf("Alice's net thread is gone after failed joins of it: %v", err)
+		}
+		if !d.grpc.Guard.Owners.Owns(alice.GetPublic().String(), netID) {
+			t.Fatal("Alice no longer owns her net thread")
+		}
+	})
+
 	// A thread with no owner record (an operator's, made without a token, as a replicated
 	// one is) is no more Bob's to take than Alice's, and gets the same answer.
 	opID := thread.NewIDV1(thread.Raw, 32)
@@ -223,4 +269,53 @@ func selfAddr(t *testing.T, st State, id thread.ID) ma.Multiaddr {
 		a = a.Encapsulate(ma.StringCast("/p2p/" + st.PeerID))
 	}
 	return a.Encapsulate(ma.StringCast("/thread/" + id.String()))
+}
+
+// A user's net AddThread of a free thread from a peer that does not answer fails with its
+// own error and leaves nothing behind: go-threads stores the thread before it dials, and
+// a thread left there would be one the user does not own, refused to them from then on.
+func TestFailedAddThreadLeavesNothing(t *testing.T) {
+	d, reg := startDaemon(t, hubauth.AuthKeys)
+	key, err := reg.Create(hubauth.CreateOptions{Type: hubauth.UserKey, Secure: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := d.State()
+	ctx := hubContext(t, key)
+	nc, err := netclient.NewClient(st.API, hubDial()...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	tok, err := nc.GetToken(ctx, newIdentity(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx = thread.NewTokenContext(ctx, tok)
+	id := thread.NewIDV1(thread.Raw, 32)
+	// A peer ID nobody listens for, on a port nothing listens on.
+	_, pk, err := crypto.GenerateEd25519Key(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pid, err := libp2ppeer.IDFromPublicKey(pk)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dead := ma.StringCast("/ip4/127.0.0.1/tcp/1/p2p/" + pid.String() + "/thread/" + id.String())
+	for i := range 2 {
+		_, err := nc.AddThread(ctx, dead, core.WithThreadKey(thread.NewRandomKey()), core.WithNewThreadToken(tok))
+		if err == nil {
+			t.Fatal("AddThread from a dead address succeeded")
+		}
+		if msg := status.Convert(err).Message(); msg == hubauth.UnusableThread {
+			t.Fatalf("attempt %d: the failed dial was answered as an unusable ID: the thread was left behind", i+1)
+		}
+		if has, err := d.node.HasThread(t.Context(), id); err != nil || has {
+			t.Fatalf("attempt %d: the daemon holds the thread after a failed add: %v %v", i+1, has, err)
+		}
+		if _, ok := d.grpc.Guard.Owners.Get(id); ok {
+			t.Fatalf("attempt %d: a failed add left an owner record", i+1)
+		}
+	}
 }
