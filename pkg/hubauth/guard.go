@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/libp2p/go-libp2p-core/crypto"
+	"github.com/libp2p/go-libp2p-core/peer"
 	ma "github.com/multiformats/go-multiaddr"
 	pb "github.com/textileio/go-threads/api/pb"
 	"github.com/textileio/go-threads/core/thread"
@@ -248,7 +249,8 @@ func (g *Guard) StreamInterceptor() grpc.StreamServerInterceptor {
 // UnusableThread is the one answer to a create or join (NewDB, NewDBFromAddr, CreateThread,
 // AddThread) of a thread ID the caller may not use: a malformed ID, an address that names
 // no thread, a thread this server holds that is not the caller's (another identity's, one
-// it only replicates, one made without a token), or an ID another identity has reserved.
+// it only replicates, one made without a token), an ID another identity has reserved, or
+// a join from this server's own address of a thread it does not hold.
 // One answer for all of them, so that a refusal does not tell whether another user's
 // thread exists.
 const UnusableThread = "thread ID unavailable: it is malformed or cannot be used by this identity on this server; a new thread needs a new random ID"
@@ -313,6 +315,11 @@ func (g *Guard) create(ctx context.Context, c Caller, p policy, req any, handler
 			return nil, errUnusableThread // replicated here, or made without a token
 		}
 		return handler(ctx, req)
+	case !c.Operator && g.fromSelf(req):
+		// go-threads would answer "cannot retrieve thread from self", where a thread
+		// that is here gets errUnusableThread: a probe that told them apart would show
+		// which IDs are in use without even creating one.
+		return nil, errUnusableThread
 	}
 	if err := g.Owners.Put(rec); err != nil {
 		return nil, status.Error(codes.Internal, err.Error())
@@ -334,6 +341,34 @@ func (g *Guard) create(ctx context.Context, c Caller, p policy, req any, handler
 		}
 	}
 	return res, err
+}
+
+// fromSelf reports whether req joins a thread from this node's own address (its /p2p
+// is the host's peer ID), which go-threads allows only for a thread the node holds.
+func (g *Guard) fromSelf(req any) bool {
+	var b []byte
+	switch r := req.(type) {
+	case *netpb.AddThreadRequest:
+		b = r.Addr
+	case *pb.NewDBFromAddrRequest:
+		b = r.Addr
+	default:
+		return false
+	}
+	addr, err := ma.NewMultiaddrBytes(b)
+	if err != nil {
+		return false
+	}
+	v, err := addr.ValueForProtocol(ma.P_P2P)
+	if err != nil {
+		return false
+	}
+	to, err := peer.Decode(v)
+	if err != nil {
+		return false
+	}
+	self, err := peer.IDFromPrivateKey(g.HostKey)
+	return err == nil && to == self
 }
 
 // remove deletes a thread the caller may delete, and its owner record.

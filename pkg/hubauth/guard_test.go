@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/libp2p/go-libp2p-core/crypto"
+	"github.com/libp2p/go-libp2p-core/peer"
 	ma "github.com/multiformats/go-multiaddr"
 	pb "github.com/textileio/go-threads/api/pb"
 	"github.com/textileio/go-threads/core/thread"
@@ -230,6 +231,27 @@ func TestCreateByUserNeverTakesAThread(t *testing.T) {
 	}
 	if f.node.calls != 0 {
 		t.Fatalf("go-threads was called %d times for malformed IDs", f.node.calls)
+	}
+
+	// A join from the server's own address of a thread it does not hold cannot work, and
+	// answers as one it holds does, so that such joins do not tell which IDs are in use.
+	self, err := peer.IDFromPrivateKey(f.hostKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	absent := thread.NewIDV1(thread.Raw, 32)
+	fromSelf := ma.StringCast("/ip4/127.0.0.1/tcp/4006/p2p/" + self.String() + "/thread/" + absent.String())
+	wantUnusable(t, "AddThread from this server of a thread it lacks", f.call(&f.user, tok, addMethod, &netpb.AddThreadRequest{Addr: fromSelf.Bytes()}, absent))
+	wantUnusable(t, "NewDBFromAddr from this server of a thread it lacks", f.call(&f.user, tok, fromAddrMethd, &pb.NewDBFromAddrRequest{Addr: fromSelf.Bytes()}, absent))
+	if f.node.calls != 0 {
+		t.Fatal("go-threads was called for a join from this server of a thread it lacks")
+	}
+	if _, ok := f.g.Owners.Get(absent); ok {
+		t.Fatal("a refused join from this server left an owner record")
+	}
+	// From another peer, the same ID is free.
+	if err := f.call(&f.user, tok, addMethod, &netpb.AddThreadRequest{Addr: addrOf(absent).Bytes()}, absent); err != nil {
+		t.Fatalf("AddThread of a free ID from another peer: %v", err)
 	}
 }
 

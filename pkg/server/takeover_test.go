@@ -100,6 +100,13 @@ func TestTakeoverOfAnotherUsersDatabaseIsRefused(t *testing.T) {
 	same(t, "NewDB of a malformed ID", c.NewDB(ctx, malformed, db.WithNewManagedToken(bobTok)))
 	_, err = nc.AddThread(bobCtx, ma.StringCast("/ip4/127.0.0.1/tcp/1/p2p/"+st.PeerID), core.WithNewThreadToken(bobTok))
 	same(t, "AddThread of an address without a thread", err)
+	// A join from the daemon itself of a thread it does not hold answers the same, so such
+	// joins do not tell which IDs are in use (go-threads: "cannot retrieve thread from self").
+	free := thread.NewIDV1(thread.Raw, 32)
+	_, err = nc.AddThread(bobCtx, selfAddr(t, st, free), core.WithThreadKey(thread.NewRandomKey()), core.WithNewThreadToken(bobTok))
+	same(t, "AddThread from the daemon of a thread it does not hold", err)
+	same(t, "NewDBFromAddr from the daemon of a thread it does not hold",
+		c.NewDBFromAddr(ctx, selfAddr(t, st, free), thread.NewRandomKey(), db.WithNewManagedToken(bobTok)))
 
 	// After each attempt, Alice still owns, lists and reads her database, and Bob can
 	// neither see, read nor delete it.
