@@ -1,6 +1,8 @@
 package server
 
 import (
+	"context"
+	"path/filepath"
 	"testing"
 
 	"github.com/alecthomas/jsonschema"
@@ -324,5 +326,82 @@ func TestFailedAddThreadLeavesNothing(t *testing.T) {
 		if _, ok := d.grpc.Guard.Owners.Get(id); ok {
 			t.Fatalf("attempt %d: a failed add left an owner record", i+1)
 		}
+	}
+}
+
+// A create that a crash cut off between its owner record and its thread is finished by
+// the identity that made it, and by nobody else: before, another identity's create of
+// that ID succeeded and took the record over.
+func TestInterruptedCreateIsRepairedByItsOwnerOnly(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "data")
+	alice, bob := newIdentity(t), newIdentity(t)
+	id := thread.NewIDV1(thread.Raw, 32)
+	// What a crash after the record was written, and before the thread, leaves.
+	owners, err := hubauth.OpenOwners(filepath.Join(dir, "node", "owners"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := owners.Put(hubauth.Owner{ThreadID: id, Identity: alice.GetPublic().String(), Name: "cut-off", DB: true}); err != nil {
+		t.Fatal(err)
+	}
+	reg := hubauth.OpenRegistry(dir)
+	key, err := reg.Create(hubauth.CreateOptions{Type: hubauth.UserKey, Secure: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	kr, err := reg.Watch(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := StartDaemon(t.Context(), loopback(DaemonOptions{DataDir: dir, Keys: kr}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := d.Shutdown(context.Background()); err != nil {
+			t.Errorf("shutdown: %v", err)
+		}
+	})
+	ctx := hubContext(t, key)
+	c, err := client.NewClient(d.State().API, hubDial()...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	aliceTok, err := c.GetToken(ctx, alice)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bobTok, err := c.GetToken(ctx, bob)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	err = c.NewDB(ctx, id, db.WithNewManagedName("bobs"), db.WithNewManagedToken(bobTok))
+	wantCode(t, "NewDB (bob) of Alice's interrupted create", err, codes.InvalidArgument, hubauth.UnusableThread)
+	nc, err := netclient.NewClient(d.State().API, hubDial()...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	_, err = nc.CreateThread(thread.NewTokenContext(ctx, bobTok), id, core.WithNewThreadToken(bobTok))
+	wantCode(t, "CreateThread (bob) of Alice's interrupted create", err, codes.InvalidArgument, hubauth.UnusableThread)
+	if has, err := d.node.HasThread(t.Context(), id); err != nil || has {
+		t.Fatalf("Bob's refused creates made the thread: %v %v", has, err)
+	}
+
+	if err := c.NewDB(ctx, id, db.WithNewManagedName("repaired"), db.WithNewManagedToken(aliceTok)); err != nil {
+		t.Fatalf("NewDB (alice) repairing her create: %v", err)
+	}
+	rec, ok := d.grpc.Guard.Owners.Get(id)
+	if !ok || rec.Identity != alice.GetPublic().String() || rec.Name != "repaired" {
+		t.Fatalf("owner record after the repair: %+v %v", rec, ok)
+	}
+	dbs, err := c.ListDBs(ctx, db.WithManagedToken(aliceTok))
+	if err != nil || len(dbs) != 1 || dbs[id].Name != "repaired" {
+		t.Fatalf("Alice lists %v %v", dbs, err)
+	}
+	if dbs, err := c.ListDBs(ctx, db.WithManagedToken(bobTok)); err != nil || len(dbs) != 0 {
+		t.Fatalf("Bob lists %v %v", dbs, err)
 	}
 }
