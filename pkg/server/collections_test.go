@@ -238,3 +238,90 @@ func plantCollection(t *testing.T, dir string, id thread.ID, name, schema string
 		t.Fatal(err)
 	}
 }
+
+type xdoc struct {
+	ID string `json:"_id"`
+	X  string `json:"x"`
+}
+
+// go-threads hands instances to a collection's write validator and read filter by
+// running JSON.parse('<the instance>') in the collection's JavaScript VM, before the
+// validator's timeout starts. An instance whose string closes that literal ran code on
+// the server: on the old code the first write below is stored, and a read of it returns
+// x = "ran", the value the injected code computed (an endless loop there held the
+// database's lock for ever). Such instances are now refused before go-threads sees them,
+// whichever way the quote is written, and so are the quotes, backslashes and control
+// characters that make the validator read another instance than the one written.
+func TestValidatorInjectionRefused(t *testing.T) {
+	d, err := StartDaemon(t.Context(), loopback(DaemonOptions{DataDir: filepath.Join(t.TempDir(), "data"), Mode: hubauth.AuthNone}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if err := d.Shutdown(ctx); err != nil {
+			t.Errorf("shutdown: %v", err)
+		}
+	})
+	c, err := client.NewClient(d.State().API, hubDial()...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	ctx := t.Context()
+	id := thread.NewIDV1(thread.Raw, 32)
+	if err := c.NewDB(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	for _, cc := range []db.CollectionConfig{
+		{Name: "filtered", Schema: mustSchema(t, goodSchema), ReadFilter: "return instance"},
+		{Name: "validated", Schema: mustSchema(t, goodSchema), WriteValidator: "return true"},
+		{Name: "plain", Schema: mustSchema(t, goodSchema)},
+	} {
+		if err := c.NewCollection(ctx, id, cc); err != nil {
+			t.Fatal(err)
+		}
+	}
+	raw := func(s string) client.Instances { return client.Instances{json.RawMessage(s)} }
+	for _, tc := range []struct{ name, instance, want string }{
+		{"code", `{"_id":"a","x":"'+(pwned='ran')+'"}`, "a string holds a single quote (')"},
+		{"code, the quote escaped", `{"_id":"a","x":"\u0027+(pwned='ran')+\u0027"}`, "a single quote"},
+		{"an apostrophe", `{"_id":"a","x":"O'Brien"}`, "a single quote"},
+		{"a quote that adds a field", `{"_id":"a","x":"a\", \"admin\": \"yes"}`, "a double quote"},
+		{"a backslash", `{"_id":"a","x":"C:\\dir"}`, "a backslash"},
+		{"a new line", `{"_id":"a","x":"two\nlines"}`, "the control character U+000A"},
+		{"in a key", `{"_id":"a","x":"1","it's":"2"}`, "a single quote"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			for _, col := range []string{"filtered", "validated"} {
+				_, err := c.Create(ctx, id, col, raw(tc.instance))
+				st := status.Convert(err)
+				if st.Code() != codes.InvalidArgument || !strings.Contains(st.Message(), tc.want) || !strings.Contains(st.Message(), `collection "`+col+`" has a write validator or a read filter`) {
+					t.Fatalf("create in %s: got %v %q, want InvalidArgument with %q", col, st.Code(), st.Message(), tc.want)
+				}
+				if err := c.Save(ctx, id, col, raw(tc.instance)); status.Code(err) != codes.InvalidArgument {
+					t.Fatalf("save in %s: %v", col, err)
+				}
+			}
+			// A collection without JavaScript takes any instance.
+			if err := c.Save(ctx, id, "plain", raw(tc.instance)); err != nil {
+				t.Fatalf("save in plain: %v", err)
+			}
+		})
+	}
+	// Ordinary instances go through, and read back as written.
+	if _, err := c.Create(ctx, id, "filtered", raw(`{"_id":"ok","x":"plain text, <b>&amp; é"}`)); err != nil {
+		t.Fatal(err)
+	}
+	res, err := c.Find(ctx, id, "filtered", &db.Query{}, &xdoc{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := res.([]*xdoc); len(got) != 1 || got[0].X != "plain text, <b>&amp; é" {
+		t.Fatalf("found %+v", got)
+	}
+	if _, err := c.Create(ctx, id, "validated", raw(`{"_id":"ok","x":"fine"}`)); err != nil {
+		t.Fatal(err)
+	}
+}
