@@ -6,7 +6,11 @@
 // interleaved rounds, each on a fresh data directory. It reports calls per second and
 // per-call latency percentiles; the goal is keys costing under 5% of throughput.
 //
-// Usage: go run ./bench/daemonload -hubctl PATH [-clients 32] [-creates 100] [-rounds 3]
+// With -baseline PATH it compares two builds instead, both with --auth keys: the baseline
+// binary against -hubctl, in interleaved rounds, and reports the change in throughput
+// (bench/daemonload.sh --baseline REV builds REV for it).
+//
+// Usage: go run ./bench/daemonload -hubctl PATH [-baseline PATH] [-clients 32] [-creates 100] [-rounds 3]
 package main
 
 import (
@@ -55,6 +59,7 @@ func run() error {
 	clients := flag.Int("clients", 32, "concurrent clients")
 	creates := flag.Int("creates", 100, "creates per client")
 	rounds := flag.Int("rounds", 3, "interleaved rounds per mode")
+	baseline := flag.String("baseline", "", "another hubctl binary to compare with -hubctl, both with --auth keys")
 	flag.Parse()
 	if *hubctl == "" || *rounds < 1 {
 		return fmt.Errorf("need -hubctl and -rounds >= 1")
@@ -65,39 +70,52 @@ func run() error {
 	}
 	defer os.RemoveAll(work)
 
+	// A variant is one binary with one --auth mode; rounds interleave the variants so a
+	// busy machine slows each alike.
+	type variant struct{ name, binary, auth string }
+	variants := []variant{{"keys", *hubctl, "keys"}, {"none", *hubctl, "none"}}
+	if *baseline != "" {
+		variants = []variant{{"baseline", *baseline, "keys"}, {"this", *hubctl, "keys"}}
+	}
 	results := map[string][]result{}
 	for r := 0; r < *rounds; r++ {
-		for _, mode := range []string{"keys", "none"} {
-			res, err := round(*hubctl, filepath.Join(work, fmt.Sprintf("%s-%d", mode, r)), mode, *clients, *creates)
+		for _, v := range variants {
+			res, err := round(v.binary, filepath.Join(work, fmt.Sprintf("%s-%d", v.name, r)), v.auth, *clients, *creates)
 			if err != nil {
-				return fmt.Errorf("round %d, --auth %s: %w", r+1, mode, err)
+				return fmt.Errorf("round %d, %s: %w", r+1, v.name, err)
 			}
-			fmt.Fprintf(os.Stderr, "round %d --auth %-4s  %6.0f calls/s\n", r+1, mode, res.perSecond())
-			results[mode] = append(results[mode], res)
+			fmt.Fprintf(os.Stderr, "round %d %-8s  %6.0f calls/s\n", r+1, v.name, res.perSecond())
+			results[v.name] = append(results[v.name], res)
 		}
 	}
 
 	tw := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintf(tw, "--auth\tcalls/round\tcalls/s (median round)\tp50\tp99\t\n")
+	fmt.Fprintf(tw, "build/--auth\tcalls/round\tcalls/s (median round)\tp50\tp99\t\n")
 	median := map[string]float64{}
-	for _, mode := range []string{"keys", "none"} {
-		rs := results[mode]
+	for _, v := range variants {
+		rs := results[v.name]
 		sort.Slice(rs, func(i, j int) bool { return rs[i].perSecond() < rs[j].perSecond() })
 		m := rs[len(rs)/2]
-		median[mode] = m.perSecond()
+		median[v.name] = m.perSecond()
 		var all []time.Duration
 		for _, r := range rs {
 			all = append(all, r.latencies...)
 		}
-		fmt.Fprintf(tw, "%s\t%d\t%.0f\t%s\t%s\t\n", mode, m.calls, m.perSecond(), stats.Ms(stats.Pct(all, 50)), stats.Ms(stats.Pct(all, 99)))
+		fmt.Fprintf(tw, "%s\t%d\t%.0f\t%s\t%s\t\n", v.name, m.calls, m.perSecond(), stats.Ms(stats.Pct(all, 50)), stats.Ms(stats.Pct(all, 99)))
 	}
 	tw.Flush()
-	cost := 1 - median["keys"]/median["none"]
+	first, second := variants[0].name, variants[1].name
+	cost := 1 - median[first]/median[second]
+	what := "key checks cost"
+	if *baseline != "" {
+		cost = 1 - median[second]/median[first]
+		what = "this build costs, against the baseline,"
+	}
 	verdict := "met"
 	if cost >= 0.05 {
 		verdict = "MISSED"
 	}
-	fmt.Printf("key checks cost %.1f%% of throughput (goal < 5%%: %s)\n", 100*cost, verdict)
+	fmt.Printf("%s %.1f%% of throughput (goal < 5%%: %s)\n", what, 100*cost, verdict)
 	return nil
 }
 
