@@ -225,7 +225,9 @@ func checkID(p, key, s string, root bool) error {
 	if err != nil {
 		return &RefError{Pointer: p, Msg: fmt.Sprintf("%q %q is not a valid URI: %v", key, s, errors.Unwrap(err))}
 	}
-	if strings.Contains(s, "#") || u.Fragment != "" {
+	// An empty fragment ("https://example.com/x.json#", common) is dropped when the id
+	// is resolved: only a fragment with something in it moves where "#" references go.
+	if u.Fragment != "" {
 		where := "at the root"
 		if !root {
 			where = "below the root"

@@ -39,6 +39,8 @@ var acceptedRefs = []struct {
 		"definitions":{"a":{"properties":{` + idProp + `}},"b":{"allOf":[{"$ref":"#/definitions/a"}]}}}`, `{"_id":"a"}`},
 	{"a root $id naming the document", `{"$id":"https://example.com/person.schema.json","properties":{` + idProp + `,"p":{"$ref":"#/definitions/p"}},
 		"definitions":{"p":{"type":"string"}}}`, `{"_id":"a","p":"x"}`},
+	{"a root id with an empty fragment", `{"id":"http://example.com/root.json#","properties":{` + idProp + `,"p":{"$ref":"#/definitions/p"}},
+		"definitions":{"p":{"type":"string"}}}`, `{"_id":"a","p":"x"}`},
 	{"properties named $ref and id", `{"properties":{` + idProp + `,"$ref":{"type":"string"},"id":{"type":"string"}},"required":["id"]}`, `{"_id":"a","id":"x"}`},
 	{"an id in a default value", `{"properties":{` + idProp + `,"owner":{"type":"object","default":{"id":"u1"}}}}`, `{"_id":"a"}`},
 	{"remote-looking values in enum and const", `{"properties":{` + idProp + `,"e":{"enum":[{"$ref":"http://127.0.0.1:1/x.json"},{"id":"#/x"}]}}}`,
@@ -62,6 +64,12 @@ func TestCheckRefsAccepts(t *testing.T) {
 			res, err := s.Validate(gojsonschema.NewStringLoader(tc.instance))
 			if err != nil || !res.Valid() {
 				t.Fatalf("validate %s: %v %v", tc.instance, res.Errors(), err)
+			}
+			// Plain gojsonschema, as go-threads runs it, needs nothing from outside either
+			// (this machine has no network: a fetch would fail).
+			res, err = gojsonschema.Validate(gojsonschema.NewStringLoader(tc.schema), gojsonschema.NewStringLoader(tc.instance))
+			if err != nil || !res.Valid() {
+				t.Fatalf("plain gojsonschema: %v %v", res, err)
 			}
 		})
 	}
