@@ -18,7 +18,6 @@ import (
 	"github.com/libp2p/go-libp2p-peerstore/pstoreds"
 	ma "github.com/multiformats/go-multiaddr"
 	badger "github.com/textileio/go-ds-badger"
-	"github.com/textileio/go-libp2p-pubsub-rpc/finalizer"
 	"github.com/textileio/go-threads/core/app"
 	"github.com/textileio/go-threads/core/logstore"
 	"github.com/textileio/go-threads/logstore/lstoreds"
@@ -41,7 +40,7 @@ type network struct {
 	// host and store are go-threads' own, for AddReplicator (replicator.go).
 	host  host.Host
 	store logstore.Logstore
-	fin   *finalizer.Finalizer
+	fin   closers
 	key   crypto.PrivKey
 	// addrs is the announce policy, applied to other peers' addresses too when the node
 	// tells a client where else a thread is kept.
@@ -58,19 +57,31 @@ type networkConfig struct {
 	noNetPulling bool
 	pullInterval time.Duration
 	debug        bool
+	// closeTimeout bounds closing what was opened when opening fails.
+	closeTimeout time.Duration
 }
 
 func newNetwork(cfg networkConfig) (_ *network, err error) {
-	fin := finalizer.NewFinalizer()
+	var fin closers
 	defer func() {
 		if err != nil {
-			err = fin.Cleanup(err)
+			// Bounded: a store opened on a disk that then filled up never finishes
+			// closing (closeBounded), and this cleanup once hung `hubctl token get`.
+			timeout := cfg.closeTimeout
+			if timeout <= 0 {
+				timeout = DefaultCloseTimeout
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), timeout)
+			defer cancel()
+			if cerr := closeBounded(ctx, cfg.dir, fin.closeAll); cerr != nil {
+				err = fmt.Errorf("%w; close what was opened: %w", err, cerr)
+			}
 		}
 	}()
 	ctx, cancel := context.WithCancel(context.Background())
-	fin.Add(finalizer.NewContextCloser(cancel))
+	fin.add(closerFunc(cancel))
 
-	litestore, err := badgerStore(filepath.Join(cfg.dir, "ipfslite"), fin)
+	litestore, err := badgerStore(filepath.Join(cfg.dir, "ipfslite"), &fin)
 	if err != nil {
 		return nil, err
 	}
@@ -78,7 +89,7 @@ func newNetwork(cfg networkConfig) (_ *network, err error) {
 	if err != nil {
 		return nil, err
 	}
-	fin.Add(pstore)
+	fin.add(pstore)
 	hostKey, err := hostKey(filepath.Join(cfg.dir, "ipfslite", "key"))
 	if err != nil {
 		return nil, err
@@ -98,7 +109,7 @@ func newNetwork(cfg networkConfig) (_ *network, err error) {
 	if err != nil {
 		return nil, err
 	}
-	logstoreDS, err := badgerStore(filepath.Join(cfg.dir, "logstore"), fin)
+	logstoreDS, err := badgerStore(filepath.Join(cfg.dir, "logstore"), &fin)
 	if err != nil {
 		return nil, err
 	}
@@ -123,7 +134,7 @@ func newNetwork(cfg networkConfig) (_ *network, err error) {
 	if err != nil {
 		return nil, err
 	}
-	fin.Add(h, dht, api)
+	fin.add(h, dht, api)
 	return &network{Net: api, lite: lite, host: h, store: tstore, fin: fin, key: hostKey, addrs: cfg.addrs}, nil
 }
 
@@ -131,10 +142,10 @@ func newNetwork(cfg networkConfig) (_ *network, err error) {
 // names them.
 func (n *network) Bootstrap(addrs []peer.AddrInfo) { n.lite.Bootstrap(addrs) }
 
-// Close closes everything in reverse order of opening.
-func (n *network) Close() error { return n.fin.Cleanup(nil) }
+// Close closes everything in reverse order of opening; Node.CloseContext bounds it.
+func (n *network) Close() error { return n.fin.closeAll() }
 
-func badgerStore(dir string, fin *finalizer.Finalizer) (*badger.Datastore, error) {
+func badgerStore(dir string, fin *closers) (*badger.Datastore, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, err
 	}
@@ -142,7 +153,7 @@ func badgerStore(dir string, fin *finalizer.Finalizer) (*badger.Datastore, error
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", dir, err)
 	}
-	fin.Add(ds)
+	fin.add(ds)
 	return ds, nil
 }
 

@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"sort"
 	"time"
@@ -55,6 +56,9 @@ type Options struct {
 	// Dir holds the node's badger stores; it is created 0700 because the logstore holds
 	// thread keys.
 	Dir string
+	// CloseTimeout bounds Close, and the cleanup of a failed Open (DefaultCloseTimeout
+	// when zero): on a full disk or a removed directory badger never finishes closing.
+	CloseTimeout time.Duration
 	// HostAddr is the libp2p listen address (DefaultHostAddr when empty).
 	HostAddr string
 	// Debug lets go-threads, libp2p and badger log to stderr; otherwise they are silent.
@@ -91,6 +95,9 @@ type Node struct {
 	netAPI  *netapi.Service
 	// broken are the databases that failed to load (broken.go).
 	broken *brokenDBs
+
+	// closeTimeout bounds Close (close.go).
+	closeTimeout time.Duration
 }
 
 // Lock waits until this process holds the exclusive lock on dir, or ctx ends. Badger's own
@@ -113,6 +120,26 @@ func Lock(ctx context.Context, dir string) (*flock.Flock, error) {
 	return lock, nil
 }
 
+// Locked reports whether a process (this one included) holds the lock on dir, without
+// waiting and without creating dir. The kernel releases the lock when its holder ends,
+// however it ends, so unlike a pid it cannot outlive the process or be inherited by an
+// unrelated one after a reboot.
+func Locked(dir string) bool {
+	if _, err := os.Stat(dir); err != nil {
+		return false
+	}
+	lock := flock.New(filepath.Join(dir, "lock"))
+	ok, err := lock.TryLock()
+	if err != nil {
+		return false // the lock file cannot even be opened: no daemon of ours holds it
+	}
+	if ok {
+		_ = lock.Unlock()
+		return false
+	}
+	return true
+}
+
 // Open locks opts.Dir (waiting as long as ctx allows) and opens the node in it.
 func Open(ctx context.Context, opts Options) (_ *Node, err error) {
 	Quiet(opts.Debug)
@@ -122,10 +149,17 @@ func Open(ctx context.Context, opts Options) (_ *Node, err error) {
 	}
 	// n is not the named result: every error return sets that to nil, and the cleanup
 	// below must close what was opened (it once dereferenced the nil result and panicked).
-	n := &Node{dir: opts.Dir, lock: lock}
+	closeTimeout := opts.CloseTimeout
+	if closeTimeout <= 0 {
+		closeTimeout = DefaultCloseTimeout
+	}
+	n := &Node{dir: opts.Dir, lock: lock, closeTimeout: closeTimeout}
 	defer func() {
-		if err != nil {
-			_ = n.Close()
+		if err == nil {
+			return
+		}
+		if cerr := n.Close(); cerr != nil {
+			err = fmt.Errorf("%w; %w", err, cerr)
 		}
 	}()
 	hostAddr := opts.HostAddr
@@ -147,7 +181,13 @@ func Open(ctx context.Context, opts Options) (_ *Node, err error) {
 	n.net, err = newNetwork(networkConfig{
 		dir: opts.Dir, hostAddr: addr, addrs: policy,
 		noNetPulling: opts.NoNetPulling, pullInterval: pullInterval, debug: opts.Debug,
+		closeTimeout: closeTimeout,
 	})
+	if errors.Is(err, ErrNotClosed) {
+		// Stores of the network are still closing in the background: keep the directory
+		// locked until the process ends, so no other process opens them meanwhile.
+		n.lock = nil
+	}
 	if err != nil {
 		return nil, fmt.Errorf("open network in %s: %w", opts.Dir, err)
 	}
@@ -248,33 +288,6 @@ func (n *Node) ListenAddrs() []string {
 		out = append(out, a.String()+"/p2p/"+n.HostID())
 	}
 	return out
-}
-
-// Close stops the services and closes the stores, flushing what they acknowledged, then
-// releases the directory lock. Stop the gRPC server first so no call is in flight.
-//
-// The network closes first: it waits for records being applied and takes no more. The
-// other way round deadlocks in go-threads v1.1.5: closing a database holds its lock and
-// waits for its transaction lock, while a record arriving from a peer holds the
-// transaction lock and waits for the database lock (seen as a test hanging in Close).
-func (n *Node) Close() error {
-	var errs []error
-	if n.net != nil {
-		errs = append(errs, n.net.Close())
-	}
-	if n.threads != nil {
-		errs = append(errs, n.threads.Close())
-	}
-	if n.store != nil {
-		errs = append(errs, n.store.Close())
-	}
-	if n.lock != nil {
-		errs = append(errs, n.lock.Unlock())
-	}
-	if err := errors.Join(errs...); err != nil {
-		return fmt.Errorf("close node: %w", err)
-	}
-	return nil
 }
 
 // Quiet silences go-log (go-threads, libp2p and badger all log through it) unless debug,
