@@ -2,6 +2,6 @@
 
 package server
 
-// processAlive cannot check cheaply here; a stale state file then makes commands fail as
-// unreachable, and the message names the file.
+// processAlive cannot check cheaply here: Running decides by the node's directory lock
+// alone.
 func processAlive(int) bool { return true }

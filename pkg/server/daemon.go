@@ -7,7 +7,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"path/filepath"
 	"slices"
 	"sync"
 	"time"
@@ -51,7 +50,10 @@ type DaemonOptions struct {
 	Mode      hubauth.Mode
 	Keys      hubauth.KeyLookup
 	MaxSigTTL time.Duration
-	Debug     bool
+	// CloseTimeout bounds closing the node when the start fails after opening it
+	// (node.DefaultCloseTimeout when zero); Shutdown's context bounds a stop.
+	CloseTimeout time.Duration
+	Debug        bool
 }
 
 // Daemon is a running `hubctl daemon`.
@@ -73,8 +75,16 @@ func StartDaemon(ctx context.Context, o DaemonOptions) (d *Daemon, err error) {
 	if st, ok := Running(o.DataDir); ok {
 		return nil, fmt.Errorf("%w on %s (pid %d, api %s): stop it first, or use another --data-dir", ErrRunning, o.DataDir, st.PID, st.API)
 	}
+	if st, ok := readState(o.DataDir); ok {
+		// A stale file goes before the node is opened: from the moment this daemon holds
+		// the lock until it writes its own state, other processes would take the stale
+		// file for this daemon's (Running) and call a dead address.
+		if err := removeState(o.DataDir, st.PID); err != nil {
+			return nil, err
+		}
+	}
 	n, err := node.Open(ctx, node.Options{
-		Dir: filepath.Join(o.DataDir, "node"), HostAddr: o.HostAddr, Debug: o.Debug,
+		Dir: nodeDir(o.DataDir), HostAddr: o.HostAddr, Debug: o.Debug, CloseTimeout: o.CloseTimeout,
 		AnnounceAddrs: o.AnnounceAddrs, IncludePrivateAddrs: o.IncludePrivateAddrs, PullInterval: o.PullInterval,
 	})
 	if err != nil {
@@ -151,16 +161,21 @@ func (d *Daemon) State() State { return d.state }
 // Failed delivers an error if serving stops on its own.
 func (d *Daemon) Failed() <-chan error { return d.failed }
 
-// Shutdown stops the daemon: new calls are refused, open-ended streams end, calls in
-// flight finish, then the stores close, flushing everything acknowledged. When ctx ends
-// first, remaining calls are cut off (their clients were not answered, so nothing they
-// sent was acknowledged) and the stores still close cleanly.
+// Shutdown stops the daemon within ctx: new calls are refused, open-ended streams end,
+// calls in flight finish, then the stores close, flushing everything acknowledged. Calls
+// in flight get three quarters of the time ctx leaves; those still running then are cut
+// off (their clients were not answered, so nothing they sent was acknowledged), and the
+// stores close in the rest. Stores that cannot close by the end of ctx (a full disk, a
+// removed directory: badger then retries for ever) are left to the end of the process,
+// with an error wrapping a *node.CloseError: a daemon asked to stop stops.
 //
 // grpc-web calls are let finish first: grpc v1.39's GracefulStop panics on a call served
 // through ServeHTTP (its handler transport cannot drain), so none may be left by then.
 func (d *Daemon) Shutdown(ctx context.Context) error {
+	callsCtx, cancelCalls := callsShare(ctx)
+	defer cancelCalls()
 	d.grpc.Drain()
-	webErr := d.web.Shutdown(ctx) // waits for grpc-web over HTTP; websockets are hijacked
+	webErr := d.web.Shutdown(callsCtx) // waits for grpc-web over HTTP; websockets are hijacked
 	webDone := make(chan struct{})
 	go func() {
 		d.webCalls.Wait()
@@ -168,28 +183,43 @@ func (d *Daemon) Shutdown(ctx context.Context) error {
 	}()
 	select {
 	case <-webDone:
-	case <-ctx.Done():
+	case <-callsCtx.Done():
 	}
-	if ctx.Err() != nil {
-		d.grpc.Stop()
-	} else {
-		graceful := make(chan struct{})
-		go func() {
-			defer close(graceful)
-			d.grpc.GracefulStop()
-		}()
-		select {
-		case <-graceful:
-		case <-ctx.Done():
-			d.grpc.Stop()
-			<-graceful
-		}
-	}
+	stopGRPC(callsCtx, d.grpc)
 	if webErr != nil {
 		webErr = d.web.Close()
 	}
 	<-d.served
-	return errors.Join(webErr, d.node.Close(), removeState(d.dataDir, d.state.PID))
+	return errors.Join(webErr, d.node.CloseContext(ctx), removeState(d.dataDir, d.state.PID))
+}
+
+// callsShare is the part of a stop's time that calls in flight get: three quarters of
+// what ctx leaves, so the stores still have time to close after a call that does not end.
+func callsShare(ctx context.Context) (context.Context, context.CancelFunc) {
+	deadline, ok := ctx.Deadline()
+	if !ok {
+		return context.WithCancel(ctx)
+	}
+	return context.WithTimeout(ctx, time.Until(deadline)*3/4)
+}
+
+// stopGRPC stops g gracefully, or at once when ctx ends first.
+func stopGRPC(ctx context.Context, g *GRPC) {
+	if ctx.Err() != nil {
+		g.Stop()
+		return
+	}
+	graceful := make(chan struct{})
+	go func() {
+		defer close(graceful)
+		g.GracefulStop()
+	}()
+	select {
+	case <-graceful:
+	case <-ctx.Done():
+		g.Stop()
+		<-graceful
+	}
 }
 
 // webHandler serves grpc-web, over HTTP and over websockets, as the Hub's browser and Node

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/hubctl/hubctl/pkg/atomicfile"
+	"github.com/hubctl/hubctl/pkg/node"
 )
 
 // StateFile is the name of the running daemon's state file in its data directory.
@@ -29,6 +30,9 @@ type State struct {
 	Started   time.Time `json:"started"`
 }
 
+// nodeDir is where a daemon on dataDir keeps its node.
+func nodeDir(dataDir string) string { return filepath.Join(dataDir, "node") }
+
 // StatePath is the state file of the daemon using dataDir.
 func StatePath(dataDir string) string { return filepath.Join(dataDir, StateFile) }
 
@@ -46,8 +50,12 @@ func writeState(dataDir string, st State) error {
 	return nil
 }
 
-// Running returns the state of the daemon running on dataDir. A state file left by a
-// daemon that did not exit cleanly (its process is gone) is ignored.
+// Running returns the state of the daemon running on dataDir. A daemon holds its node's
+// directory lock for its whole life, so a state file is a running daemon's only while that
+// lock is held: a file left by a daemon that was killed, or found after a reboot with its
+// pid now another process's, is ignored (kill(pid, 0) took such a pid for the daemon and
+// locked every command out). Embedded commands hold the lock for a moment too, so a pid
+// known to be gone also makes the file stale.
 func Running(dataDir string) (State, bool) {
 	data, err := os.ReadFile(StatePath(dataDir))
 	if err != nil {
@@ -57,7 +65,7 @@ func Running(dataDir string) (State, bool) {
 	if err := json.Unmarshal(data, &st); err != nil || st.API == "" || st.PID <= 0 {
 		return State{}, false
 	}
-	if !processAlive(st.PID) {
+	if !processAlive(st.PID) || !node.Locked(nodeDir(dataDir)) {
 		return State{}, false
 	}
 	return st, true
