@@ -3,6 +3,7 @@ package cmd
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -71,7 +72,7 @@ databases it holds, and pulls every database from its peers each --pull-interval
 	fl.DurationVar(&o.pullInterval, "pull-interval", node.DefaultPullInterval, "how often every database is pulled from its peers")
 	fl.StringVar(&o.auth, "auth", "keys", "keys: the Hub's API key checks; none: no checks, like threadsd")
 	fl.DurationVar(&o.maxSigTTL, "max-sig-ttl", hubauth.DefaultMaxSigTTL, "refuse API signatures dated further ahead than this")
-	fl.DurationVar(&o.shutdownTimeout, "shutdown-timeout", 30*time.Second, "how long a graceful stop waits for calls in flight")
+	fl.DurationVar(&o.shutdownTimeout, "shutdown-timeout", 30*time.Second, "how long a stop may take: calls in flight, then the stores' close")
 	fl.BoolVar(&o.noConfig, "no-config", false, "do not save a first key in the hubctl config")
 	return c
 }
@@ -106,7 +107,7 @@ func runDaemon(ctx context.Context, f *Factory, o *daemonOptions) error {
 		DataDir: cfg.DataDir, APIAddr: o.apiAddr, WebAddr: o.webAddr, HostAddr: o.hostAddr,
 		CORSOrigins: o.corsOrigins, Bootstrap: o.bootstrap, Mode: mode, MaxSigTTL: o.maxSigTTL,
 		AnnounceAddrs: o.announceAddrs, IncludePrivateAddrs: o.includePrivateAddrs, PullInterval: o.pullInterval,
-		Debug: cfg.Debug,
+		CloseTimeout: o.shutdownTimeout, Debug: cfg.Debug,
 	}
 	var firstKey *hubauth.Key
 	if mode == hubauth.AuthKeys {
@@ -156,6 +157,9 @@ func runDaemon(ctx context.Context, f *Factory, o *daemonOptions) error {
 		io.Warnf("%v; stopping", err)
 	}
 	io.Infof("Stopping: finishing calls in flight (Ctrl-C again to stop at once)...")
+	// The whole stop, the stores' close included, ends by --shutdown-timeout; a second
+	// signal ends it at once. Stores that cannot close by then (a full disk, a removed
+	// data directory) are left to the end of the process rather than waited for.
 	stopCtx, stopCancel := context.WithTimeout(runCtx, o.shutdownTimeout)
 	defer stopCancel()
 	forced := make(chan struct{})
@@ -167,14 +171,19 @@ func runDaemon(ctx context.Context, f *Factory, o *daemonOptions) error {
 		case <-stopCtx.Done():
 		}
 	}()
-	if err := d.Shutdown(stopCtx); err != nil {
-		return err
-	}
+	err = d.Shutdown(stopCtx)
 	select {
 	case <-forced:
+		if err != nil {
+			io.Warnf("%v", err)
+		}
 		io.Infof("Stopped at once; calls still in flight were cut off.")
 		return withCode(ExitInterrupted, errSilent)
 	default:
+	}
+	if err != nil {
+		// The signal asked for this stop: its failure is an error, not an interruption.
+		return finalCode(ExitError, fmt.Errorf("stopped, but not cleanly within --shutdown-timeout %s: %w", o.shutdownTimeout, err))
 	}
 	io.Infof("Stopped; the stores are closed.")
 	return nil

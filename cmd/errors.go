@@ -14,6 +14,7 @@ import (
 	"github.com/hubctl/hubctl/pkg/hubauth"
 	"github.com/hubctl/hubctl/pkg/keystore"
 	"github.com/hubctl/hubctl/pkg/node"
+	"github.com/hubctl/hubctl/pkg/server"
 )
 
 // Exit codes: the table documented in README.md and `hubctl help exit-codes`.
@@ -36,7 +37,8 @@ const exitCodesHelp = `hubctl exits with one of these codes:
   3    not found: the identity, profile, database or other object does not exist
   4    auth refused: wrong passphrase, API key, signature or token refused
   5    server unreachable: the server could not be reached within --timeout, or the
-       embedded node's store stayed busy (used by another hubctl) for --timeout
+       embedded node's store stayed busy (used by another hubctl) or did not open
+       for --timeout
   130  interrupted by Ctrl-C (SIGINT) or SIGTERM
 
 Errors are printed once, on standard error, as "hubctl: <message>".
@@ -46,6 +48,9 @@ Errors are printed once, on standard error, as "hubctl: <message>".
 type exitError struct {
 	code int
 	err  error
+	// final keeps the code after a signal too, which otherwise makes any error an
+	// interruption (130): for the daemon, whose normal stop a signal starts.
+	final bool
 }
 
 func (e *exitError) Error() string { return e.err.Error() }
@@ -56,6 +61,14 @@ func withCode(code int, err error) error {
 		return nil
 	}
 	return &exitError{code: code, err: err}
+}
+
+// finalCode is withCode for an error that a signal did not cause, though one came first.
+func finalCode(code int, err error) error {
+	if err == nil {
+		return nil
+	}
+	return &exitError{code: code, err: err, final: true}
 }
 
 // usageErrorf is a bad command line: exit 2.
@@ -75,6 +88,8 @@ func exitCode(ctx context.Context, err error) int {
 	switch {
 	case err == nil:
 		return ExitOK
+	case errors.As(err, &ee) && ee.final:
+		return ee.code
 	case ctx.Err() != nil || errors.Is(err, context.Canceled):
 		return ExitInterrupted
 	case errors.As(err, &ee):
@@ -91,7 +106,7 @@ func exitCode(ctx context.Context, err error) int {
 		return ExitNotFound
 	case errors.Is(err, keystore.ErrWrongPassphrase), errors.Is(err, hub.ErrAuth):
 		return ExitAuth
-	case errors.Is(err, hub.ErrUnreachable), errors.Is(err, node.ErrBusy):
+	case errors.Is(err, hub.ErrUnreachable), errors.Is(err, node.ErrBusy), errors.Is(err, server.ErrOpenTimeout):
 		return ExitUnreachable
 	default:
 		return ExitError
@@ -104,9 +119,12 @@ func printError(w io.Writer, ctx context.Context, err error) {
 		return
 	}
 	msg := err.Error()
-	if ctx.Err() != nil && !errors.Is(err, context.Canceled) {
+	var ee *exitError
+	switch {
+	case errors.As(err, &ee) && ee.final: // not an interruption, though a signal came
+	case ctx.Err() != nil && !errors.Is(err, context.Canceled):
 		msg = "interrupted: " + msg
-	} else if ctx.Err() != nil {
+	case ctx.Err() != nil:
 		msg = "interrupted"
 	}
 	// One line: a multi-line message from a library would break scripts that read stderr.

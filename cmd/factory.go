@@ -180,7 +180,11 @@ func (f *Factory) Hub() (*hub.Client, error) {
 	}
 	opts.Identity = f.tokenIdentity
 	opts.Local = func(ctx context.Context) (hub.LocalServer, error) {
-		return server.OpenEmbedded(ctx, node.Options{Dir: nodeDir, Debug: c.Debug, NoNetPulling: true, IncludePrivateAddrs: true})
+		// The close gets a bound of its own, the same as the call's: a command ends within
+		// --timeout plus that, even when its stores cannot close (a full disk).
+		return server.OpenEmbedded(ctx, node.Options{
+			Dir: nodeDir, Debug: c.Debug, NoNetPulling: true, IncludePrivateAddrs: true, CloseTimeout: c.Timeout,
+		})
 	}
 	opts.Warn = f.IO.Warnf
 	client, err := hub.New(opts)
