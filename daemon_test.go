@@ -4,12 +4,17 @@ import (
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
+	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
+	"net"
 	"os"
+	"os/exec"
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -303,4 +308,91 @@ func cmdGenDocs(ts *testscript.TestScript, neg bool, args []string) {
 	if err := os.WriteFile(ts.MkAbs(args[1]), []byte(b.String()), 0o644); err != nil {
 		ts.Fatalf("gendocs: %v", err)
 	}
+}
+
+// tmpfsOK reports whether this process may mount a tmpfs (root on Linux): the full-disk
+// scripts need one and are skipped elsewhere ([!tmpfs] skip).
+var tmpfsOK = sync.OnceValue(func() bool {
+	dir, err := os.MkdirTemp("", "hubctl-tmpfs-check-")
+	if err != nil {
+		return false
+	}
+	defer os.Remove(dir)
+	if exec.Command("mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", dir).Run() != nil {
+		return false
+	}
+	_ = exec.Command("umount", dir).Run()
+	return true
+})
+
+// tmpfs DIR SIZE mounts a tmpfs of SIZE (mount's size=, e.g. 20m) on DIR for the rest of
+// the script: a disk that really fills up. Guard the script with [!tmpfs] skip.
+func cmdTmpfs(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 2 {
+		ts.Fatalf("usage: tmpfs DIR SIZE")
+	}
+	dir := ts.MkAbs(args[0])
+	ts.Check(os.MkdirAll(dir, 0o700))
+	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size="+args[1]+",mode=0700", "tmpfs", dir).CombinedOutput(); err != nil {
+		ts.Fatalf("tmpfs: mount on %s: %v: %s", dir, err, strings.TrimSpace(string(out)))
+	}
+	// Lazily (-l): a process that failed to close its stores may still hold files there
+	// for a moment; testscript then removes $WORK as usual.
+	ts.Defer(func() { _ = exec.Command("umount", "-l", dir).Run() })
+}
+
+// fill FILE [FREE] fills the file system holding FILE by writing FILE until the write
+// fails with no space left, then gives back FREE bytes (a size such as 8k; default 0).
+func cmdFill(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) < 1 || len(args) > 2 {
+		ts.Fatalf("usage: fill FILE [FREE]")
+	}
+	var free int64
+	if len(args) == 2 {
+		s := strings.ToLower(args[1])
+		mult := int64(1)
+		if strings.HasSuffix(s, "k") {
+			s, mult = strings.TrimSuffix(s, "k"), 1024
+		}
+		n, err := strconv.ParseInt(s, 10, 64)
+		if err != nil || n < 0 {
+			ts.Fatalf("fill: bad size %q", args[1])
+		}
+		free = n * mult
+	}
+	f, err := os.Create(ts.MkAbs(args[0]))
+	ts.Check(err)
+	defer f.Close()
+	buf := make([]byte, 64<<10)
+	var size int64
+	for {
+		n, err := f.Write(buf)
+		size += int64(n)
+		if errors.Is(err, syscall.ENOSPC) {
+			break
+		}
+		ts.Check(err)
+	}
+	if free > size {
+		ts.Fatalf("fill: the disk had only %d bytes free, not %d", size, free)
+	}
+	ts.Check(f.Truncate(size - free))
+}
+
+// stalestate DATA-DIR writes the state file a daemon killed long ago would have left,
+// with the pid of a live process that is no daemon (this test's) and an API address
+// nothing listens on: what a daemon.json looks like after a reboot.
+func cmdStaleState(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 1 {
+		ts.Fatalf("usage: stalestate DATA-DIR")
+	}
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	ts.Check(err)
+	addr := lis.Addr().String()
+	ts.Check(lis.Close())
+	data, err := json.Marshal(server.State{PID: os.Getpid(), API: addr, Web: addr, Auth: "keys", Started: time.Now().UTC()})
+	ts.Check(err)
+	dir := ts.MkAbs(args[0])
+	ts.Check(os.MkdirAll(dir, 0o700))
+	ts.Check(os.WriteFile(server.StatePath(dir), data, 0o600))
 }

@@ -57,6 +57,15 @@ func TestScript(t *testing.T) {
 			"waitfor":     cmdWaitFor,
 			"gendocs":     cmdGenDocs,
 			"eventually":  cmdEventually,
+			"tmpfs":       cmdTmpfs,
+			"fill":        cmdFill,
+			"stalestate":  cmdStaleState,
+		},
+		Condition: func(cond string) (bool, error) {
+			if cond == "tmpfs" {
+				return tmpfsOK(), nil
+			}
+			return false, fmt.Errorf("unknown condition %q", cond)
 		},
 	})
 }
