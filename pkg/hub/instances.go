@@ -17,6 +17,9 @@ import (
 	"github.com/xeipuuv/gojsonschema"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+
+	"github.com/hubctl/hubctl/pkg/instanceid"
+	"github.com/hubctl/hubctl/pkg/schema"
 )
 
 // ErrRefused is an instance the server refused for what it holds: a schema violation, an
@@ -90,6 +93,9 @@ func (c *Client) DeleteInstances(ctx context.Context, db thread.ID, collection s
 	if len(ids) == 0 {
 		return nil
 	}
+	if err := checkIDs(ids); err != nil {
+		return err
+	}
 	missing, err := c.missingInstances(ctx, db, collection, ids)
 	if err != nil {
 		return err
@@ -106,6 +112,9 @@ func (c *Client) DeleteInstances(ctx context.Context, db thread.ID, collection s
 
 // HasInstances reports whether every one of ids exists (and is readable by the caller).
 func (c *Client) HasInstances(ctx context.Context, db thread.ID, collection string, ids []string) (bool, error) {
+	if err := checkIDs(ids); err != nil {
+		return false, err
+	}
 	var rep *pb.HasReply
 	err := c.Call(ctx, func(ctx context.Context, api pb.APIClient) (err error) {
 		rep, err = api.Has(ctx, &pb.HasRequest{DbID: db.Bytes(), CollectionName: collection, InstanceIDs: ids})
@@ -146,6 +155,9 @@ func notFoundInstances(collection string, ids []string) error {
 
 // GetInstance returns one instance; one that does not exist is ErrNotFound.
 func (c *Client) GetInstance(ctx context.Context, db thread.ID, collection, id string) ([]byte, error) {
+	if err := checkIDs([]string{id}); err != nil {
+		return nil, err
+	}
 	var rep *pb.FindByIDReply
 	err := c.Call(ctx, func(ctx context.Context, api pb.APIClient) (err error) {
 		rep, err = api.FindByID(ctx, &pb.FindByIDRequest{DbID: db.Bytes(), CollectionName: collection, InstanceID: id})
@@ -584,10 +596,12 @@ type InstanceValidator struct {
 }
 
 // NewInstanceValidator compiles a collection's schema (as GetCollection returns it).
-func NewInstanceValidator(schema []byte) (*InstanceValidator, error) {
-	s, err := gojsonschema.NewSchema(gojsonschema.NewBytesLoader(schema))
+func NewInstanceValidator(raw []byte) (*InstanceValidator, error) {
+	// schema.Compile applies the server's reference rule first (a cycle would overflow
+	// this process's stack, a remote $ref would be fetched) and loads nothing but raw.
+	s, err := schema.Compile(raw)
 	if err != nil {
-		return nil, fmt.Errorf("the collection's schema does not compile: %w", err)
+		return nil, fmt.Errorf("the collection's schema cannot be checked: %w; replace it with hubctl collection update DB NAME --schema FILE", err)
 	}
 	return &InstanceValidator{schema: s}, nil
 }
@@ -622,4 +636,14 @@ func (v *InstanceValidator) Validate(doc []byte, create bool) error {
 		parts = append(parts, e.Field()+": "+e.Description())
 	}
 	return &ServerError{Class: ErrRefused, Msg: "instance doesn't correspond to schema: " + strings.Join(parts, "; ")}
+}
+
+// checkIDs refuses, before any call, instance IDs that break the rule servers apply.
+func checkIDs(ids []string) error {
+	for _, id := range ids {
+		if err := instanceid.Check(id); err != nil {
+			return argErrorf("%v: %s", err, instanceid.Rule)
+		}
+	}
+	return nil
 }

@@ -26,12 +26,20 @@ func checkRequest(ctx context.Context, req any, info *grpc.UnaryServerInfo, hand
 func checkStream(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
 	switch info.FullMethod {
 	case "/threads.pb.API/WriteTransaction", "/threads.pb.API/ReadTransaction":
-		return handler(srv, &checkedStream{ServerStream: ss})
+		return handler(srv, &checkedStream{ServerStream: ss, srv: srv})
 	}
 	return handler(srv, ss)
 }
 
-type checkedStream struct{ grpc.ServerStream }
+// checkedStream also applies checkWrite (collections.go) to a write transaction's
+// creates, saves and verifies, for the collection its start names (go-threads ignores
+// the sub-requests' own DbID and CollectionName).
+type checkedStream struct {
+	grpc.ServerStream
+	srv        any
+	db         []byte
+	collection string
+}
 
 func (s *checkedStream) RecvMsg(m any) error {
 	if err := s.ServerStream.RecvMsg(m); err != nil {
@@ -40,12 +48,23 @@ func (s *checkedStream) RecvMsg(m any) error {
 	switch m := m.(type) {
 	case *pb.WriteTransactionRequest:
 		switch o := m.Option.(type) {
+		case *pb.WriteTransactionRequest_StartTransactionRequest:
+			s.db, s.collection = o.StartTransactionRequest.DbID, o.StartTransactionRequest.CollectionName
 		case *pb.WriteTransactionRequest_CreateRequest:
-			return checkInstanceIDs(o.CreateRequest)
+			if err := checkInstanceIDs(o.CreateRequest); err != nil {
+				return err
+			}
+			return checkWrite(s.Context(), s.srv, s.db, s.collection, o.CreateRequest.Instances)
 		case *pb.WriteTransactionRequest_SaveRequest:
-			return checkInstanceIDs(o.SaveRequest)
+			if err := checkInstanceIDs(o.SaveRequest); err != nil {
+				return err
+			}
+			return checkWrite(s.Context(), s.srv, s.db, s.collection, o.SaveRequest.Instances)
 		case *pb.WriteTransactionRequest_VerifyRequest:
-			return checkInstanceIDs(o.VerifyRequest)
+			if err := checkInstanceIDs(o.VerifyRequest); err != nil {
+				return err
+			}
+			return checkWrite(s.Context(), s.srv, s.db, s.collection, o.VerifyRequest.Instances)
 		case *pb.WriteTransactionRequest_DeleteRequest:
 			return checkInstanceIDs(o.DeleteRequest)
 		case *pb.WriteTransactionRequest_HasRequest:
