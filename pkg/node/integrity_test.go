@@ -22,6 +22,10 @@ var twoCollections = []*pb.CollectionConfig{
 	{Name: "other", Schema: []byte(personSchema)},
 }
 
+// withJS adds a collection whose instances go-threads hands to JavaScript.
+var withJS = append(append([]*pb.CollectionConfig{}, twoCollections...),
+	&pb.CollectionConfig{Name: "guarded", Schema: []byte(personSchema), WriteValidator: "return true", ReadFilter: "return instance"})
+
 // warnings collects a node's Warnf reports.
 type warnings struct {
 	mu   sync.Mutex
@@ -68,10 +72,13 @@ func openAt(t *testing.T, ctx context.Context, dir string, w *warnings) *closeOn
 	return n
 }
 
-func createDB(t *testing.T, ctx context.Context, n *closeOnce, name string) (thread.ID, thread.Key) {
+func createDB(t *testing.T, ctx context.Context, n *closeOnce, name string, cols ...*pb.CollectionConfig) (thread.ID, thread.Key) {
 	t.Helper()
+	if cols == nil {
+		cols = twoCollections
+	}
 	id, key := thread.NewIDV1(thread.Raw, 32), thread.NewRandomKey()
-	if _, err := n.threads.NewDB(ctx, &pb.NewDBRequest{DbID: id.Bytes(), Name: name, Collections: twoCollections, Key: key.Bytes()}); err != nil {
+	if _, err := n.threads.NewDB(ctx, &pb.NewDBRequest{DbID: id.Bytes(), Name: name, Collections: cols, Key: key.Bytes()}); err != nil {
 		t.Fatal(err)
 	}
 	return id, key
@@ -108,9 +115,9 @@ func TestPeerRecordsCannotLeaveTheirCollection(t *testing.T) {
 	owner := openAt(t, ctx, filepath.Join(base, "owner"), &w)
 	peer := openAt(t, ctx, filepath.Join(base, "peer"), nil)
 
-	id, key := createDB(t, ctx, owner, "t")
+	id, key := createDB(t, ctx, owner, "t", withJS...)
 	addr := ma.StringCast(owner.HostAddrs()[0] + "/thread/" + id.String())
-	if _, err := peer.threads.NewDBFromAddr(ctx, &pb.NewDBFromAddrRequest{Addr: addr.Bytes(), Key: key.Bytes(), Collections: twoCollections, Block: true}); err != nil {
+	if _, err := peer.threads.NewDBFromAddr(ctx, &pb.NewDBFromAddrRequest{Addr: addr.Bytes(), Key: key.Bytes(), Collections: withJS, Block: true}); err != nil {
 		t.Fatal(err)
 	}
 	// As `db join` does: the owner learns of the peer's log now, and the peer pushes to it.
@@ -122,24 +129,28 @@ func TestPeerRecordsCannotLeaveTheirCollection(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	docs := []string{
-		`{"_id":"good1","name":"a"}`,
-		`{"_id":"../other/victim1","name":"x"}`,
-		`{"_id":"../../schema/people","name":"pwn"}`,
-		`{"_id":"good2","name":"b"}`,
+	writes := []struct{ collection, doc string }{
+		{"people", `{"_id":"good1","name":"a"}`},
+		{"people", `{"_id":"../other/victim1","name":"x"}`},
+		{"people", `{"_id":"../../schema/people","name":"pwn"}`},
+		// go-threads pastes these into JavaScript source between single quotes.
+		{"guarded", `{"_id":"j1","name":"'+(function(){for(;;){}})()+'"}`},
+		{"guarded", `{"_id":"j2'","name":"x"}`},
+		{"guarded", `{"_id":"j3","name":"plain"}`},
+		{"people", `{"_id":"good2","name":"O'Brien"}`}, // no JavaScript here: quotes are fine
 	}
-	for _, d := range docs {
-		put(t, ctx, peer, id, "people", d)
+	for _, w := range writes {
+		put(t, ctx, peer, id, w.collection, w.doc)
 	}
 	peerLog := ownLog(t, peer.Node, id).ID
-	for got := 0; got < len(docs); {
+	for got := 0; got < len(writes); {
 		select {
 		case rec := <-records:
 			if rec.LogID() == peerLog {
 				got++
 			}
 		case <-ctx.Done():
-			t.Fatalf("the owner received %d of the peer's %d records", got, len(docs))
+			t.Fatalf("the owner received %d of the peer's %d records", got, len(writes))
 		}
 	}
 
@@ -151,8 +162,16 @@ func TestPeerRecordsCannotLeaveTheirCollection(t *testing.T) {
 	if has(t, ctx, owner, id, "other", "victim1") {
 		t.Error("a peer's record wrote into another collection")
 	}
+	if !has(t, ctx, owner, id, "guarded", "j3") {
+		t.Error("the owner lacks the good record j3")
+	}
+	for _, iid := range []string{"j1", "j2'"} {
+		if has(t, ctx, owner, id, "guarded", iid) {
+			t.Errorf("the owner applied %s, which its validator would run as code", iid)
+		}
+	}
 	msgs := w.all()
-	if len(msgs) != 2 {
+	if len(msgs) != 4 {
 		t.Fatalf("warnings %q, want one per bad record", msgs)
 	}
 	for _, m := range msgs {

@@ -12,9 +12,11 @@ import (
 	core "github.com/textileio/go-threads/core/db"
 	"github.com/textileio/go-threads/core/net"
 	"github.com/textileio/go-threads/core/thread"
+	"github.com/textileio/go-threads/db"
 	"github.com/textileio/go-threads/jsonpatcher"
 
 	"github.com/hubctl/hubctl/pkg/instanceid"
+	"github.com/hubctl/hubctl/pkg/jssafe"
 )
 
 // guardedNet is the network the db manager sees. It puts a guard between each database
@@ -68,7 +70,7 @@ type recordGuard struct {
 var codec = jsonpatcher.New()
 
 func (r *recordGuard) ValidateNetRecordBody(ctx context.Context, body format.Node, identity thread.PubKey) error {
-	if err := checkEvents(body.RawData()); err != nil {
+	if err := r.checkEvents(body.RawData()); err != nil {
 		return nil // refused in HandleNetRecord, without stalling the log
 	}
 	return r.App.ValidateNetRecordBody(ctx, body, identity)
@@ -83,7 +85,7 @@ func (r *recordGuard) HandleNetRecord(ctx context.Context, rec net.ThreadRecord,
 	if err != nil {
 		return fmt.Errorf("read the body of record %s: %w", rec.Value().Cid(), err)
 	}
-	if err := checkEvents(body.RawData()); err != nil {
+	if err := r.checkEvents(body.RawData()); err != nil {
 		if r.warnf != nil {
 			r.warnf("thread %s, log %s: record %s not applied: %v", r.thread, rec.LogID(), rec.Value().Cid(), err)
 		}
@@ -97,8 +99,11 @@ var errBadEvent = errors.New("invalid event")
 
 // checkEvents applies the instanceid rule to every event of a record body, and the same
 // rule to collection names (go-threads' own rule for them is stricter; this only keeps a
-// name that never passed it from reaching a key).
-func checkEvents(body []byte) error {
+// name that never passed it from reaching a key). In a collection with a write validator
+// or a read filter it also applies jssafe's rule to the instance: go-threads pastes the
+// stored instance into JavaScript source, so a peer's quote would run as code on every
+// later read or write of it, as a local write's would (pkg/server refuses those).
+func (r *recordGuard) checkEvents(body []byte) error {
 	events, err := codec.EventsFromBytes(body)
 	if err != nil {
 		return nil // not ours to judge: the database refuses what it cannot decode
@@ -106,6 +111,11 @@ func checkEvents(body []byte) error {
 	for _, e := range events {
 		if err := checkEvent(e); err != nil {
 			return err
+		}
+		if r.runsJS(e.Collection()) {
+			if err := checkForJS(e); err != nil {
+				return err
+			}
 		}
 	}
 	return nil
@@ -117,6 +127,36 @@ func checkEvent(e core.Event) error {
 	}
 	if err := instanceid.Check(e.InstanceID().String()); err != nil {
 		return fmt.Errorf("%w in collection %s: %v", errBadEvent, e.Collection(), err)
+	}
+	return nil
+}
+
+// collections is the part of a go-threads database the guard asks about a collection.
+type collections interface {
+	GetCollection(name string, opts ...db.Option) *db.Collection
+}
+
+// runsJS reports whether the record's database hands the collection's instances to
+// JavaScript (a write validator or a read filter).
+func (r *recordGuard) runsJS(collection string) bool {
+	d, ok := r.App.(collections)
+	if !ok {
+		return false
+	}
+	c := d.GetCollection(collection)
+	return c != nil && (len(c.GetWriteValidator()) > 0 || len(c.GetReadFilter()) > 0)
+}
+
+// checkForJS applies jssafe's rule to an event as go-threads hands it to a write
+// validator: its JSON, which holds the instance ID and the instance (for a create or a
+// save).
+func checkForJS(e core.Event) error {
+	data, err := e.Marshal()
+	if err != nil {
+		return fmt.Errorf("%w: %v", errBadEvent, err)
+	}
+	if err := jssafe.Check(data); err != nil {
+		return fmt.Errorf("%w in collection %s, instance %q: %v", errBadEvent, e.Collection(), e.InstanceID(), err)
 	}
 	return nil
 }

@@ -14,6 +14,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"github.com/hubctl/hubctl/pkg/jssafe"
 	"github.com/hubctl/hubctl/pkg/schema"
 )
 
@@ -29,7 +30,7 @@ import (
 // go-threads reloads it as it is. So writes that validate instances (Create, Save,
 // Verify) first check the stored schema, and are refused with the fix (`collection
 // update`) instead of crashing the server. They also refuse instances that would break
-// out of go-threads' JavaScript string literal (see checkForJS).
+// out of go-threads' JavaScript string literal (see pkg/jssafe).
 //
 // It runs after the Guard: the caller is allowed to act on the database, and the answer
 // says nothing about anyone else's.
@@ -103,8 +104,8 @@ type collectionInfo interface {
 }
 
 // checkWrite refuses a write to a collection whose stored schema CheckRefs refuses, and,
-// when the collection has a write validator or a read filter, instances checkForJS
-// refuses. It asks go-threads for the collection with the caller's own context, so it
+// when the collection has a write validator or a read filter, instances jssafe.Check
+// refuses (jssafe.Check). It asks go-threads for the collection with the caller's own context, so it
 // sees what the call itself may see; when that fails the call goes on and go-threads
 // answers it.
 func checkWrite(ctx context.Context, srv any, dbID []byte, collection string, instances [][]byte) error {
@@ -125,7 +126,7 @@ func checkWrite(ctx context.Context, srv any, dbID []byte, collection string, in
 		return nil
 	}
 	for i, inst := range instances {
-		if err := checkForJS(inst); err != nil {
+		if err := jssafe.Check(inst); err != nil {
 			which := ""
 			if len(instances) > 1 {
 				which = fmt.Sprintf(" %d", i+1)
@@ -136,63 +137,6 @@ func checkWrite(ctx context.Context, srv any, dbID []byte, collection string, in
 		}
 	}
 	return nil
-}
-
-// checkForJS refuses an instance go-threads cannot hand to a JavaScript validator or
-// filter safely. go-threads (db.parseJSON) runs JSON.parse('<the JSON>') in the
-// collection's VM, before the validator's timeout starts: a ' in a string (written as is,
-// or as \u0027, which go-threads decodes when it re-encodes the write's event) ends the
-// literal and runs the rest as code (an endless loop there holds the database's lock for
-// ever); the JavaScript literal also decodes the JSON's own escapes, so a " or a \ in a
-// string changes what JSON.parse reads (a validator can be shown fields the instance does
-// not have), and a control character or a line separator makes it fail. So no string,
-// key or value, may hold any of them.
-func checkForJS(inst []byte) error {
-	var v any
-	if err := json.Unmarshal(inst, &v); err != nil {
-		return nil // go-threads refuses it itself
-	}
-	var bad error
-	var walk func(any) bool
-	check := func(s string) bool {
-		for _, r := range s {
-			switch {
-			case r == '\'':
-				bad = errors.New("a string holds a single quote (')")
-			case r == '"':
-				bad = errors.New(`a string holds a double quote (")`)
-			case r == '\\':
-				bad = errors.New(`a string holds a backslash (\)`)
-			case r < 0x20 || r == '\u2028' || r == '\u2029':
-				bad = fmt.Errorf("a string holds the control character %U", r)
-			default:
-				continue
-			}
-			return false
-		}
-		return true
-	}
-	walk = func(v any) bool {
-		switch x := v.(type) {
-		case string:
-			return check(x)
-		case []any:
-			for _, e := range x {
-				if !walk(e) {
-					return false
-				}
-			}
-		case map[string]any:
-			for k, e := range x {
-				if !check(k) || !walk(e) {
-					return false
-				}
-			}
-		}
-		return true
-	}
-	walk(v)
-	return bad
 }
 
 // verdicts caches CheckRefs' answer for stored schemas, by their hash: a write must not
