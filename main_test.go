@@ -60,6 +60,7 @@ func TestScript(t *testing.T) {
 			"tmpfs":       cmdTmpfs,
 			"fill":        cmdFill,
 			"stalestate":  cmdStaleState,
+			"damagestore": cmdDamageStore,
 		},
 		Condition: func(cond string) (bool, error) {
 			if cond == "tmpfs" {

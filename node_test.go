@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/rogpeppe/go-internal/testscript"
+	"github.com/textileio/go-threads/core/thread"
 
 	"github.com/hubctl/hubctl/internal/testnode"
 	"github.com/hubctl/hubctl/pkg/node"
@@ -171,6 +172,17 @@ func cmdHoldLock(ts *testscript.TestScript, neg bool, args []string) {
 	lock, err := node.Lock(context.Background(), ts.MkAbs(args[0]))
 	ts.Check(err)
 	ts.Defer(func() { _ = lock.Unlock() })
+}
+
+// damagestore NODEDIR DB COLLECTION writes into a closed store what hubctl at 654c7ed let
+// one instance save do: an instance over the collection's schema (testnode.Damage).
+func cmdDamageStore(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 3 {
+		ts.Fatalf("usage: damagestore NODEDIR DB COLLECTION")
+	}
+	id, err := thread.Decode(args[1])
+	ts.Check(err)
+	ts.Check(testnode.Damage(ts.MkAbs(args[0]), id, args[2]))
 }
 
 // sleep DURATION pauses the script, to let a background command reach the state under

@@ -19,7 +19,7 @@ func newDBCmd(f *Factory) *cobra.Command {
 		Long: `Databases live on the server given by --api; with none, on the embedded node that hubctl
 runs in its own process (data in DATA-DIR/node). A database is named by its thread ID, or
 by its name where that is unique.`,
-	}, newDBCreateCmd(f), newDBListCmd(f), newDBInfoCmd(f), newDBDeleteCmd(f), newDBJoinCmd(f), newDBPullCmd(f), newDBListenCmd(f), newDBExportCmd(f), newDBImportCmd(f))
+	}, newDBCreateCmd(f), newDBListCmd(f), newDBInfoCmd(f), newDBDeleteCmd(f), newDBRepairCmd(f), newDBJoinCmd(f), newDBPullCmd(f), newDBListenCmd(f), newDBExportCmd(f), newDBImportCmd(f))
 }
 
 type dbCreateOptions struct {
@@ -104,6 +104,11 @@ func newDBListCmd(f *Factory) *cobra.Command {
 				f.IO.Infof("No databases on %s; create one with: hubctl db create --name NAME", c.Target())
 				return nil
 			}
+			for _, d := range dbs {
+				if d.Broken != "" {
+					f.IO.Warnf("database %s (%s) could not be loaded (%s): %s", d.Name, d.ID, d.Broken, brokenFix(d.ID))
+				}
+			}
 			return p.Print(dbs, func() output.TableData {
 				t := output.TableData{Header: []string{"ID", "NAME"}}
 				for _, d := range dbs {
@@ -176,6 +181,9 @@ Loopback and private addresses are in it only if the daemon runs with
 				}
 				if opts.showKey {
 					rows = append(rows, []string{"Key:", db.Key})
+				}
+				if db.Broken != "" {
+					rows = append(rows, []string{"Broken:", db.Broken + "; " + brokenFix(db.ID)})
 				}
 				return output.TableData{Rows: rows}
 			})
@@ -251,4 +259,67 @@ func describeDB(id thread.ID, name string) string {
 		return id.String()
 	}
 	return fmt.Sprintf("%s (%s)", name, id)
+}
+
+// brokenFix says how to mend a database that failed to load.
+func brokenFix(id string) string {
+	return fmt.Sprintf("run hubctl db repair %s (it drops the broken collection definitions, keeping the data), or hubctl db delete %s", id, id)
+}
+
+// dbRepairResult is what db repair prints with --output json.
+type dbRepairResult struct {
+	ID      string   `json:"id"`
+	Removed []string `json:"removedCollections"`
+}
+
+func newDBRepairCmd(f *Factory) *cobra.Command {
+	return &cobra.Command{
+		Use:   "repair DB",
+		Short: "Mend a database that fails to load by dropping its broken collection definitions",
+		Long: `Mend a database the server could not load (db list warns of each; the server serves
+its other databases meanwhile). Stores written by hubctl before instance IDs were checked
+may hold a collection whose schema an instance overwrote. repair removes the definitions
+(schema, write validator, read filter, indexes) of the collections that fail to load, and
+loads the database. Their instances stay: create the collection again with its schema
+(hubctl collection create) and they are back. It is an operator's command: the embedded
+node, or a daemon with an account key. hubctl db delete drops a broken database instead.`,
+		Example: `  hubctl db list          # warns: database notes (bafk...) could not be loaded ...
+  hubctl db repair bafk...
+  hubctl collection create bafk... people --schema person.json`,
+		Args: usageArgs(cobra.ExactArgs(1)),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			p, err := f.Printer()
+			if err != nil {
+				return err
+			}
+			c, db, err := f.hubDB(cmd, args[0])
+			if err != nil {
+				return err
+			}
+			removed, err := c.RepairDB(cmd.Context(), db.id)
+			if err != nil {
+				return err
+			}
+			res := dbRepairResult{ID: db.id.String(), Removed: removed}
+			if res.Removed == nil {
+				res.Removed = []string{}
+			}
+			return p.Print(res, func() output.TableData {
+				msg := fmt.Sprintf("Repaired %s: it loads again.", db.label)
+				if len(removed) > 0 {
+					msg = fmt.Sprintf("Repaired %s: removed the definition of %s %s; create it again with its schema (hubctl collection create) to see its instances.",
+						db.label, pluralWord(len(removed), "collection"), strings.Join(removed, ", "))
+				}
+				return output.TableData{Rows: [][]string{{msg}}}
+			})
+		},
+		ValidArgsFunction: argCompletion(f, dbCompletions, 0, false),
+	}
+}
+
+func pluralWord(n int, what string) string {
+	if n == 1 {
+		return what
+	}
+	return what + "s"
 }

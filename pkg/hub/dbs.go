@@ -2,6 +2,7 @@ package hub
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -90,6 +91,65 @@ type DB struct {
 	PeerAddrs []string `json:"peerAddrs,omitempty"`
 	// Key is the thread key; it grants access to the data, so it is filled in only on request.
 	Key string `json:"key,omitempty"`
+	// Broken, from hubctl's servers, says why the database failed to load; it is served
+	// only to be repaired (RepairDB) or deleted.
+	Broken string `json:"broken,omitempty"`
+}
+
+// HeaderBrokenDBs, from hubctl's servers on ListDBs and GetDBInfo, lists the databases of
+// the answer that failed to load (JSON: id, name, collection, error).
+const HeaderBrokenDBs = "hubctl-broken-dbs-bin"
+
+// MethodRepairDB is hubctl's own call that mends a database that failed to load.
+const MethodRepairDB = "/hubctl.v1.Store/RepairDB"
+
+// brokenDBs reads HeaderBrokenDBs: the reason each broken database failed, by ID.
+func brokenDBs(md metadata.MD) map[string]string {
+	out := map[string]string{}
+	for _, v := range md.Get(HeaderBrokenDBs) {
+		var list []struct {
+			ID         string `json:"id"`
+			Collection string `json:"collection"`
+			Error      string `json:"error"`
+		}
+		if json.Unmarshal([]byte(v), &list) != nil {
+			continue
+		}
+		for _, b := range list {
+			why := b.Error
+			if b.Collection != "" {
+				why = "collection " + b.Collection + ": " + why
+			}
+			out[b.ID] = why
+		}
+	}
+	return out
+}
+
+// RepairDB mends a database that failed to load by removing the definitions of its
+// collections that fail to load (an operator's call: an account key, or the embedded
+// node). It returns those collections; their instances stay, and come back when the
+// collection is created again with its schema.
+func (c *Client) RepairDB(ctx context.Context, id thread.ID) ([]string, error) {
+	reply := &pb.ListCollectionsReply{}
+	err := c.Call(ctx, func(ctx context.Context, _ pb.APIClient) error {
+		conn, err := c.Conn(ctx)
+		if err != nil {
+			return err
+		}
+		return conn.Invoke(ctx, MethodRepairDB, &pb.GetDBInfoRequest{DbID: id.Bytes()}, reply)
+	})
+	if errors.Is(err, ErrNotFound) {
+		return nil, &ServerError{Class: ErrNotFound, Msg: fmt.Sprintf("database %s does not exist", id)}
+	}
+	if err != nil {
+		return nil, err
+	}
+	var removed []string
+	for _, col := range reply.Collections {
+		removed = append(removed, col.Name)
+	}
+	return removed, nil
 }
 
 // nameRx is go-threads' rule for DB and collection names.
@@ -186,13 +246,15 @@ func (c *Client) JoinDB(ctx context.Context, addr ma.Multiaddr, key thread.Key, 
 // ListDBs lists the databases, sorted by name then ID.
 func (c *Client) ListDBs(ctx context.Context, withKeys bool) ([]DB, error) {
 	var rep *pb.ListDBsReply
+	var md metadata.MD
 	err := c.Call(ctx, func(ctx context.Context, api pb.APIClient) (err error) {
-		rep, err = api.ListDBs(ctx, &pb.ListDBsRequest{})
+		rep, err = api.ListDBs(ctx, &pb.ListDBsRequest{}, grpc.Header(&md))
 		return err
 	})
 	if err != nil {
 		return nil, err
 	}
+	broken := brokenDBs(md)
 	dbs := make([]DB, 0, len(rep.Dbs))
 	for _, d := range rep.Dbs {
 		id, err := thread.Cast(d.DbID)
@@ -203,6 +265,7 @@ func (c *Client) ListDBs(ctx context.Context, withKeys bool) ([]DB, error) {
 		if err != nil {
 			return nil, err
 		}
+		db.Broken = broken[db.ID]
 		dbs = append(dbs, db)
 	}
 	sort.Slice(dbs, func(i, j int) bool {
@@ -232,6 +295,7 @@ func (c *Client) GetDB(ctx context.Context, id thread.ID, withKey bool) (DB, err
 	if err != nil {
 		return DB{}, err
 	}
+	db.Broken = brokenDBs(md)[db.ID]
 	if v := md.Get(headerPeerAddrs); len(v) > 0 {
 		for _, a := range splitAddrs(v[0]) {
 			db.PeerAddrs = append(db.PeerAddrs, a+"/thread/"+id.String())

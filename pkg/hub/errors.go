@@ -56,6 +56,8 @@ const (
 	msgTokenNotFound  = "thread token not found" // what go-threads says of a token it cannot parse
 	msgThreadNotFound = "thread not found"
 	msgDBNotFound     = "db not found"
+	// msgNotAccessible is hubctl's servers' answer to a user key calling an operator's method.
+	msgNotAccessible = "Method is not accessible"
 )
 
 // tokenRejected reports whether the server refused the user token (so a fresh one may help).
@@ -101,6 +103,9 @@ func classify(ctx context.Context, t Target, timeout time.Duration, err error) e
 	case isAPIKeyMessage(msg) && (st.Code() == codes.NotFound || st.Code() == codes.Unauthenticated || st.Code() == codes.PermissionDenied):
 		return &ServerError{Class: ErrAuth, Msg: "the server refused the API key: " + msg,
 			Hint: "check --key and --secret (HUBCTL_KEY, HUBCTL_SECRET)"}
+	case st.Code() == codes.PermissionDenied && msg == msgNotAccessible:
+		return &ServerError{Class: ErrAuth, Msg: "the server refused the request: " + msg,
+			Hint: "it is an operator's call: use an account key (hubctl keys create --type account on the daemon's host)"}
 	case st.Code() == codes.Unauthenticated || st.Code() == codes.PermissionDenied || strings.Contains(msg, msgInvalidToken) ||
 		strings.Contains(msg, msgTokenNotFound):
 		return &ServerError{Class: ErrAuth, Msg: "the server refused the request: " + msg,
