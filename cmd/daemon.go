@@ -72,7 +72,7 @@ databases it holds, and pulls every database from its peers each --pull-interval
 	fl.DurationVar(&o.pullInterval, "pull-interval", node.DefaultPullInterval, "how often every database is pulled from its peers")
 	fl.StringVar(&o.auth, "auth", "keys", "keys: the Hub's API key checks; none: no checks, like threadsd")
 	fl.DurationVar(&o.maxSigTTL, "max-sig-ttl", hubauth.DefaultMaxSigTTL, "refuse API signatures dated further ahead than this")
-	fl.DurationVar(&o.shutdownTimeout, "shutdown-timeout", 30*time.Second, "how long a stop may take: calls in flight, then the stores' close")
+	fl.DurationVar(&o.shutdownTimeout, "shutdown-timeout", 30*time.Second, "how long a stop may take: calls in flight get 3/4 of it, the stores' close the rest")
 	fl.BoolVar(&o.noConfig, "no-config", false, "do not save a first key in the hubctl config")
 	return c
 }
@@ -88,6 +88,9 @@ func runDaemon(ctx context.Context, f *Factory, o *daemonOptions) error {
 	}
 	if o.maxSigTTL <= 0 {
 		return usageErrorf("--max-sig-ttl must be positive")
+	}
+	if o.shutdownTimeout <= 0 {
+		return usageErrorf("--shutdown-timeout must be positive")
 	}
 	if o.pullInterval < time.Second {
 		return usageErrorf("--pull-interval must be at least 1s")
@@ -107,7 +110,7 @@ func runDaemon(ctx context.Context, f *Factory, o *daemonOptions) error {
 		DataDir: cfg.DataDir, APIAddr: o.apiAddr, WebAddr: o.webAddr, HostAddr: o.hostAddr,
 		CORSOrigins: o.corsOrigins, Bootstrap: o.bootstrap, Mode: mode, MaxSigTTL: o.maxSigTTL,
 		AnnounceAddrs: o.announceAddrs, IncludePrivateAddrs: o.includePrivateAddrs, PullInterval: o.pullInterval,
-		CloseTimeout: o.shutdownTimeout, Debug: cfg.Debug,
+		CloseTimeout: o.shutdownTimeout / 4, Debug: cfg.Debug,
 	}
 	var firstKey *hubauth.Key
 	if mode == hubauth.AuthKeys {
@@ -157,21 +160,24 @@ func runDaemon(ctx context.Context, f *Factory, o *daemonOptions) error {
 		io.Warnf("%v; stopping", err)
 	}
 	io.Infof("Stopping: finishing calls in flight (Ctrl-C again to stop at once)...")
-	// The whole stop, the stores' close included, ends by --shutdown-timeout; a second
-	// signal ends it at once. Stores that cannot close by then (a full disk, a removed
-	// data directory) are left to the end of the process rather than waited for.
-	stopCtx, stopCancel := context.WithTimeout(runCtx, o.shutdownTimeout)
+	// The whole stop ends by --shutdown-timeout: calls in flight get three quarters of it,
+	// the stores' close the rest (CloseTimeout above), and stores that cannot close by
+	// then (a full disk, a removed data directory) are left to the end of the process. A
+	// second signal cuts both short.
+	stopCtx, stopCancel := context.WithTimeout(runCtx, o.shutdownTimeout-opts.CloseTimeout)
 	defer stopCancel()
-	forced := make(chan struct{})
+	forced, stopped := make(chan struct{}), make(chan struct{})
 	go func() {
 		select {
 		case <-sigs:
 			close(forced)
 			stopCancel()
-		case <-stopCtx.Done():
+			d.Abort()
+		case <-stopped:
 		}
 	}()
 	err = d.Shutdown(stopCtx)
+	close(stopped)
 	select {
 	case <-forced:
 		if err != nil {

@@ -50,8 +50,8 @@ type DaemonOptions struct {
 	Mode      hubauth.Mode
 	Keys      hubauth.KeyLookup
 	MaxSigTTL time.Duration
-	// CloseTimeout bounds closing the node when the start fails after opening it
-	// (node.DefaultCloseTimeout when zero); Shutdown's context bounds a stop.
+	// CloseTimeout bounds closing the node, at the end of Shutdown and when the start
+	// fails after opening it (node.DefaultCloseTimeout when zero).
 	CloseTimeout time.Duration
 	Debug        bool
 }
@@ -67,6 +67,10 @@ type Daemon struct {
 	served  chan struct{}
 	// webCalls counts grpc-web calls in flight, websockets included.
 	webCalls sync.WaitGroup
+	// closeTimeout bounds the node's close in Shutdown; abort (Abort) cuts it short.
+	closeTimeout time.Duration
+	abort        context.Context
+	abortCancel  context.CancelFunc
 }
 
 // StartDaemon opens the node in o.DataDir (waiting for its lock as long as ctx allows),
@@ -117,12 +121,20 @@ func StartDaemon(ctx context.Context, o DaemonOptions) (d *Daemon, err error) {
 		return nil, err
 	}
 
+	closeTimeout := o.CloseTimeout
+	if closeTimeout <= 0 {
+		closeTimeout = node.DefaultCloseTimeout
+	}
+	abort, abortCancel := context.WithCancel(context.Background())
 	d = &Daemon{
-		dataDir: o.DataDir,
-		node:    n,
-		grpc:    g,
-		failed:  make(chan error, 2),
-		served:  make(chan struct{}),
+		dataDir:      o.DataDir,
+		node:         n,
+		grpc:         g,
+		failed:       make(chan error, 2),
+		served:       make(chan struct{}),
+		closeTimeout: closeTimeout,
+		abort:        abort,
+		abortCancel:  abortCancel,
 		state: State{
 			PID:       os.Getpid(),
 			API:       apiLis.Addr().String(),
@@ -161,21 +173,19 @@ func (d *Daemon) State() State { return d.state }
 // Failed delivers an error if serving stops on its own.
 func (d *Daemon) Failed() <-chan error { return d.failed }
 
-// Shutdown stops the daemon within ctx: new calls are refused, open-ended streams end,
-// calls in flight finish, then the stores close, flushing everything acknowledged. Calls
-// in flight get three quarters of the time ctx leaves; those still running then are cut
-// off (their clients were not answered, so nothing they sent was acknowledged), and the
-// stores close in the rest. Stores that cannot close by the end of ctx (a full disk, a
-// removed directory: badger then retries for ever) are left to the end of the process,
-// with an error wrapping a *node.CloseError: a daemon asked to stop stops.
+// Shutdown stops the daemon: new calls are refused, open-ended streams end, calls in
+// flight finish, then the stores close, flushing everything acknowledged. When ctx ends
+// first, remaining calls are cut off (their clients were not answered, so nothing they
+// sent was acknowledged). The stores then get CloseTimeout: stores that cannot close by
+// then (a full disk, a removed directory: badger retries for ever) are left to the end of
+// the process, with an error wrapping a *node.CloseError, so a daemon asked to stop
+// stops. Abort, from another goroutine, cuts the close short at once.
 //
 // grpc-web calls are let finish first: grpc v1.39's GracefulStop panics on a call served
 // through ServeHTTP (its handler transport cannot drain), so none may be left by then.
 func (d *Daemon) Shutdown(ctx context.Context) error {
-	callsCtx, cancelCalls := callsShare(ctx)
-	defer cancelCalls()
 	d.grpc.Drain()
-	webErr := d.web.Shutdown(callsCtx) // waits for grpc-web over HTTP; websockets are hijacked
+	webErr := d.web.Shutdown(ctx) // waits for grpc-web over HTTP; websockets are hijacked
 	webDone := make(chan struct{})
 	go func() {
 		d.webCalls.Wait()
@@ -183,25 +193,21 @@ func (d *Daemon) Shutdown(ctx context.Context) error {
 	}()
 	select {
 	case <-webDone:
-	case <-callsCtx.Done():
+	case <-ctx.Done():
 	}
-	stopGRPC(callsCtx, d.grpc)
+	stopGRPC(ctx, d.grpc)
 	if webErr != nil {
 		webErr = d.web.Close()
 	}
 	<-d.served
-	return errors.Join(webErr, d.node.CloseContext(ctx), removeState(d.dataDir, d.state.PID))
+	closeCtx, cancel := context.WithTimeout(d.abort, d.closeTimeout)
+	defer cancel()
+	return errors.Join(webErr, d.node.CloseContext(closeCtx), removeState(d.dataDir, d.state.PID))
 }
 
-// callsShare is the part of a stop's time that calls in flight get: three quarters of
-// what ctx leaves, so the stores still have time to close after a call that does not end.
-func callsShare(ctx context.Context) (context.Context, context.CancelFunc) {
-	deadline, ok := ctx.Deadline()
-	if !ok {
-		return context.WithCancel(ctx)
-	}
-	return context.WithTimeout(ctx, time.Until(deadline)*3/4)
-}
+// Abort makes a Shutdown in progress, or the next one, give up waiting for the stores to
+// close: for a second signal, which must stop the daemon at once.
+func (d *Daemon) Abort() { d.abortCancel() }
 
 // stopGRPC stops g gracefully, or at once when ctx ends first.
 func stopGRPC(ctx context.Context, g *GRPC) {
