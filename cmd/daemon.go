@@ -110,7 +110,7 @@ func runDaemon(ctx context.Context, f *Factory, o *daemonOptions) error {
 		DataDir: cfg.DataDir, APIAddr: o.apiAddr, WebAddr: o.webAddr, HostAddr: o.hostAddr,
 		CORSOrigins: o.corsOrigins, Bootstrap: o.bootstrap, Mode: mode, MaxSigTTL: o.maxSigTTL,
 		AnnounceAddrs: o.announceAddrs, IncludePrivateAddrs: o.includePrivateAddrs, PullInterval: o.pullInterval,
-		CloseTimeout: o.shutdownTimeout / 4, Debug: cfg.Debug,
+		CloseTimeout: o.shutdownTimeout / 4, Debug: cfg.Debug, Warnf: f.IO.Warnf,
 	}
 	var firstKey *hubauth.Key
 	if mode == hubauth.AuthKeys {

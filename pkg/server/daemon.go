@@ -54,6 +54,8 @@ type DaemonOptions struct {
 	// fails after opening it (node.DefaultCloseTimeout when zero).
 	CloseTimeout time.Duration
 	Debug        bool
+	// Warnf reports what the operator must see without --debug (node.Options.Warnf).
+	Warnf func(format string, args ...any)
 }
 
 // Daemon is a running `hubctl daemon`.
@@ -90,6 +92,7 @@ func StartDaemon(ctx context.Context, o DaemonOptions) (d *Daemon, err error) {
 	n, err := node.Open(ctx, node.Options{
 		Dir: nodeDir(o.DataDir), HostAddr: o.HostAddr, Debug: o.Debug, CloseTimeout: o.CloseTimeout,
 		AnnounceAddrs: o.AnnounceAddrs, IncludePrivateAddrs: o.IncludePrivateAddrs, PullInterval: o.PullInterval,
+		Warnf: o.Warnf,
 	})
 	if err != nil {
 		return nil, err
