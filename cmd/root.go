@@ -19,6 +19,10 @@ import (
 func Main() int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	// A second signal ends the process at once (the default action): the first only
+	// cancels ctx, and the close after it may wait up to --timeout for stores that cannot
+	// flush. The daemon handles its signals itself.
+	go func() { <-ctx.Done(); stop() }()
 	io := iostreams.System()
 	root, f := newRoot(io)
 	err := root.ExecuteContext(ctx)
