@@ -8,6 +8,7 @@ import (
 	"github.com/textileio/go-threads/core/thread"
 
 	"github.com/hubctl/hubctl/pkg/hub"
+	"github.com/hubctl/hubctl/pkg/hubauth"
 	"github.com/hubctl/hubctl/pkg/output"
 )
 
@@ -67,6 +68,9 @@ func runDBCreate(cmd *cobra.Command, f *Factory, opts *dbCreateOptions) error {
 	if err := c.NewDB(ctx, id, opts.name); err != nil {
 		if strings.Contains(err.Error(), "already exists") {
 			return withCode(ExitError, fmt.Errorf("database %s already exists; choose another --id", id))
+		}
+		if strings.Contains(err.Error(), hubauth.UnusableThread) {
+			return withCode(ExitError, fmt.Errorf("thread ID %s cannot be used on this server; choose another --id, or leave it out for a new random one", id))
 		}
 		return err
 	}
