@@ -80,23 +80,7 @@ func TestSchemaAttacksRefused(t *testing.T) {
 	}
 
 	d, reg := startDaemon(t, hubauth.AuthKeys)
-	key, err := reg.Create(hubauth.CreateOptions{Type: hubauth.UserKey, Secure: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx := hubContext(t, key)
-	c, err := client.NewClient(d.State().API, hubDial()...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	tok, err := c.GetToken(ctx, newIdentity(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	// go-threads' client drops the token option of some calls (NewCollection): the
-	// token goes in the context, as Hub code does.
-	ctx = thread.NewTokenContext(ctx, tok)
+	c, ctx, tok := userSession(t, d, reg)
 	id := thread.NewIDV1(thread.Raw, 32)
 	if err := c.NewDB(ctx, id, db.WithNewManagedToken(tok)); err != nil {
 		t.Fatal(err)
@@ -159,17 +143,7 @@ func TestStoredCyclicSchemaRefusesWrites(t *testing.T) {
 	id := thread.NewIDV1(thread.Raw, 32)
 	plantCollection(t, filepath.Join(dir, "node"), id, "loop", schemaAttacks[0].schema)
 
-	d, err := StartDaemon(t.Context(), loopback(DaemonOptions{DataDir: dir, Mode: hubauth.AuthNone}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		if err := d.Shutdown(ctx); err != nil {
-			t.Errorf("shutdown: %v", err)
-		}
-	})
+	d, _ := startDaemonOn(t, dir, hubauth.AuthNone)
 	c, err := client.NewClient(d.State().API, hubDial()...)
 	if err != nil {
 		t.Fatal(err)

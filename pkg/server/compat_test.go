@@ -28,6 +28,12 @@ import (
 func startDaemon(t *testing.T, mode hubauth.Mode) (*Daemon, *hubauth.Registry) {
 	t.Helper()
 	dir := filepath.Join(t.TempDir(), "data")
+	return startDaemonOn(t, dir, mode)
+}
+
+// startDaemonOn is startDaemon on a data directory a test may have filled first.
+func startDaemonOn(t *testing.T, dir string, mode hubauth.Mode) (*Daemon, *hubauth.Registry) {
+	t.Helper()
 	reg := hubauth.OpenRegistry(dir)
 	opts := loopback(DaemonOptions{DataDir: dir, Mode: mode})
 	if mode == hubauth.AuthKeys {
@@ -69,6 +75,29 @@ func hubContext(t *testing.T, k hubauth.Key) context.Context {
 		t.Fatal(err)
 	}
 	return ctx
+}
+
+// userSession is a Hub user of d: a secure user key of reg, go-threads' client (closed
+// when the test ends), and a user token, also in the returned context (go-threads'
+// client drops the token option of some calls, NewCollection among them, as Hub code
+// knows).
+func userSession(t *testing.T, d *Daemon, reg *hubauth.Registry) (*client.Client, context.Context, thread.Token) {
+	t.Helper()
+	key, err := reg.Create(hubauth.CreateOptions{Type: hubauth.UserKey, Secure: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := hubContext(t, key)
+	c, err := client.NewClient(d.State().API, hubDial()...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = c.Close() })
+	tok, err := c.GetToken(ctx, newIdentity(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c, thread.NewTokenContext(ctx, tok), tok
 }
 
 func hubDial() []grpc.DialOption {

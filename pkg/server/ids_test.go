@@ -28,21 +28,7 @@ func (d doc) MarshalJSON() ([]byte, error) { return []byte(d), nil }
 // e-mail addresses still work.
 func TestHostileInstanceIDsAreRefused(t *testing.T) {
 	d, reg := startDaemon(t, hubauth.AuthKeys)
-	key, err := reg.Create(hubauth.CreateOptions{Type: hubauth.UserKey, Secure: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx := hubContext(t, key)
-	c, err := client.NewClient(d.State().API, hubDial()...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	tok, err := c.GetToken(ctx, newIdentity(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx = thread.NewTokenContext(ctx, tok)
+	c, ctx, tok := userSession(t, d, reg)
 	id := thread.NewIDV1(thread.Raw, 32)
 	if err := c.NewDB(ctx, id, db.WithNewManagedToken(tok)); err != nil {
 		t.Fatal(err)

@@ -1,12 +1,10 @@
 package server
 
 import (
-	"context"
 	"encoding/json"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/textileio/go-threads/api/client"
 	"github.com/textileio/go-threads/core/thread"
@@ -24,17 +22,7 @@ func TestWriteTransactionChecks(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "data")
 	id := thread.NewIDV1(thread.Raw, 32)
 	plantCollection(t, filepath.Join(dir, "node"), id, "loop", schemaAttacks[0].schema)
-	d, err := StartDaemon(t.Context(), loopback(DaemonOptions{DataDir: dir, Mode: hubauth.AuthNone}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		if err := d.Shutdown(ctx); err != nil {
-			t.Errorf("shutdown: %v", err)
-		}
-	})
+	d, _ := startDaemonOn(t, dir, hubauth.AuthNone)
 	c, err := client.NewClient(d.State().API, hubDial()...)
 	if err != nil {
 		t.Fatal(err)
