@@ -128,6 +128,14 @@ func (n *Node) BrokenDBs() []BrokenDB {
 	return out
 }
 
+// HasBrokenDBs reports whether any database failed to load, cheaply: servers ask on
+// every call.
+func (n *Node) HasBrokenDBs() bool {
+	n.broken.mu.RLock()
+	defer n.broken.mu.RUnlock()
+	return len(n.broken.dbs) > 0
+}
+
 // BrokenDB reports whether id is a database that failed to load.
 func (n *Node) BrokenDB(id thread.ID) (BrokenDB, bool) { return n.broken.get(id) }
 

@@ -50,7 +50,7 @@ type brokenInterceptor struct {
 type dbRequest interface{ GetDbID() []byte }
 
 func (b *brokenInterceptor) unary(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
-	if len(b.node.BrokenDBs()) == 0 {
+	if !b.node.HasBrokenDBs() {
 		return handler(ctx, req)
 	}
 	if info.FullMethod == "/threads.pb.API/ListDBs" {

@@ -2,7 +2,6 @@ package server
 
 import (
 	"context"
-	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -34,7 +33,12 @@ import (
 //
 // It runs after the Guard: the caller is allowed to act on the database, and the answer
 // says nothing about anyone else's.
-func checkCollection(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
+func (cc *collectionChecks) checkCollection(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
+	if changes, ok := req.(dbRequest); ok && changesCollections[info.FullMethod] {
+		// What a write checks depends on the collections: forget them before and after.
+		cc.forget(changes.GetDbID())
+		defer cc.forget(changes.GetDbID())
+	}
 	var err error
 	switch r := req.(type) {
 	case *pb.NewCollectionRequest:
@@ -46,11 +50,11 @@ func checkCollection(ctx context.Context, req any, info *grpc.UnaryServerInfo, h
 	case *pb.NewDBFromAddrRequest:
 		err = checkConfigs(r.Collections, true)
 	case *pb.CreateRequest:
-		err = checkWrite(ctx, info.Server, r.DbID, r.CollectionName, r.Instances)
+		err = cc.checkWrite(ctx, info.Server, r.DbID, r.CollectionName, r.Instances)
 	case *pb.SaveRequest:
-		err = checkWrite(ctx, info.Server, r.DbID, r.CollectionName, r.Instances)
+		err = cc.checkWrite(ctx, info.Server, r.DbID, r.CollectionName, r.Instances)
 	case *pb.VerifyRequest:
-		err = checkWrite(ctx, info.Server, r.DbID, r.CollectionName, r.Instances)
+		err = cc.checkWrite(ctx, info.Server, r.DbID, r.CollectionName, r.Instances)
 	}
 	if err != nil {
 		return nil, err
@@ -103,26 +107,92 @@ type collectionInfo interface {
 	GetCollectionInfo(context.Context, *pb.GetCollectionInfoRequest) (*pb.GetCollectionInfoReply, error)
 }
 
+// changesCollections are the calls after which a database's collections may differ.
+var changesCollections = map[string]bool{
+	"/threads.pb.API/NewDB":            true,
+	"/threads.pb.API/NewDBFromAddr":    true,
+	"/threads.pb.API/DeleteDB":         true,
+	"/threads.pb.API/NewCollection":    true,
+	"/threads.pb.API/UpdateCollection": true,
+	"/threads.pb.API/DeleteCollection": true,
+	MethodRepairDB:                     true,
+}
+
+// collectionChecks remembers, per database and collection, what checkWrite needs: whether
+// the stored schema passes CheckRefs and whether instances go to JavaScript. Asking
+// go-threads for the collection on every write cost 13% of the daemon's throughput
+// (bench/daemonload.sh). Collection configurations change only through the calls in
+// changesCollections (go-threads does not replicate them), which forget the database.
+type collectionChecks struct {
+	mu  sync.Mutex
+	dbs map[string]map[string]collectionVerdict
+}
+
+type collectionVerdict struct {
+	schema error // CheckRefs' refusal of the stored schema, or nil
+	js     bool  // a write validator or a read filter
+}
+
+// maxCheckedDBs bounds the cache; past it, it starts again.
+const maxCheckedDBs = 4096
+
+func (cc *collectionChecks) forget(dbID []byte) {
+	cc.mu.Lock()
+	delete(cc.dbs, string(dbID))
+	cc.mu.Unlock()
+}
+
+// verdict returns the collection's verdict, asking go-threads (with the caller's context,
+// so it sees what the call may see) the first time; ok is false when that fails, and the
+// call then goes on for go-threads to answer.
+func (cc *collectionChecks) verdict(ctx context.Context, api collectionInfo, dbID []byte, collection string) (collectionVerdict, bool) {
+	cc.mu.Lock()
+	v, ok := cc.dbs[string(dbID)][collection]
+	cc.mu.Unlock()
+	if ok {
+		return v, true
+	}
+	info, err := api.GetCollectionInfo(ctx, &pb.GetCollectionInfoRequest{DbID: dbID, Name: collection})
+	if err != nil {
+		return collectionVerdict{}, false
+	}
+	v = collectionVerdict{js: info.WriteValidator != "" || info.ReadFilter != ""}
+	if len(info.Schema) > 0 {
+		v.schema = schema.CheckRefs(info.Schema)
+		if v.schema != nil && !errors.Is(v.schema, schema.ErrInvalid) {
+			return v, true // not a verdict on the schema: not remembered
+		}
+	}
+	cc.mu.Lock()
+	defer cc.mu.Unlock()
+	if cc.dbs == nil || len(cc.dbs) >= maxCheckedDBs {
+		cc.dbs = map[string]map[string]collectionVerdict{}
+	}
+	if cc.dbs[string(dbID)] == nil {
+		cc.dbs[string(dbID)] = map[string]collectionVerdict{}
+	}
+	cc.dbs[string(dbID)][collection] = v
+	return v, true
+}
+
 // checkWrite refuses a write to a collection whose stored schema CheckRefs refuses, and,
 // when the collection has a write validator or a read filter, instances jssafe.Check
-// refuses (jssafe.Check). It asks go-threads for the collection with the caller's own context, so it
-// sees what the call itself may see; when that fails the call goes on and go-threads
-// answers it.
-func checkWrite(ctx context.Context, srv any, dbID []byte, collection string, instances [][]byte) error {
+// refuses.
+func (cc *collectionChecks) checkWrite(ctx context.Context, srv any, dbID []byte, collection string, instances [][]byte) error {
 	api, ok := srv.(collectionInfo)
 	if !ok || len(dbID) == 0 || collection == "" {
 		return nil
 	}
-	info, err := api.GetCollectionInfo(ctx, &pb.GetCollectionInfoRequest{DbID: dbID, Name: collection})
-	if err != nil || len(info.Schema) == 0 {
+	v, ok := cc.verdict(ctx, api, dbID, collection)
+	if !ok {
 		return nil
 	}
-	if err := storedVerdicts.check(info.Schema); err != nil {
+	if v.schema != nil {
 		return status.Errorf(codes.FailedPrecondition,
 			"collection %q has a schema this server no longer accepts, so nothing can be written to it: %v; replace it with hubctl collection update DB %s --schema FILE",
-			collection, err, collection)
+			collection, v.schema, collection)
 	}
-	if info.WriteValidator == "" && info.ReadFilter == "" {
+	if !v.js {
 		return nil
 	}
 	for i, inst := range instances {
@@ -137,37 +207,4 @@ func checkWrite(ctx context.Context, srv any, dbID []byte, collection string, in
 		}
 	}
 	return nil
-}
-
-// verdicts caches CheckRefs' answer for stored schemas, by their hash: a write must not
-// pay for checking the same schema again.
-type verdicts struct {
-	mu sync.Mutex
-	m  map[[sha256.Size]byte]error
-}
-
-// maxVerdicts bounds the cache; past it, it starts again.
-const maxVerdicts = 4096
-
-var storedVerdicts = &verdicts{}
-
-func (v *verdicts) check(s []byte) error {
-	key := sha256.Sum256(s)
-	v.mu.Lock()
-	err, ok := v.m[key]
-	v.mu.Unlock()
-	if ok {
-		return err
-	}
-	err = schema.CheckRefs(s)
-	if err != nil && !errors.Is(err, schema.ErrInvalid) {
-		return err // not a verdict on the schema: not cached
-	}
-	v.mu.Lock()
-	defer v.mu.Unlock()
-	if v.m == nil || len(v.m) >= maxVerdicts {
-		v.m = map[[sha256.Size]byte]error{}
-	}
-	v.m[key] = err
-	return err
 }

@@ -227,17 +227,7 @@ type xdoc struct {
 // whichever way the quote is written, and so are the quotes, backslashes and control
 // characters that make the validator read another instance than the one written.
 func TestValidatorInjectionRefused(t *testing.T) {
-	d, err := StartDaemon(t.Context(), loopback(DaemonOptions{DataDir: filepath.Join(t.TempDir(), "data"), Mode: hubauth.AuthNone}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		if err := d.Shutdown(ctx); err != nil {
-			t.Errorf("shutdown: %v", err)
-		}
-	})
+	d, _ := startDaemonOn(t, filepath.Join(t.TempDir(), "data"), hubauth.AuthNone)
 	c, err := client.NewClient(d.State().API, hubDial()...)
 	if err != nil {
 		t.Fatal(err)
@@ -297,5 +287,45 @@ func TestValidatorInjectionRefused(t *testing.T) {
 	}
 	if _, err := c.Create(ctx, id, "validated", raw(`{"_id":"ok","x":"fine"}`)); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// What a write is checked against follows the collection: the server remembers each
+// collection's verdict, and forgets it when the collection changes.
+func TestWriteChecksFollowCollectionChanges(t *testing.T) {
+	d, _ := startDaemonOn(t, filepath.Join(t.TempDir(), "data"), hubauth.AuthNone)
+	c, err := client.NewClient(d.State().API, hubDial()...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	ctx := t.Context()
+	id := thread.NewIDV1(thread.Raw, 32)
+	if err := c.NewDB(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	cfg := db.CollectionConfig{Name: "notes", Schema: mustSchema(t, goodSchema)}
+	if err := c.NewCollection(ctx, id, cfg); err != nil {
+		t.Fatal(err)
+	}
+	quoted := func(n string) client.Instances { return client.Instances{json.RawMessage(`{"_id":"` + n + `","x":"O'Brien"}`)} }
+	if _, err := c.Create(ctx, id, "notes", quoted("a")); err != nil {
+		t.Fatalf("a quote in a collection without JavaScript: %v", err)
+	}
+	cfg.WriteValidator = "return true"
+	if err := c.UpdateCollection(ctx, id, cfg); err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.Create(ctx, id, "notes", quoted("b"))
+	wantCode(t, "a quote once the collection has a validator", err, codes.InvalidArgument, "")
+	if err := c.DeleteCollection(ctx, id, "notes"); err != nil {
+		t.Fatal(err)
+	}
+	cfg.WriteValidator = ""
+	if err := c.NewCollection(ctx, id, cfg); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Create(ctx, id, "notes", quoted("c")); err != nil {
+		t.Fatalf("a quote after the collection was made again without JavaScript: %v", err)
 	}
 }

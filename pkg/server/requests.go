@@ -23,10 +23,10 @@ func checkRequest(ctx context.Context, req any, info *grpc.UnaryServerInfo, hand
 }
 
 // checkStream applies the same rule to every message of a read or write transaction.
-func checkStream(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
+func (cc *collectionChecks) checkStream(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
 	switch info.FullMethod {
 	case "/threads.pb.API/WriteTransaction", "/threads.pb.API/ReadTransaction":
-		return handler(srv, &checkedStream{ServerStream: ss, srv: srv})
+		return handler(srv, &checkedStream{ServerStream: ss, srv: srv, checks: cc})
 	}
 	return handler(srv, ss)
 }
@@ -37,6 +37,7 @@ func checkStream(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, han
 type checkedStream struct {
 	grpc.ServerStream
 	srv        any
+	checks     *collectionChecks
 	db         []byte
 	collection string
 }
@@ -54,17 +55,17 @@ func (s *checkedStream) RecvMsg(m any) error {
 			if err := checkInstanceIDs(o.CreateRequest); err != nil {
 				return err
 			}
-			return checkWrite(s.Context(), s.srv, s.db, s.collection, o.CreateRequest.Instances)
+			return s.checks.checkWrite(s.Context(), s.srv, s.db, s.collection, o.CreateRequest.Instances)
 		case *pb.WriteTransactionRequest_SaveRequest:
 			if err := checkInstanceIDs(o.SaveRequest); err != nil {
 				return err
 			}
-			return checkWrite(s.Context(), s.srv, s.db, s.collection, o.SaveRequest.Instances)
+			return s.checks.checkWrite(s.Context(), s.srv, s.db, s.collection, o.SaveRequest.Instances)
 		case *pb.WriteTransactionRequest_VerifyRequest:
 			if err := checkInstanceIDs(o.VerifyRequest); err != nil {
 				return err
 			}
-			return checkWrite(s.Context(), s.srv, s.db, s.collection, o.VerifyRequest.Instances)
+			return s.checks.checkWrite(s.Context(), s.srv, s.db, s.collection, o.VerifyRequest.Instances)
 		case *pb.WriteTransactionRequest_DeleteRequest:
 			return checkInstanceIDs(o.DeleteRequest)
 		case *pb.WriteTransactionRequest_HasRequest:

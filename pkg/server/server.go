@@ -65,12 +65,13 @@ func NewGRPC(n *node.Node, opts Options) (*GRPC, error) {
 		health: health.NewServer(),
 		drain:  make(chan struct{}),
 	}
+	checks := &collectionChecks{}
 	g.Server = grpc.NewServer(
 		grpc.MaxRecvMsgSize(MaxMessageSize),
 		grpc.MaxSendMsgSize(MaxMessageSize),
-		grpc.ChainUnaryInterceptor(g.Guard.UnaryInterceptor(), checkRequest, checkCollection,
+		grpc.ChainUnaryInterceptor(g.Guard.UnaryInterceptor(), checkRequest, checks.checkCollection,
 			(&brokenInterceptor{node: n, owners: owners}).unary, (&peerInterceptor{node: n}).unary),
-		grpc.ChainStreamInterceptor(g.drainInterceptor, g.Guard.StreamInterceptor(), checkStream, readyInterceptor),
+		grpc.ChainStreamInterceptor(g.drainInterceptor, g.Guard.StreamInterceptor(), checks.checkStream, readyInterceptor),
 	)
 	n.Register(g.Server)
 	userspb.RegisterAPIServiceServer(g.Server, &hubauth.Users{
