@@ -10,6 +10,7 @@ import (
 	"syscall"
 	"time"
 
+	ma "github.com/multiformats/go-multiaddr"
 	"github.com/spf13/cobra"
 
 	"github.com/hubctl/hubctl/pkg/config"
@@ -94,6 +95,9 @@ func runDaemon(ctx context.Context, f *Factory, o *daemonOptions) error {
 	}
 	if o.pullInterval < time.Second {
 		return usageErrorf("--pull-interval must be at least 1s")
+	}
+	if _, err := ma.NewMultiaddr(o.hostAddr); err != nil {
+		return usageErrorf("invalid --host-addr %q: %v (e.g. /ip4/0.0.0.0/tcp/4006)", o.hostAddr, err)
 	}
 	if err := node.ValidateAnnounceAddrs(o.announceAddrs); err != nil {
 		return usageErrorf("%v", err)
