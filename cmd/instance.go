@@ -43,7 +43,9 @@ func newInstanceCmd(f *Factory) *cobra.Command {
 		Use:     "instance",
 		Aliases: []string{"inst", "instances"},
 		Short:   "Create, get, list, find, save and delete a collection's instances",
-		Long: `Instances are the JSON objects a collection holds, each with a string "_id".
+		Long: `Instances are the JSON objects a collection holds, each with a string "_id": 1 to
+256 bytes of UTF-8 with no "/", "\" or control characters, and not "." or ".." (ULIDs,
+UUIDs and e-mail addresses are fine; hubctl's servers refuse the rest).
 
 Input (create, save) is one JSON object, a JSON array of objects, or JSON Lines (one
 object per line), read from FILE or standard input and streamed: it is sent in batches
