@@ -308,7 +308,9 @@ func TestWriteChecksFollowCollectionChanges(t *testing.T) {
 	if err := c.NewCollection(ctx, id, cfg); err != nil {
 		t.Fatal(err)
 	}
-	quoted := func(n string) client.Instances { return client.Instances{json.RawMessage(`{"_id":"` + n + `","x":"O'Brien"}`)} }
+	quoted := func(n string) client.Instances {
+		return client.Instances{json.RawMessage(`{"_id":"` + n + `","x":"O'Brien"}`)}
+	}
 	if _, err := c.Create(ctx, id, "notes", quoted("a")); err != nil {
 		t.Fatalf("a quote in a collection without JavaScript: %v", err)
 	}
