@@ -143,15 +143,10 @@ func TestStoredCyclicSchemaRefusesWrites(t *testing.T) {
 	id := thread.NewIDV1(thread.Raw, 32)
 	plantCollection(t, filepath.Join(dir, "node"), id, "loop", schemaAttacks[0].schema)
 
-	d, _ := startDaemonOn(t, dir, hubauth.AuthNone)
-	c, err := client.NewClient(d.State().API, hubDial()...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	c := noAuthClient(t, dir)
 	ctx := t.Context()
 	loop := client.Instances{map[string]any{"_id": "a", "x": 1}}
-	_, err = c.Create(ctx, id, "loop", loop)
+	_, err := c.Create(ctx, id, "loop", loop)
 	wantCode(t, "create", err, codes.FailedPrecondition, "")
 	msg := status.Convert(err).Message()
 	for _, want := range []string{`collection "loop" has a schema this server no longer accepts`, "refers back to itself", "hubctl collection update DB loop --schema FILE"} {
@@ -227,12 +222,7 @@ type xdoc struct {
 // whichever way the quote is written, and so are the quotes, backslashes and control
 // characters that make the validator read another instance than the one written.
 func TestValidatorInjectionRefused(t *testing.T) {
-	d, _ := startDaemonOn(t, filepath.Join(t.TempDir(), "data"), hubauth.AuthNone)
-	c, err := client.NewClient(d.State().API, hubDial()...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	c := noAuthClient(t, filepath.Join(t.TempDir(), "data"))
 	ctx := t.Context()
 	id := thread.NewIDV1(thread.Raw, 32)
 	if err := c.NewDB(ctx, id); err != nil {
@@ -293,12 +283,7 @@ func TestValidatorInjectionRefused(t *testing.T) {
 // What a write is checked against follows the collection: the server remembers each
 // collection's verdict, and forgets it when the collection changes.
 func TestWriteChecksFollowCollectionChanges(t *testing.T) {
-	d, _ := startDaemonOn(t, filepath.Join(t.TempDir(), "data"), hubauth.AuthNone)
-	c, err := client.NewClient(d.State().API, hubDial()...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	c := noAuthClient(t, filepath.Join(t.TempDir(), "data"))
 	ctx := t.Context()
 	id := thread.NewIDV1(thread.Raw, 32)
 	if err := c.NewDB(ctx, id); err != nil {
@@ -318,7 +303,7 @@ func TestWriteChecksFollowCollectionChanges(t *testing.T) {
 	if err := c.UpdateCollection(ctx, id, cfg); err != nil {
 		t.Fatal(err)
 	}
-	_, err = c.Create(ctx, id, "notes", quoted("b"))
+	_, err := c.Create(ctx, id, "notes", quoted("b"))
 	wantCode(t, "a quote once the collection has a validator", err, codes.InvalidArgument, "")
 	if err := c.DeleteCollection(ctx, id, "notes"); err != nil {
 		t.Fatal(err)

@@ -77,6 +77,19 @@ func hubContext(t *testing.T, k hubauth.Key) context.Context {
 	return ctx
 }
 
+// noAuthClient starts a daemon with --auth none on dir (which a test may have filled
+// first) and returns go-threads' client for it, closed when the test ends.
+func noAuthClient(t *testing.T, dir string) *client.Client {
+	t.Helper()
+	d, _ := startDaemonOn(t, dir, hubauth.AuthNone)
+	c, err := client.NewClient(d.State().API, hubDial()...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = c.Close() })
+	return c
+}
+
 // userSession is a Hub user of d: a secure user key of reg, go-threads' client (closed
 // when the test ends), and a user token, also in the returned context (go-threads'
 // client drops the token option of some calls, NewCollection among them, as Hub code

@@ -11,8 +11,6 @@ import (
 	"github.com/textileio/go-threads/db"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
-
-	"github.com/hubctl/hubctl/pkg/hubauth"
 )
 
 // Write transactions get the same write checks as unary calls: a stored cyclic schema is
@@ -22,12 +20,7 @@ func TestWriteTransactionChecks(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "data")
 	id := thread.NewIDV1(thread.Raw, 32)
 	plantCollection(t, filepath.Join(dir, "node"), id, "loop", schemaAttacks[0].schema)
-	d, _ := startDaemonOn(t, dir, hubauth.AuthNone)
-	c, err := client.NewClient(d.State().API, hubDial()...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	c := noAuthClient(t, dir)
 	ctx := t.Context()
 	if err := c.NewCollection(ctx, id, db.CollectionConfig{Name: "validated", Schema: mustSchema(t, goodSchema), WriteValidator: "return true"}); err != nil {
 		t.Fatal(err)
