@@ -73,20 +73,26 @@ func TestListen(t *testing.T) {
 		return err
 	})
 	iid := created.InstanceIDs[0]
-	call(func(ctx context.Context, api pb.APIClient) error {
-		_, err := api.Save(ctx, &pb.SaveRequest{DbID: id.Bytes(), CollectionName: "notes", Instances: [][]byte{[]byte(`{"_id":"` + iid + `","text":"two"}`)}})
-		return err
-	})
-	call(func(ctx context.Context, api pb.APIClient) error {
-		_, err := api.Delete(ctx, &pb.DeleteRequest{DbID: id.Bytes(), CollectionName: "notes", InstanceIDs: []string{iid}})
-		return err
-	})
-	if err := <-done; err != nil {
-		t.Fatalf("Listen: %v", err)
-	}
-	close(events)
+	// go-threads' Listen reads the instance when it sends the event, not
+	// when the write happened: wait for each event before the next write,
+	// or a quick save shows up in the create event.
 	var got []string
-	for ev := range events {
+	var listenErr error
+	listenDone := false
+	next := func() {
+		t.Helper()
+		var ev Event
+		select {
+		case ev = <-events:
+		case listenErr = <-done:
+			// The last event is queued before Listen returns.
+			listenDone = true
+			select {
+			case ev = <-events:
+			default:
+				t.Fatalf("Listen ended early after %q: %v", got, listenErr)
+			}
+		}
 		if ev.Collection != "notes" || ev.InstanceID != iid {
 			t.Errorf("event %+v: wrong collection or instance", ev)
 		}
@@ -97,6 +103,23 @@ func TestListen(t *testing.T) {
 			}
 		}
 		got = append(got, ev.Action+":"+doc.Text)
+	}
+	next()
+	call(func(ctx context.Context, api pb.APIClient) error {
+		_, err := api.Save(ctx, &pb.SaveRequest{DbID: id.Bytes(), CollectionName: "notes", Instances: [][]byte{[]byte(`{"_id":"` + iid + `","text":"two"}`)}})
+		return err
+	})
+	next()
+	call(func(ctx context.Context, api pb.APIClient) error {
+		_, err := api.Delete(ctx, &pb.DeleteRequest{DbID: id.Bytes(), CollectionName: "notes", InstanceIDs: []string{iid}})
+		return err
+	})
+	next()
+	if !listenDone {
+		listenErr = <-done
+	}
+	if listenErr != nil {
+		t.Fatalf("Listen: %v", listenErr)
 	}
 	want := []string{"create:one", "save:two", "delete:"}
 	if len(got) != 3 || got[0] != want[0] || got[1] != want[1] || got[2] != want[2] {
