@@ -10,6 +10,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/dustin/go-humanize"
 	ma "github.com/multiformats/go-multiaddr"
 	"github.com/spf13/cobra"
 
@@ -33,6 +34,13 @@ type daemonOptions struct {
 	maxSigTTL                  time.Duration
 	shutdownTimeout            time.Duration
 	noConfig                   bool
+	maxMessageSize             string
+	maxStreams                 uint32
+	idleTimeout                time.Duration
+	tokenTTL                   time.Duration
+	maxDBsPerIdentity          int
+	maxCollectionsPerDB        int
+	userDial                   []string
 }
 
 func newDaemonCmd(f *Factory) *cobra.Command {
@@ -75,6 +83,13 @@ databases it holds, and pulls every database from its peers each --pull-interval
 	fl.DurationVar(&o.maxSigTTL, "max-sig-ttl", hubauth.DefaultMaxSigTTL, "refuse API signatures dated further ahead than this")
 	fl.DurationVar(&o.shutdownTimeout, "shutdown-timeout", 30*time.Second, "how long a stop may take: calls in flight get 3/4 of it, the stores' close the rest")
 	fl.BoolVar(&o.noConfig, "no-config", false, "do not save a first key in the hubctl config")
+	fl.StringVar(&o.maxMessageSize, "max-message-size", humanize.IBytes(server.DefaultMaxMessageSize), "largest gRPC message either way, on every transport (e.g. 4MiB, 64MiB)")
+	fl.Uint32Var(&o.maxStreams, "max-streams", server.DefaultMaxStreams, "calls in progress at once on one connection")
+	fl.DurationVar(&o.idleTimeout, "idle-timeout", server.DefaultIdleTimeout, "close connections with no call in progress after this long")
+	fl.DurationVar(&o.tokenTTL, "token-ttl", 0, "lifetime of the user tokens GetToken issues (0: they never expire)")
+	fl.IntVar(&o.maxDBsPerIdentity, "max-dbs-per-identity", hubauth.DefaultDBsPerIdentity, "databases and threads one identity with a user key may own (0: no limit)")
+	fl.IntVar(&o.maxCollectionsPerDB, "max-collections-per-db", hubauth.DefaultCollectionsPerDB, "collections in one database of a user key's identity (0: no limit)")
+	fl.StringSliceVar(&o.userDial, "user-dial", nil, "networks (CIDR) calls with a user key may make the daemon dial to join or replicate (repeatable; default any)")
 	return c
 }
 
@@ -102,6 +117,18 @@ func runDaemon(ctx context.Context, f *Factory, o *daemonOptions) error {
 	if err := node.ValidateAnnounceAddrs(o.announceAddrs); err != nil {
 		return usageErrorf("%v", err)
 	}
+	limits, err := o.limits()
+	if err != nil {
+		return err
+	}
+	quotas, err := o.quotas()
+	if err != nil {
+		return err
+	}
+	userDial, err := server.ParseDialPolicy(o.userDial)
+	if err != nil {
+		return usageErrorf("invalid --user-dial: %v", err)
+	}
 	// Signals are taken here rather than from ctx: the first starts a graceful stop, the
 	// second cuts it short.
 	sigs := make(chan os.Signal, 2)
@@ -115,6 +142,7 @@ func runDaemon(ctx context.Context, f *Factory, o *daemonOptions) error {
 		CORSOrigins: o.corsOrigins, Bootstrap: o.bootstrap, Mode: mode, MaxSigTTL: o.maxSigTTL,
 		AnnounceAddrs: o.announceAddrs, IncludePrivateAddrs: o.includePrivateAddrs, PullInterval: o.pullInterval,
 		CloseTimeout: o.shutdownTimeout / 4, Debug: cfg.Debug, Warnf: f.IO.Warnf,
+		Limits: limits, Quotas: quotas, TokenTTL: o.tokenTTL, UserDial: userDial,
 	}
 	var firstKey *hubauth.Key
 	if mode == hubauth.AuthKeys {
@@ -197,6 +225,53 @@ func runDaemon(ctx context.Context, f *Factory, o *daemonOptions) error {
 	}
 	io.Infof("Stopped; the stores are closed.")
 	return nil
+}
+
+// limits reads the connection and message limits.
+func (o *daemonOptions) limits() (server.Limits, error) {
+	size, err := humanize.ParseBytes(o.maxMessageSize)
+	if err != nil || size < minMessageSize || size > maxMessageSize {
+		return server.Limits{}, usageErrorf("invalid --max-message-size %q: use a size from %s to %s, e.g. 16MiB", o.maxMessageSize, humanize.IBytes(minMessageSize), humanize.IBytes(maxMessageSize))
+	}
+	if o.maxStreams == 0 {
+		return server.Limits{}, usageErrorf("--max-streams must be at least 1")
+	}
+	if o.idleTimeout < time.Second {
+		return server.Limits{}, usageErrorf("--idle-timeout must be at least 1s")
+	}
+	return server.Limits{MaxMessageSize: int(size), MaxStreams: o.maxStreams, IdleTimeout: o.idleTimeout}, nil
+}
+
+// Bounds of --max-message-size: below 1 MiB ordinary instances and pulls fail; above
+// 1 GiB one message could take the daemon's memory.
+const (
+	minMessageSize = 1 << 20
+	maxMessageSize = 1 << 30
+)
+
+// quotas reads the per-identity limits; 0 on the command line means no limit.
+func (o *daemonOptions) quotas() (hubauth.Quotas, error) {
+	unlimited := func(flag string, n int) (int, error) {
+		switch {
+		case n < 0:
+			return 0, usageErrorf("--%s must be 0 (no limit) or more", flag)
+		case n == 0:
+			return -1, nil
+		}
+		return n, nil
+	}
+	var q hubauth.Quotas
+	var err error
+	if q.DBsPerIdentity, err = unlimited("max-dbs-per-identity", o.maxDBsPerIdentity); err != nil {
+		return q, err
+	}
+	if q.CollectionsPerDB, err = unlimited("max-collections-per-db", o.maxCollectionsPerDB); err != nil {
+		return q, err
+	}
+	if o.tokenTTL < 0 {
+		return q, usageErrorf("--token-ttl must be 0 (no expiry) or more")
+	}
+	return q, nil
 }
 
 // ensureKey creates a user key when the registry has none, so a first start is usable.

@@ -69,6 +69,10 @@ type Guard struct {
 	// HasThread reports whether the node holds a thread (a database, a net API thread,
 	// or one it only replicates), owned or not.
 	HasThread func(ctx context.Context, id thread.ID) (bool, error)
+	// Quotas bound what each identity with a user key keeps (quotas.go).
+	Quotas Quotas
+	// TokenTTL is the lifetime of the tokens GetToken issues; zero: they never expire.
+	TokenTTL time.Duration
 
 	tokensMu sync.Mutex
 	tokens   map[thread.Token]string // verified token -> subject

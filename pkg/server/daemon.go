@@ -50,6 +50,11 @@ type DaemonOptions struct {
 	Mode      hubauth.Mode
 	Keys      hubauth.KeyLookup
 	MaxSigTTL time.Duration
+	// Limits, Quotas, TokenTTL and UserDial are the server's (Options).
+	Limits   Limits
+	Quotas   hubauth.Quotas
+	TokenTTL time.Duration
+	UserDial DialPolicy
 	// CloseTimeout bounds closing the node, at the end of Shutdown and when the start
 	// fails after opening it (node.DefaultCloseTimeout when zero).
 	CloseTimeout time.Duration
@@ -106,7 +111,8 @@ func StartDaemon(ctx context.Context, o DaemonOptions) (d *Daemon, err error) {
 			err = errors.Join(err, n.Close())
 		}
 	}()
-	g, err := NewGRPC(n, Options{Mode: o.Mode, Keys: o.Keys, MaxSigTTL: o.MaxSigTTL})
+	g, err := NewGRPC(n, Options{Mode: o.Mode, Keys: o.Keys, MaxSigTTL: o.MaxSigTTL, Limits: o.Limits,
+		Quotas: o.Quotas, TokenTTL: o.TokenTTL, UserDial: o.UserDial, Warnf: o.Warnf})
 	if err != nil {
 		return nil, err
 	}
@@ -149,7 +155,7 @@ func StartDaemon(ctx context.Context, o DaemonOptions) (d *Daemon, err error) {
 			Started:   time.Now().UTC().Truncate(time.Second),
 		},
 	}
-	d.web = &http.Server{Handler: webHandler(g.Server, o.CORSOrigins, &d.webCalls), ReadHeaderTimeout: 10 * time.Second}
+	d.web = &http.Server{Handler: webHandler(g.Server, g.limits, o.CORSOrigins, &d.webCalls), ReadHeaderTimeout: 10 * time.Second}
 	if err := writeState(o.DataDir, d.state); err != nil {
 		return nil, err
 	}
@@ -234,7 +240,7 @@ func stopGRPC(ctx context.Context, g *GRPC) {
 // webHandler serves grpc-web, over HTTP and over websockets, as the Hub's browser and Node
 // clients speak it. The websocket read limit is raised from 32 KiB, which would refuse
 // ordinary creates, to the gRPC message limit.
-func webHandler(s *grpc.Server, origins []string, calls *sync.WaitGroup) http.Handler {
+func webHandler(s *grpc.Server, limits Limits, origins []string, calls *sync.WaitGroup) http.Handler {
 	anyOrigin := len(origins) == 0 || slices.Contains(origins, "*")
 	allowed := func(origin string) bool {
 		// Clients outside browsers (Node's websocket client among them) send no Origin;
@@ -245,7 +251,7 @@ func webHandler(s *grpc.Server, origins []string, calls *sync.WaitGroup) http.Ha
 		grpcweb.WithOriginFunc(allowed),
 		grpcweb.WithWebsockets(true),
 		grpcweb.WithWebsocketOriginFunc(func(r *http.Request) bool { return allowed(r.Header.Get("Origin")) }),
-		grpcweb.WithWebsocketsMessageReadLimit(MaxMessageSize),
+		grpcweb.WithWebsocketsMessageReadLimit(int64(limits.MaxMessageSize)),
 	)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if wrapped.IsGrpcWebSocketRequest(r) || wrapped.IsGrpcWebRequest(r) || wrapped.IsAcceptableGrpcCorsRequest(r) {

@@ -21,9 +21,6 @@ import (
 	"github.com/hubctl/hubctl/pkg/node"
 )
 
-// MaxMessageSize bounds one gRPC message either way; instances of several MiB are normal.
-const MaxMessageSize = 64 << 20
-
 // Options configure the gRPC server.
 type Options struct {
 	Mode hubauth.Mode
@@ -31,6 +28,16 @@ type Options struct {
 	Keys hubauth.KeyLookup
 	// MaxSigTTL refuses signatures dated further ahead (hubauth.DefaultMaxSigTTL when 0).
 	MaxSigTTL time.Duration
+	// Limits bound connections and messages (limits.go).
+	Limits Limits
+	// Quotas bound what one identity with a user key keeps on the server.
+	Quotas hubauth.Quotas
+	// TokenTTL is the lifetime of the tokens GetToken issues; zero: they never expire.
+	TokenTTL time.Duration
+	// UserDial restricts the addresses calls with a user key make the node dial.
+	UserDial DialPolicy
+	// Warnf reports what the operator must see without --debug (nil: nothing).
+	Warnf func(format string, args ...any)
 }
 
 // GRPC is a node's gRPC server.
@@ -38,6 +45,7 @@ type GRPC struct {
 	*grpc.Server
 	Guard  *hubauth.Guard
 	health *health.Server
+	limits Limits
 
 	// drain ends open-ended streams (Listen, Subscribe) when the server stops: they would
 	// otherwise keep a graceful stop waiting for ever.
@@ -54,6 +62,7 @@ func NewGRPC(n *node.Node, opts Options) (*GRPC, error) {
 	if err != nil {
 		return nil, err
 	}
+	limits := opts.Limits.withDefaults()
 	g := &GRPC{
 		Guard: &hubauth.Guard{
 			Mode:      opts.Mode,
@@ -61,14 +70,17 @@ func NewGRPC(n *node.Node, opts Options) (*GRPC, error) {
 			Owners:    owners,
 			HostKey:   n.HostKey(),
 			HasThread: n.HasThread,
+			Quotas:    opts.Quotas,
+			TokenTTL:  opts.TokenTTL,
 		},
+		limits: limits,
 		health: health.NewServer(),
 		drain:  make(chan struct{}),
 	}
 	checks := &collectionChecks{}
 	g.Server = grpc.NewServer(
-		grpc.MaxRecvMsgSize(MaxMessageSize),
-		grpc.MaxSendMsgSize(MaxMessageSize),
+		grpc.MaxRecvMsgSize(limits.MaxMessageSize),
+		grpc.MaxSendMsgSize(limits.MaxMessageSize),
 		grpc.ChainUnaryInterceptor(g.Guard.UnaryInterceptor(), checkRequest, checks.checkCollection,
 			(&brokenInterceptor{node: n, owners: owners}).unary, (&peerInterceptor{node: n}).unary),
 		grpc.ChainStreamInterceptor(g.drainInterceptor, g.Guard.StreamInterceptor(), checks.checkStream, readyInterceptor),
