@@ -81,7 +81,10 @@ func NewGRPC(n *node.Node, opts Options) (*GRPC, error) {
 	g.Server = grpc.NewServer(
 		grpc.MaxRecvMsgSize(limits.MaxMessageSize),
 		grpc.MaxSendMsgSize(limits.MaxMessageSize),
-		grpc.ChainUnaryInterceptor(g.Guard.UnaryInterceptor(), checkRequest, checks.checkCollection,
+		grpc.ChainUnaryInterceptor(g.Guard.UnaryInterceptor(), checkRequest,
+			(&dialGuard{policy: opts.UserDial, warnf: opts.Warnf}).unary,
+			(&collectionQuota{node: n, quotas: opts.Quotas}).unary,
+			checks.checkCollection,
 			(&brokenInterceptor{node: n, owners: owners}).unary, (&peerInterceptor{node: n}).unary),
 		grpc.ChainStreamInterceptor(g.drainInterceptor, g.Guard.StreamInterceptor(), checks.checkStream, readyInterceptor),
 	)
