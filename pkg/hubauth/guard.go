@@ -270,6 +270,8 @@ var errUnusableThread = status.Error(codes.InvalidArgument, UnusableThread)
 // refused with errUnusableThread, whatever go-threads would have said. Operators act on
 // any thread, with their token or without, but their calls record nothing for a thread
 // that is already there, and do not give another identity's reservation a thread.
+// A user's create of a thread new to it is refused (ResourceExhausted) when its identity
+// owns as many threads as Quotas allows (reserveDB); operators are not limited.
 func (g *Guard) create(ctx context.Context, c Caller, p policy, req any, handler grpc.UnaryHandler) (any, error) {
 	id, err := p.threadID(req)
 	if err != nil {
@@ -325,7 +327,16 @@ func (g *Guard) create(ctx context.Context, c Caller, p policy, req any, handler
 		// which IDs are in use without even creating one.
 		return nil, errUnusableThread
 	}
-	if err := g.Owners.Put(rec); err != nil {
+	// A thread new to this identity: the one place a user's count of threads grows, so
+	// the quota is checked here (repairs and repeat calls above add nothing).
+	put := g.Owners.Put
+	if !c.Operator {
+		put = g.reserveDB
+	}
+	if err := put(rec); err != nil {
+		if status.Code(err) == codes.ResourceExhausted {
+			return nil, err
+		}
 		return nil, status.Error(codes.Internal, err.Error())
 	}
 	res, err := handler(ctx, req)
