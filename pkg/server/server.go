@@ -82,10 +82,10 @@ func NewGRPC(n *node.Node, opts Options) (*GRPC, error) {
 		grpc.MaxRecvMsgSize(limits.MaxMessageSize),
 		grpc.MaxSendMsgSize(limits.MaxMessageSize),
 		grpc.ChainUnaryInterceptor(g.Guard.UnaryInterceptor(), checkRequest,
-			(&dialGuard{policy: opts.UserDial, warnf: opts.Warnf}).unary,
 			(&collectionQuota{node: n, quotas: opts.Quotas}).unary,
 			checks.checkCollection,
-			(&brokenInterceptor{node: n, owners: owners}).unary, (&peerInterceptor{node: n}).unary),
+			(&brokenInterceptor{node: n, owners: owners}).unary, (&peerInterceptor{node: n}).unary,
+			(&dialGuard{policy: opts.UserDial, warnf: opts.Warnf}).unary), // innermost: it rewrites go-threads' errors only
 		grpc.ChainStreamInterceptor(g.drainInterceptor, g.Guard.StreamInterceptor(), checks.checkStream, readyInterceptor),
 	)
 	n.Register(g.Server)
