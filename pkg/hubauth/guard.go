@@ -72,10 +72,15 @@ type Guard struct {
 	// Quotas bound what each identity with a user key keeps (quotas.go).
 	Quotas Quotas
 	// TokenTTL is the lifetime of the tokens GetToken issues; zero: they never expire.
+	// Streams opened with a token end when it expires (tokens.go).
 	TokenTTL time.Duration
+	// Now is the clock tokens are issued and checked with (time.Now when nil).
+	Now func() time.Time
 
 	tokensMu sync.Mutex
-	tokens   map[thread.Token]string // verified token -> subject
+	tokens   map[thread.Token]tokenClaims // verified tokens
+
+	streams liveStreams // open streams by API key, ended when it is revoked (revoke.go)
 }
 
 // Caller is who a request comes from, once its key and token have been checked.
@@ -86,6 +91,8 @@ type Caller struct {
 	Identity string
 	// Operator callers (an account key, or any caller without key checks) see every thread.
 	Operator bool
+	// TokenExpires is when the user token expires (zero: never, or no token).
+	TokenExpires time.Time
 }
 
 type callerKey struct{}
@@ -96,7 +103,8 @@ func CallerFromContext(ctx context.Context) (Caller, bool) {
 	return c, ok
 }
 
-// authenticate applies the key checks and verifies the token. Public methods (GetToken,
+// authenticate applies the key checks and verifies the token: signed by the host key,
+// not expired, and issued through the caller's key (tokens.go). Public methods (GetToken,
 // GetHostID) need a valid key but no token, and a stale token does not stop a client from
 // fetching a new one.
 func (g *Guard) authenticate(ctx context.Context, p policy) (Caller, error) {
@@ -122,34 +130,12 @@ func (g *Guard) authenticate(ctx context.Context, p policy) (Caller, error) {
 		}
 		return c, nil
 	}
-	if c.Identity, err = g.verify(tok); err != nil {
-		return Caller{}, errInvalidToken
+	cl, err := g.checkToken(tok, c.Key)
+	if err != nil {
+		return Caller{}, err
 	}
+	c.Identity, c.TokenExpires = cl.sub, cl.exp
 	return c, nil
-}
-
-// verify checks the token's signature against the host key and returns its subject.
-// Verified tokens are remembered (tokens never expire), since a client sends the same
-// one with every call.
-func (g *Guard) verify(tok thread.Token) (string, error) {
-	g.tokensMu.Lock()
-	sub, ok := g.tokens[tok]
-	g.tokensMu.Unlock()
-	if ok {
-		return sub, nil
-	}
-	pk, err := tok.Validate(g.HostKey)
-	if err != nil || pk == nil {
-		return "", thread.ErrInvalidToken
-	}
-	sub = pk.String()
-	g.tokensMu.Lock()
-	if g.tokens == nil || len(g.tokens) >= 4096 {
-		g.tokens = map[thread.Token]string{}
-	}
-	g.tokens[tok] = sub
-	g.tokensMu.Unlock()
-	return sub, nil
 }
 
 // UnaryInterceptor guards unary calls.
@@ -205,7 +191,9 @@ func (g *Guard) UnaryInterceptor() grpc.UnaryServerInterceptor {
 }
 
 // StreamInterceptor guards streaming calls: the thread a stream acts on is in its first
-// message, and events of threads the caller does not own are not sent.
+// message, and events of threads the caller does not own are not sent. A stream ends
+// when its key is revoked or its token expires, with the status a new call would get
+// (revoke.go). GetToken's token is reissued bound to the key (tokens.go).
 func (g *Guard) StreamInterceptor() grpc.StreamServerInterceptor {
 	return func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
 		p, ok := policies[info.FullMethod]
@@ -219,7 +207,16 @@ func (g *Guard) StreamInterceptor() grpc.StreamServerInterceptor {
 		if err != nil {
 			return err
 		}
-		ws := &guardedStream{ServerStream: ss, ctx: context.WithValue(ss.Context(), callerKey{}, c)}
+		ctx, done := g.track(context.WithValue(ss.Context(), callerKey{}, c), c)
+		defer done()
+		ws := &guardedStream{ServerStream: ss, ctx: ctx}
+		if p.kind == public && (info.FullMethod == threadsAPI+"GetToken" || info.FullMethod == netAPI+"GetToken") {
+			aud := ""
+			if c.Key != nil {
+				aud = c.Key.Key
+			}
+			ws.issue = func(m any) error { return g.reissue(m, aud) }
+		}
 		switch {
 		case p.kind == public || c.Operator:
 		case p.kind == owned:
@@ -246,7 +243,13 @@ func (g *Guard) StreamInterceptor() grpc.StreamServerInterceptor {
 		default:
 			return errNotAccessible
 		}
-		return handler(srv, ws)
+		err = handler(srv, ws)
+		if ended := endedBy(ctx); ended != nil {
+			// The handler saw its context end (go-threads' Listen then returns nil):
+			// the client is told why.
+			return ended
+		}
+		return err
 	}
 }
 
@@ -415,19 +418,29 @@ func (g *Guard) checkOwned(c Caller, p policy, req any) error {
 	return nil
 }
 
-// guardedStream checks a stream's first message and filters what it sends.
+// guardedStream checks a stream's first message and filters what it sends. Once its key
+// is revoked or its token expires, nothing more is received or sent: a handler that does
+// not watch its context (a transaction waiting for its client's next message) fails at
+// its next message.
 type guardedStream struct {
 	grpc.ServerStream
 	ctx     context.Context
 	check   func(m any) error
 	checked bool
 	keep    func(m any) bool
+	issue   func(m any) error // rewrites GetToken's token
 }
 
 func (s *guardedStream) Context() context.Context { return s.ctx }
 
 func (s *guardedStream) RecvMsg(m any) error {
+	if err := endedBy(s.ctx); err != nil {
+		return err
+	}
 	if err := s.ServerStream.RecvMsg(m); err != nil {
+		return err
+	}
+	if err := endedBy(s.ctx); err != nil {
 		return err
 	}
 	if s.check != nil && !s.checked {
@@ -438,8 +451,16 @@ func (s *guardedStream) RecvMsg(m any) error {
 }
 
 func (s *guardedStream) SendMsg(m any) error {
+	if err := endedBy(s.ctx); err != nil {
+		return err
+	}
 	if s.keep != nil && !s.keep(m) {
 		return nil
+	}
+	if s.issue != nil {
+		if err := s.issue(m); err != nil {
+			return err
+		}
 	}
 	return s.ServerStream.SendMsg(m)
 }

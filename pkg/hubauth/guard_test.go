@@ -58,6 +58,7 @@ func (n *threadsNode) handler(id thread.ID) grpc.UnaryHandler {
 }
 
 type guardFixture struct {
+	dir     string // the key registry's
 	g       *Guard
 	node    *threadsNode
 	user    Key
@@ -91,22 +92,36 @@ func newGuardFixture(t *testing.T, mode Mode) *guardFixture {
 	}
 	n := &threadsNode{threads: map[thread.ID]bool{}}
 	g := &Guard{Mode: mode, Checker: &Checker{Keys: kr}, Owners: owners, HostKey: hostKey, HasThread: n.has}
-	return &guardFixture{g: g, node: n, user: user, account: account, hostKey: hostKey}
+	return &guardFixture{dir: dir, g: g, node: n, user: user, account: account, hostKey: hostKey}
 }
 
-// identity returns a new identity's name (a token's subject) and a token for it.
+// identity returns a new identity's name (a token's subject) and a token for it, issued
+// as GetToken issues it through the user key (in AuthKeys mode).
 func (f *guardFixture) identity(t *testing.T) (string, thread.Token) {
+	t.Helper()
+	if f.g.Mode == AuthKeys {
+		return f.identityFor(t, &f.user)
+	}
+	return f.identityFor(t, nil)
+}
+
+// identityFor is identity with a token issued through key (nil: none).
+func (f *guardFixture) identityFor(t *testing.T, key *Key) (string, thread.Token) {
 	t.Helper()
 	sk, _, err := crypto.GenerateEd25519Key(nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	pk := thread.NewLibp2pPubKey(sk.GetPublic())
-	tok, err := thread.NewToken(f.hostKey, pk)
+	aud := ""
+	if key != nil {
+		aud = key.Key
+	}
+	tok, err := f.g.issue(pk.String(), aud)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return pk.String(), tok
+	return pk.String(), thread.Token(tok)
 }
 
 // call makes a create-type call through the guard with key (none in AuthNone mode) and
@@ -266,8 +281,8 @@ func TestCreateByOperatorNeverMovesARecord(t *testing.T) {
 			if mode == AuthKeys {
 				key = &f.account
 			}
-			me, tok := f.identity(t)
-			alice, _ := f.identity(t)
+			me, tok := f.identityFor(t, key)
+			alice, _ := f.identityFor(t, key)
 
 			owned := thread.NewIDV1(thread.Raw, 32)
 			if err := f.g.Owners.Put(Owner{ThreadID: owned, Identity: alice, DB: true}); err != nil {
