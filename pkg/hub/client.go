@@ -73,7 +73,12 @@ type Client struct {
 
 	identity *Identity
 	token    thread.Token
-	cached   bool // token came from the cache (a refusal may mean a stale entry)
+	cached   bool // token came from the cache
+	// reused: the token userToken last returned was not fetched for the call at hand (it
+	// came from the cache or an earlier call), so a refusal may mean it is stale: the
+	// server was reset (new host key), the token expired, or it was issued through
+	// another API key.
+	reused bool
 }
 
 // New checks the options; it dials nothing.
@@ -188,8 +193,10 @@ func (c *Client) Threads(ctx context.Context) (pb.APIClient, error) {
 }
 
 // Call runs fn with a context carrying the Hub's API key and signature and a user token, and
-// bounded by the timeout. When the server refuses a token that came from the cache (a
-// server that was reset has a new host key), it fetches a fresh one and calls fn once more.
+// bounded by the timeout. When the server refuses a token that came from the cache or an
+// earlier call (a server that was reset has a new host key; a token can expire, and is
+// bound to the API key it was fetched through), it fetches a fresh one and calls fn once
+// more.
 func (c *Client) Call(ctx context.Context, fn func(ctx context.Context, api pb.APIClient) error) error {
 	return c.authorized(ctx, func(ctx context.Context) error { return fn(ctx, c.threads) })
 }
@@ -209,7 +216,7 @@ func (c *Client) authorized(ctx context.Context, fn func(ctx context.Context) er
 		return err
 	}
 	err = c.call(ctx, tok, fn)
-	if err != nil && c.cached && tokenRejected(err) {
+	if err != nil && c.reused && tokenRejected(err) {
 		if tok, err = c.userToken(ctx, true); err != nil {
 			return err
 		}
@@ -237,8 +244,8 @@ type TokenInfo struct {
 }
 
 // Token returns the user token calls carry: --token as is, else the cached one for this
-// target and identity, else a fresh one from GetToken (stored in the cache). refresh
-// skips the cache.
+// target, API key and identity unless it has expired, else a fresh one from GetToken
+// (stored in the cache). refresh skips the cache.
 func (c *Client) Token(ctx context.Context, refresh bool) (TokenInfo, error) {
 	if _, err := c.Conn(ctx); err != nil {
 		return TokenInfo{}, err
@@ -255,10 +262,12 @@ func (c *Client) Token(ctx context.Context, refresh bool) (TokenInfo, error) {
 }
 
 func (c *Client) userToken(ctx context.Context, refresh bool) (thread.Token, error) {
+	c.reused = false
 	if c.opts.Token != "" {
 		return thread.Token(c.opts.Token), nil
 	}
-	if c.token != "" && !refresh {
+	if c.token != "" && !refresh && !expired(string(c.token)) {
+		c.reused = true
 		return c.token, nil
 	}
 	if c.identity == nil {
@@ -273,12 +282,12 @@ func (c *Client) userToken(ctx context.Context, refresh bool) (thread.Token, err
 	}
 	id := c.identity
 	if !refresh {
-		tok, err := c.opts.Tokens.Get(c.opts.CacheName, id.PublicKey)
+		tok, err := c.opts.Tokens.Get(c.cacheTarget(), id.PublicKey)
 		if err != nil {
 			return "", err
 		}
-		if tok != "" {
-			c.token, c.cached = thread.Token(tok), true
+		if tok != "" && !expired(tok) {
+			c.token, c.cached, c.reused = thread.Token(tok), true, true
 			return c.token, nil
 		}
 	}
@@ -301,12 +310,30 @@ func (c *Client) userToken(ctx context.Context, refresh bool) (thread.Token, err
 	}
 	c.token, c.cached = tok, false
 	if err := c.opts.Tokens.Put(CachedToken{
-		Target: c.opts.CacheName, Identity: id.Name, PublicKey: id.PublicKey,
+		Target: c.cacheTarget(), Identity: id.Name, PublicKey: id.PublicKey,
 		Token: string(tok), Obtained: time.Now().UTC(),
 	}); err != nil {
 		return "", err
 	}
 	return tok, nil
+}
+
+// cacheTarget names the target and the API key in the token cache: hubctl's servers bind
+// a token to the key it was fetched through, so each key (a --profile switch, say) keeps
+// its own entry rather than each replacing the other's. API keys are not secret.
+func (c *Client) cacheTarget() string {
+	if c.opts.Auth.Key == "" {
+		return c.opts.CacheName
+	}
+	return c.opts.CacheName + " key=" + c.opts.Auth.Key
+}
+
+// expired reports whether tok's exp claim (when it has one) has passed by this machine's
+// clock: such a token is fetched again rather than sent. A server whose clock is ahead
+// refuses it first; that refusal is retried like any other stale token.
+func expired(tok string) bool {
+	cl, err := InspectToken(tok)
+	return err == nil && !cl.Expires.IsZero() && !time.Now().Before(cl.Expires)
 }
 
 // Close closes the connection, then the embedded node if one was opened (after the

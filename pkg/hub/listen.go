@@ -70,7 +70,7 @@ func (c *Client) Listen(ctx context.Context, db thread.ID, f ListenFilter, ready
 		return err
 	}
 	err = c.listen(ctx, tc, tok, req, ready, fn)
-	if err != nil && c.cached && tokenRejected(err) {
+	if err != nil && c.reused && tokenRejected(err) {
 		if tok, err = c.userToken(ctx, true); err != nil {
 			return err
 		}
