@@ -14,7 +14,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"runtime"
 	"sort"
 	"strings"
 	"time"
@@ -24,6 +23,7 @@ import (
 	"github.com/libp2p/go-libp2p-core/crypto"
 
 	"github.com/hubctl/hubctl/pkg/atomicfile"
+	"github.com/hubctl/hubctl/pkg/filemode"
 )
 
 const (
@@ -41,7 +41,7 @@ var (
 	ErrExists          = errors.New("already exists")
 	ErrWrongPassphrase = errors.New("wrong passphrase")
 	ErrNoDefault       = errors.New("no default identity")
-	ErrInsecureFile    = errors.New("accessible by other users")
+	ErrInsecureFile    = filemode.ErrInsecure
 	ErrInvalidKey      = errors.New("invalid key")
 )
 
@@ -463,32 +463,12 @@ func (s *Store) ensureDir() error {
 	if err := atomicfile.MkdirPrivate(s.dir); err != nil {
 		return fmt.Errorf("keystore %s: %w", s.dir, err)
 	}
-	if runtime.GOOS == "windows" {
-		return nil
-	}
-	info, err := os.Stat(s.dir)
-	if err != nil {
-		return fmt.Errorf("keystore %s: %w", s.dir, err)
-	}
-	if info.Mode().Perm()&0o077 != 0 {
-		return fmt.Errorf("keystore directory %s is %w: run chmod 700 %s", s.dir, ErrInsecureFile, s.dir)
-	}
-	return nil
+	return filemode.CheckDir("keystore directory", s.dir)
 }
 
 // checkFileMode refuses key files that other users can read, as ssh does.
 func (s *Store) checkFileMode(p string) error {
-	if runtime.GOOS == "windows" {
-		return nil
-	}
-	info, err := os.Stat(p)
-	if err != nil {
-		return fmt.Errorf("stat %s: %w", p, err)
-	}
-	if info.Mode().Perm()&0o077 != 0 {
-		return fmt.Errorf("identity file %s is %w (mode %04o): run chmod 600 %s", p, ErrInsecureFile, info.Mode().Perm(), p)
-	}
-	return nil
+	return filemode.CheckFile("identity file", p)
 }
 
 // GenerateKey returns a new Ed25519 libp2p private key, the key type Hub identities use.
