@@ -20,6 +20,7 @@ import (
 	mbase "github.com/multiformats/go-multibase"
 
 	"github.com/hubctl/hubctl/pkg/atomicfile"
+	"github.com/hubctl/hubctl/pkg/filemode"
 )
 
 // KeyType is the kind of an API key, numbered as the Hub numbers them.
@@ -278,14 +279,41 @@ func (r *Registry) update(change func([]Key) ([]Key, bool, error)) error {
 // read loads and checks the file; a missing file is an empty registry. It also returns
 // the secrets decoded, in the same order.
 func (r *Registry) read() ([]Key, [][]byte, error) {
-	data, err := os.ReadFile(r.Path())
+	keys, secrets, err := readKeys(r.Path())
 	if errors.Is(err, fs.ErrNotExist) {
 		return []Key{}, nil, nil
+	}
+	return keys, secrets, err
+}
+
+// maxKeysFile bounds keys.json: about 250,000 keys, where a registry holds a few.
+const maxKeysFile = 64 << 20
+
+// readKeys reads and parses the registry file at path, and refuses it when other users
+// can read it, or replace it (its directory is writable by others): it holds every key's
+// secret and decides who may call the daemon, which is sshd's rule for a host key and an
+// authorized_keys. Every reader and writer goes through it. The file is parsed before its
+// mode is checked, so that a damaged file is reported as damaged; the mode checked is
+// that of the file read. A missing file is an error matching fs.ErrNotExist.
+func readKeys(path string) ([]Key, [][]byte, error) {
+	if err := filemode.CheckDirWrite("data directory", filepath.Dir(path)); err != nil {
+		return nil, nil, err
+	}
+	data, info, err := filemode.ReadRegular(path, maxKeysFile)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil, err
 	}
 	if err != nil {
 		return nil, nil, fmt.Errorf("read API keys: %w", err)
 	}
-	return parse(r.Path(), data)
+	keys, secrets, err := parse(path, data)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := filemode.Check("API key file", path, info); err != nil {
+		return nil, nil, err
+	}
+	return keys, secrets, nil
 }
 
 // parse decodes and checks the registry file at path. Errors name the file and, for a bad
@@ -350,8 +378,6 @@ type Keyring struct {
 // keyringState is one immutable load of the file.
 type keyringState struct {
 	keys map[string]keyEntry // valid keys only
-	// changed is closed when a later load replaces this one.
-	changed chan struct{}
 }
 
 type keyEntry struct {
@@ -433,36 +459,22 @@ func (kr *Keyring) load() (fileStamp, error) {
 	if err != nil {
 		return fileStamp{}, fmt.Errorf("read API keys: %w", err)
 	}
-	var keys []Key
-	var secrets [][]byte
-	data, err := os.ReadFile(kr.path)
+	keys, secrets, err := readKeys(kr.path)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
 		stamp = fileStamp{}
 	case err != nil:
-		return stamp, fmt.Errorf("read API keys: %w", err)
-	default:
-		if keys, secrets, err = parse(kr.path, data); err != nil {
-			return stamp, err
-		}
+		return stamp, err
 	}
-	st := &keyringState{keys: make(map[string]keyEntry, len(keys)), changed: make(chan struct{})}
+	st := &keyringState{keys: make(map[string]keyEntry, len(keys))}
 	for i, k := range keys {
 		if k.Valid() {
 			st.keys[k.Key] = keyEntry{key: k, secret: secrets[i]}
 		}
 	}
-	if old := kr.state.Swap(st); old != nil {
-		close(old.changed)
-	}
+	kr.state.Store(st)
 	return stamp, nil
 }
-
-// Changes returns a channel that is closed when the keyring next loads a new version of
-// the file (a key created, revoked or removed): a watcher takes the channel, then looks
-// its keys up, then waits, and so misses no change. Loads are serialised, so each state's
-// channel is closed once.
-func (kr *Keyring) Changes() <-chan struct{} { return kr.state.Load().changed }
 
 // Lookup finds a valid key and its secret, multibase-decoded: the HMAC key. Unknown and
 // revoked keys alike are not found, as the Hub answers both the same way. The secret is

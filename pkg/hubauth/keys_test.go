@@ -14,6 +14,8 @@ import (
 	"time"
 
 	mbase "github.com/multiformats/go-multibase"
+
+	"github.com/hubctl/hubctl/pkg/filemode"
 )
 
 func decode(t *testing.T, what, s string) []byte {
@@ -449,5 +451,154 @@ func TestWatchStopsWithContext(t *testing.T) {
 	time.Sleep(3 * pollInterval)
 	if kr.Len() != 0 {
 		t.Error("a keyring kept reloading after its context ended")
+	}
+}
+
+// keys.json holds every key's secret: a copy others can read is refused by every reader
+// (the CLI's list, create and revoke, and the daemon's Watch, which then does not start),
+// as ssh refuses a private key at 0644, with the fix in the message and no secret.
+func TestInsecureKeysFileRefused(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("Unix permissions")
+	}
+	dir := t.TempDir()
+	r := OpenRegistry(dir)
+	k, err := r.Create(CreateOptions{Type: UserKey, Secure: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mode := range []os.FileMode{0o644, 0o640, 0o604, 0o660} {
+		if err := os.Chmod(r.Path(), mode); err != nil {
+			t.Fatal(err)
+		}
+		before, err := os.ReadFile(r.Path())
+		if err != nil {
+			t.Fatal(err)
+		}
+		check := func(what string, err error) {
+			t.Helper()
+			if !errors.Is(err, filemode.ErrInsecure) {
+				t.Fatalf("%s with keys.json at %04o: %v, want a refusal (filemode.ErrInsecure)", what, mode, err)
+			}
+			msg := err.Error()
+			if want := "run chmod 600 " + r.Path(); !strings.HasSuffix(msg, want) {
+				t.Errorf("%s: %q does not end with %q", what, msg, want)
+			}
+			if strings.Contains(msg, k.Secret) || strings.Contains(msg, "\n") {
+				t.Errorf("%s: %q is not one line without the secret", what, msg)
+			}
+		}
+		_, err = r.List()
+		check("List", err)
+		_, err = r.Create(CreateOptions{Type: UserKey})
+		check("Create", err)
+		_, err = r.Revoke(k.Key)
+		check("Revoke", err)
+		_, err = r.Watch(t.Context())
+		check("Watch", err)
+		after, err := os.ReadFile(r.Path())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(before, after) {
+			t.Errorf("a refused command changed keys.json at %04o", mode)
+		}
+	}
+	// chmod 600, the fix the message names, is all it takes.
+	if err := os.Chmod(r.Path(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if keys, err := r.List(); err != nil || len(keys) != 1 {
+		t.Fatalf("List after chmod 600: %v, %v", keys, err)
+	}
+	kr, err := r.Watch(t.Context())
+	if err != nil {
+		t.Fatalf("Watch after chmod 600: %v", err)
+	}
+	if _, _, ok := kr.Lookup(k.Key); !ok {
+		t.Error("the key is not found after chmod 600")
+	}
+}
+
+// A corrupt file at 0644 is reported as corrupt: the parse comes first, as in the keystore.
+func TestInsecureCorruptKeysFile(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("Unix permissions")
+	}
+	r := OpenRegistry(t.TempDir())
+	if err := os.WriteFile(r.Path(), []byte("hello"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(r.Path(), 0o644); err != nil { // whatever the umask
+		t.Fatal(err)
+	}
+	if _, err := r.List(); err == nil || !strings.Contains(err.Error(), "invalid JSON") {
+		t.Errorf("List: %v, want invalid JSON", err)
+	}
+}
+
+// keys.json is written 0600 in a data directory hubctl makes 0700. A data directory others
+// can write to is refused by every reader and writer, as sshd's StrictModes refuses an
+// authorized_keys there: others could replace the file with their own keys. 0755, the
+// usual mode of a directory made by hand, is fine: the 0600 file stays unreadable.
+func TestKeysDirectory(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("Unix permissions")
+	}
+	dir := filepath.Join(t.TempDir(), "a", "data")
+	r := OpenRegistry(dir)
+	k, err := r.Create(CreateOptions{Type: UserKey})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for path, want := range map[string]os.FileMode{dir: 0o700, filepath.Dir(dir): 0o700, r.Path(): 0o600} {
+		if info, err := os.Stat(path); err != nil || info.Mode().Perm() != want {
+			t.Errorf("%s: %v, %v, want mode %04o", path, info.Mode(), err, want)
+		}
+	}
+	if err := os.Chmod(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.Create(CreateOptions{Type: UserKey}); err != nil {
+		t.Errorf("Create in a 0755 data directory: %v", err)
+	}
+	before, _ := os.ReadFile(r.Path())
+	for _, mode := range []os.FileMode{0o775, 0o757, 0o777, 0o1777} {
+		if err := os.Chmod(dir, mode); err != nil {
+			t.Fatal(err)
+		}
+		for what, use := range map[string]func() error{
+			"List":   func() error { _, err := r.List(); return err },
+			"Create": func() error { _, err := r.Create(CreateOptions{Type: UserKey}); return err },
+			"Revoke": func() error { _, err := r.Revoke(k.Key); return err },
+			"Watch":  func() error { _, err := r.Watch(t.Context()); return err },
+		} {
+			err := use()
+			if !errors.Is(err, filemode.ErrInsecure) || !strings.Contains(err.Error(), "writable by other users") ||
+				!strings.HasSuffix(err.Error(), "run chmod 700 "+dir) {
+				t.Errorf("%s in a %04o data directory: %v, want a refusal naming chmod 700 %s", what, mode, err, dir)
+			}
+		}
+	}
+	if after, _ := os.ReadFile(r.Path()); !bytes.Equal(before, after) {
+		t.Error("a refused write changed keys.json")
+	}
+}
+
+// keys.json that is not a regular file (a symlink to /dev/zero, a FIFO) is refused before
+// it is read, instead of filling memory or blocking the daemon's start.
+func TestKeysFileNotRegular(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("symlinks and devices")
+	}
+	r := OpenRegistry(t.TempDir())
+	if err := os.Symlink("/dev/zero", r.Path()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.List(); !errors.Is(err, filemode.ErrNotRegular) {
+		t.Errorf("List of keys.json -> /dev/zero: %v, want ErrNotRegular", err)
+	}
+	if _, err := r.Watch(t.Context()); !errors.Is(err, filemode.ErrNotRegular) {
+		t.Errorf("Watch of keys.json -> /dev/zero: %v, want ErrNotRegular", err)
 	}
 }
