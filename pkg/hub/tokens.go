@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
 	"path/filepath"
 	"strings"
 	"time"
@@ -15,6 +14,7 @@ import (
 	"github.com/golang-jwt/jwt"
 
 	"github.com/hubctl/hubctl/pkg/atomicfile"
+	"github.com/hubctl/hubctl/pkg/filemode"
 )
 
 // TokenCache keeps user tokens per (target, identity public key), one 0600 file each in a
@@ -37,33 +37,50 @@ func (c *TokenCache) path(target, publicKey string) string {
 	return filepath.Join(c.Dir, hex.EncodeToString(sum[:16])+".json")
 }
 
+// maxTokenFile bounds a cache entry: a token is a few hundred bytes.
+const maxTokenFile = 1 << 20
+
 // Get returns the cached token for target and publicKey, or "" when there is none. A
-// corrupt entry counts as none: the token is fetched again and the entry rewritten.
+// corrupt entry counts as none: the token is fetched again and the entry rewritten. An
+// entry other users can read is refused, as the keystore refuses a key file: a thread
+// token never expires, so it is as good as the identity on that server. So is a cache
+// directory others can write to: they could put their own token in the place of yours.
 func (c *TokenCache) Get(target, publicKey string) (string, error) {
 	if c == nil || c.Dir == "" {
 		return "", nil
 	}
-	data, err := os.ReadFile(c.path(target, publicKey))
-	if errors.Is(err, fs.ErrNotExist) {
+	if err := filemode.CheckDirWrite("token cache directory", c.Dir); err != nil {
+		return "", err
+	}
+	p := c.path(target, publicKey)
+	data, info, err := filemode.ReadRegular(p, maxTokenFile)
+	if errors.Is(err, fs.ErrNotExist) || errors.Is(err, filemode.ErrTooLarge) {
 		return "", nil
 	}
 	if err != nil {
 		return "", fmt.Errorf("read token cache: %w", err)
 	}
 	var e CachedToken
-	if json.Unmarshal(data, &e) != nil || e.Target != target || e.PublicKey != publicKey {
+	if json.Unmarshal(data, &e) != nil || e.Target != target || e.PublicKey != publicKey || e.Token == "" {
 		return "", nil
+	}
+	if err := filemode.Check("token cache file", p, info); err != nil {
+		return "", err
 	}
 	return e.Token, nil
 }
 
-// Put stores a token atomically.
+// Put stores a token atomically, mode 0600, in a directory hubctl creates 0700 and that
+// others must not be able to write to.
 func (c *TokenCache) Put(e CachedToken) error {
 	if c == nil || c.Dir == "" {
 		return nil
 	}
 	if err := atomicfile.MkdirPrivate(c.Dir); err != nil {
 		return fmt.Errorf("token cache: %w", err)
+	}
+	if err := filemode.CheckDirWrite("token cache directory", c.Dir); err != nil {
+		return err
 	}
 	data, err := json.MarshalIndent(e, "", "  ")
 	if err != nil {
