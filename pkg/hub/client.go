@@ -302,8 +302,11 @@ func (c *Client) userToken(ctx context.Context, refresh bool) (thread.Token, err
 		return err
 	})
 	if err = classify(ctx, c.opts.Target, c.opts.Timeout, err); err != nil {
+		// An unreachable server and a refused API key read as they do for any call:
+		// that the call was a GetToken adds nothing to the fix.
 		var ue *UnreachableError
-		if errors.As(err, &ue) {
+		var se *ServerError
+		if errors.As(err, &ue) || errors.As(err, &se) && se.Class == ErrAuth && isAPIKeyMessage(se.Msg) {
 			return "", err
 		}
 		return "", fmt.Errorf("get a token for identity %s: %w", id.Name, err)
