@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	pb "github.com/textileio/go-threads/api/pb"
@@ -69,12 +70,24 @@ func (c *Client) Listen(ctx context.Context, db thread.ID, f ListenFilter, ready
 	if err != nil {
 		return err
 	}
-	err = c.listen(ctx, tc, tok, req, ready, fn)
-	if err != nil && c.reused && tokenRejected(err) {
+	var accepted atomic.Bool
+	onReady := func() {
+		accepted.Store(true)
+		if ready != nil {
+			ready()
+		}
+	}
+	err = c.listen(ctx, tc, tok, req, onReady, fn)
+	// A refused token is fetched again once when it was not fetched for this call (it
+	// may be stale), and each time a stream the server had accepted ends because its
+	// token expired (--token-ttl): the stream goes on with a new token. Changes made
+	// between the two streams are not reported.
+	for err != nil && ctx.Err() == nil && tokenRejected(err) && (c.reused || accepted.Load() && expired(string(tok))) {
+		accepted.Store(false)
 		if tok, err = c.userToken(ctx, true); err != nil {
 			return err
 		}
-		err = c.listen(ctx, tc, tok, req, ready, fn)
+		err = c.listen(ctx, tc, tok, req, onReady, fn)
 	}
 	if ctx.Err() != nil {
 		return nil

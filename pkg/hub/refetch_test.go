@@ -132,3 +132,47 @@ func claimsAud(t *testing.T, tok string) string {
 	}
 	return sc.Audience
 }
+
+// A Listen whose token expires (the server ends the stream then) goes on with a new
+// token, each time.
+func TestListenOutlivesItsToken(t *testing.T) {
+	tgt, k, _ := keysDaemon(t, time.Second)
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	c := newClient(t, Options{Target: tgt, Auth: Auth{Key: k.Key, Secret: k.Secret, SigTTL: time.Hour},
+		Tokens: &TokenCache{Dir: filepath.Join(t.TempDir(), "tokens")}, Identity: testIdentity(t)})
+	id := thread.NewIDV1(thread.Raw, 32)
+	if err := c.NewDB(ctx, id, "live"); err != nil {
+		t.Fatal(err)
+	}
+
+	ready := make(chan struct{}, 10) // a stream the server accepted
+	done := make(chan error, 1)
+	go func() {
+		done <- c.Listen(ctx, id, ListenFilter{}, func() { ready <- struct{}{} }, func(Event) bool { return true })
+	}()
+	wait := func(what string) {
+		t.Helper()
+		select {
+		case <-ready:
+		case err := <-done:
+			t.Fatalf("Listen ended while waiting for the %s: %v", what, err)
+		case <-time.After(time.Minute):
+			t.Fatalf("no %s within a minute", what)
+		}
+	}
+	wait("first stream")
+	// Each token expires within two seconds; the server ends the stream, and Listen opens
+	// another, which the server accepts only with a new token: not just once.
+	wait("second stream")
+	wait("third stream")
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("Listen after Ctrl-C: %v", err)
+		}
+	case <-time.After(time.Minute):
+		t.Fatal("Listen did not end within a minute of its context")
+	}
+}
