@@ -378,6 +378,8 @@ type Keyring struct {
 // keyringState is one immutable load of the file.
 type keyringState struct {
 	keys map[string]keyEntry // valid keys only
+	// changed is closed when a later load replaces this one.
+	changed chan struct{}
 }
 
 type keyEntry struct {
@@ -466,15 +468,23 @@ func (kr *Keyring) load() (fileStamp, error) {
 	case err != nil:
 		return stamp, err
 	}
-	st := &keyringState{keys: make(map[string]keyEntry, len(keys))}
+	st := &keyringState{keys: make(map[string]keyEntry, len(keys)), changed: make(chan struct{})}
 	for i, k := range keys {
 		if k.Valid() {
 			st.keys[k.Key] = keyEntry{key: k, secret: secrets[i]}
 		}
 	}
-	kr.state.Store(st)
+	if old := kr.state.Swap(st); old != nil {
+		close(old.changed)
+	}
 	return stamp, nil
 }
+
+// Changes returns a channel that is closed when the keyring next loads a new version of
+// the file (a key created, revoked or removed): a watcher takes the channel, then looks
+// its keys up, then waits, and so misses no change. Loads are serialised, so each state's
+// channel is closed once.
+func (kr *Keyring) Changes() <-chan struct{} { return kr.state.Load().changed }
 
 // Lookup finds a valid key and its secret, multibase-decoded: the HMAC key. Unknown and
 // revoked keys alike are not found, as the Hub answers both the same way. The secret is
