@@ -138,13 +138,13 @@ func run() error {
 			}
 			idle := results[v.name][0]
 			fmt.Fprintf(tw, "%s\t%d\t%s\t%.3f\t%s\t%.3f\t%s\t%.1f\t\n", v.name, r.n,
-				mb(r.created.rss), perDB(r.created.rss, idle.created.rss, r.n),
+				mb(r.created.rss), perDB(r.created.rss, idle.restarted.rss, r.n),
 				mb(r.restarted.rss), perDB(r.restarted.rss, idle.restarted.rss, r.n),
 				mb(r.restarted.anon), r.start.Seconds())
 		}
 	}
 	tw.Flush()
-	fmt.Println("MB/DB: (RSS - RSS with no databases) / DBs; anon: the restarted daemon's RssAnon (heap and badger's memtables), the rest is mapped files")
+	fmt.Println("MB/DB: (RSS - RSS of the restarted daemon with no databases, whose first start is noisier) / DBs; anon: the restarted daemon's RssAnon (heap and badger's memtables), the rest is mapped files")
 	if len(results[variants[len(variants)-1].name]) < len(o.checkpoints)+1 {
 		return errors.New("not every checkpoint was measured")
 	}
