@@ -8,9 +8,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"sort"
+	"sync"
 	"time"
 
 	"github.com/gofrs/flock"
@@ -28,6 +30,7 @@ import (
 	"go.uber.org/zap/zapcore"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/grpclog"
 	"google.golang.org/grpc/status"
 
 	"github.com/hubctl/hubctl/pkg/atomicfile"
@@ -290,9 +293,19 @@ func (n *Node) ListenAddrs() []string {
 	return out
 }
 
+var grpcLogOnce sync.Once
+
 // Quiet silences go-log (go-threads, libp2p and badger all log through it) unless debug,
 // when everything goes to stderr at debug level.
 func Quiet(debug bool) {
+	// gRPC logs errors to stderr by default (the grpc-web library's "error reading
+	// websocket message" for every client that goes away among them). Its logger is a
+	// global that may only be set before gRPC runs: the first node opened decides.
+	grpcLogOnce.Do(func() {
+		if !debug {
+			grpclog.SetLoggerV2(grpclog.NewLoggerV2(io.Discard, io.Discard, io.Discard))
+		}
+	})
 	if debug {
 		logging.SetupLogging(logging.Config{Format: logging.PlaintextOutput, Stderr: true, Level: logging.LevelDebug})
 		return

@@ -4,14 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"log"
 	"net"
 	"net/http"
 	"os"
-	"slices"
-	"sync"
 	"time"
 
-	"github.com/improbable-eng/grpc-web/go/grpcweb"
 	"google.golang.org/grpc"
 
 	"github.com/hubctl/hubctl/pkg/hubauth"
@@ -72,8 +71,8 @@ type Daemon struct {
 	state   State
 	failed  chan error
 	served  chan struct{}
-	// webCalls counts grpc-web calls in flight, websockets included.
-	webCalls sync.WaitGroup
+	// webServer serves grpc-web and counts its calls in flight, websockets included.
+	webServer *webServer
 	// closeTimeout bounds the node's close in Shutdown; abort (Abort) cuts it short.
 	closeTimeout time.Duration
 	abort        context.Context
@@ -155,7 +154,21 @@ func StartDaemon(ctx context.Context, o DaemonOptions) (d *Daemon, err error) {
 			Started:   time.Now().UTC().Truncate(time.Second),
 		},
 	}
-	d.web = &http.Server{Handler: webHandler(g.Server, g.limits, o.CORSOrigins, &d.webCalls), ReadHeaderTimeout: 10 * time.Second}
+	debugf := func(string, ...any) {}
+	if o.Debug && o.Warnf != nil {
+		debugf = o.Warnf
+	}
+	d.webServer = newWebServer(g.Server, g.limits, o.CORSOrigins, g.Guard.Precheck, debugf)
+	d.web = &http.Server{
+		Handler:           d.webServer,
+		ReadHeaderTimeout: handshakeTimeout,
+		// Between requests, a keep-alive HTTP connection is idle.
+		IdleTimeout: g.limits.IdleTimeout,
+	}
+	if !o.Debug {
+		// net/http logs every client that breaks off its TLS or HTTP exchange: noise.
+		d.web.ErrorLog = log.New(io.Discard, "", 0)
+	}
 	if err := writeState(o.DataDir, d.state); err != nil {
 		return nil, err
 	}
@@ -194,10 +207,11 @@ func (d *Daemon) Failed() <-chan error { return d.failed }
 // through ServeHTTP (its handler transport cannot drain), so none may be left by then.
 func (d *Daemon) Shutdown(ctx context.Context) error {
 	d.grpc.Drain()
+	d.webServer.stop()            // websockets that have not started a call
 	webErr := d.web.Shutdown(ctx) // waits for grpc-web over HTTP; websockets are hijacked
 	webDone := make(chan struct{})
 	go func() {
-		d.webCalls.Wait()
+		d.webServer.calls.Wait()
 		close(webDone)
 	}()
 	select {
@@ -218,7 +232,10 @@ func (d *Daemon) Shutdown(ctx context.Context) error {
 // close: for a second signal, which must stop the daemon at once.
 func (d *Daemon) Abort() { d.abortCancel() }
 
-// stopGRPC stops g gracefully, or at once when ctx ends first.
+// stopGRPC stops g gracefully, or at once when ctx ends first. A graceful stop waits for
+// the calls in progress, not for connections: grpc's GracefulStop waits until every
+// client has closed its connection after the GOAWAY, which a client that reads nothing
+// never does, so once no call is left the rest are closed.
 func stopGRPC(ctx context.Context, g *GRPC) {
 	if ctx.Err() != nil {
 		g.Stop()
@@ -231,35 +248,11 @@ func stopGRPC(ctx context.Context, g *GRPC) {
 	}()
 	select {
 	case <-graceful:
+	case <-g.calls.idle(graceful):
+		g.Stop()
+		<-graceful
 	case <-ctx.Done():
 		g.Stop()
 		<-graceful
 	}
-}
-
-// webHandler serves grpc-web, over HTTP and over websockets, as the Hub's browser and Node
-// clients speak it. The websocket read limit is raised from 32 KiB, which would refuse
-// ordinary creates, to the gRPC message limit.
-func webHandler(s *grpc.Server, limits Limits, origins []string, calls *sync.WaitGroup) http.Handler {
-	anyOrigin := len(origins) == 0 || slices.Contains(origins, "*")
-	allowed := func(origin string) bool {
-		// Clients outside browsers (Node's websocket client among them) send no Origin;
-		// CORS only protects browsers.
-		return anyOrigin || origin == "" || slices.Contains(origins, origin)
-	}
-	wrapped := grpcweb.WrapServer(s,
-		grpcweb.WithOriginFunc(allowed),
-		grpcweb.WithWebsockets(true),
-		grpcweb.WithWebsocketOriginFunc(func(r *http.Request) bool { return allowed(r.Header.Get("Origin")) }),
-		grpcweb.WithWebsocketsMessageReadLimit(int64(limits.MaxMessageSize)),
-	)
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if wrapped.IsGrpcWebSocketRequest(r) || wrapped.IsGrpcWebRequest(r) || wrapped.IsAcceptableGrpcCorsRequest(r) {
-			calls.Add(1)
-			defer calls.Done()
-			wrapped.ServeHTTP(w, r)
-			return
-		}
-		http.Error(w, "hubctl daemon: this address serves grpc-web only", http.StatusNotFound)
-	})
 }

@@ -1,7 +1,11 @@
 package server
 
 import (
+	"context"
+	"sync"
 	"time"
+
+	"google.golang.org/grpc/stats"
 )
 
 // Limits bound what one connection can make the server hold. Zero fields take the
@@ -11,8 +15,10 @@ type Limits struct {
 	MaxMessageSize int
 	// MaxStreams bounds the calls in progress on one HTTP/2 connection.
 	MaxStreams uint32
-	// IdleTimeout closes a connection with no call in progress: an HTTP/2 connection
-	// after this long without a stream, a websocket that has not sent its call's headers.
+	// IdleTimeout closes an HTTP/2 connection with no call in progress for this long,
+	// and one that does not answer the server's ping (sent after half of it with
+	// nothing read) within a quarter of it; gRPC keeps its pings at least 1s apart, so
+	// below 2s the two race.
 	IdleTimeout time.Duration
 }
 
@@ -23,6 +29,15 @@ const (
 	DefaultMaxStreams     = 128
 	DefaultIdleTimeout    = time.Minute
 )
+
+// handshakeTimeout bounds what a connection may take before its first call can start: the
+// HTTP/2 preface on the gRPC port, the request headers (and for a websocket, its call's
+// header frame) on the grpc-web port. A variable so that tests need not wait as long.
+var handshakeTimeout = 10 * time.Second
+
+// maxWebHeaderFrame bounds a websocket's first message, its call's headers: the Hub's
+// headers (key, signature, token, thread) take well under 2 KiB.
+const maxWebHeaderFrame = 16 << 10
 
 func (l Limits) withDefaults() Limits {
 	if l.MaxMessageSize <= 0 {
@@ -35,4 +50,63 @@ func (l Limits) withDefaults() Limits {
 		l.IdleTimeout = DefaultIdleTimeout
 	}
 	return l
+}
+
+// callCounter counts the calls in progress (a stats handler: it sees every call, those
+// served through ServeHTTP too, from its start to its end).
+type callCounter struct {
+	mu      sync.Mutex
+	n       int
+	changed chan struct{} // closed and replaced on every change of n
+}
+
+func (c *callCounter) TagRPC(ctx context.Context, _ *stats.RPCTagInfo) context.Context { return ctx }
+func (c *callCounter) TagConn(ctx context.Context, _ *stats.ConnTagInfo) context.Context {
+	return ctx
+}
+func (c *callCounter) HandleConn(context.Context, stats.ConnStats) {}
+
+func (c *callCounter) HandleRPC(_ context.Context, s stats.RPCStats) {
+	switch s.(type) {
+	case *stats.Begin:
+		c.add(1)
+	case *stats.End:
+		c.add(-1)
+	}
+}
+
+func (c *callCounter) add(d int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.n += d
+	if c.changed != nil {
+		close(c.changed)
+		c.changed = nil
+	}
+}
+
+// idle returns a channel closed once no call is in progress, or when done closes.
+func (c *callCounter) idle(done <-chan struct{}) <-chan struct{} {
+	out := make(chan struct{})
+	go func() {
+		defer close(out)
+		for {
+			c.mu.Lock()
+			if c.n == 0 {
+				c.mu.Unlock()
+				return
+			}
+			if c.changed == nil {
+				c.changed = make(chan struct{})
+			}
+			changed := c.changed
+			c.mu.Unlock()
+			select {
+			case <-changed:
+			case <-done:
+				return
+			}
+		}
+	}()
+	return out
 }

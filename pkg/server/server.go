@@ -15,6 +15,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/keepalive"
 	"google.golang.org/grpc/metadata"
 
 	"github.com/hubctl/hubctl/pkg/hubauth"
@@ -46,6 +47,7 @@ type GRPC struct {
 	Guard  *hubauth.Guard
 	health *health.Server
 	limits Limits
+	calls  callCounter
 
 	// drain ends open-ended streams (Listen, Subscribe) when the server stops: they would
 	// otherwise keep a graceful stop waiting for ever.
@@ -81,6 +83,21 @@ func NewGRPC(n *node.Node, opts Options) (*GRPC, error) {
 	g.Server = grpc.NewServer(
 		grpc.MaxRecvMsgSize(limits.MaxMessageSize),
 		grpc.MaxSendMsgSize(limits.MaxMessageSize),
+		grpc.MaxConcurrentStreams(limits.MaxStreams),
+		// Keys are checked from the headers, before a body is read (hubauth.Guard.TapHandle).
+		grpc.InTapHandle(g.Guard.TapHandle),
+		// A connection must finish its HTTP/2 preface within the handshake time, and one
+		// with no call in progress is closed (GOAWAY; clients reconnect when they need to).
+		grpc.ConnectionTimeout(handshakeTimeout),
+		grpc.KeepaliveParams(keepalive.ServerParameters{
+			MaxConnectionIdle: limits.IdleTimeout,
+			// A connection that has sent nothing for half the idle time is pinged, and
+			// closed if it does not answer within a quarter: before the idle close,
+			// whose GOAWAY a client that reads nothing would never answer.
+			Time:    limits.IdleTimeout / 2,
+			Timeout: limits.IdleTimeout / 4,
+		}),
+		grpc.StatsHandler(&g.calls),
 		grpc.ChainUnaryInterceptor(g.Guard.UnaryInterceptor(), checkRequest,
 			(&collectionQuota{node: n, quotas: opts.Quotas}).unary,
 			checks.checkCollection,
@@ -118,6 +135,7 @@ func (g *GRPC) Drain() {
 var openEnded = map[string]bool{
 	"/threads.pb.API/Listen":        true,
 	"/threads.net.pb.API/Subscribe": true,
+	"/grpc.health.v1.Health/Watch":  true,
 }
 
 func (g *GRPC) drainInterceptor(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
