@@ -89,7 +89,7 @@ databases it holds, and pulls every database from its peers each --pull-interval
 	fl.DurationVar(&o.tokenTTL, "token-ttl", 0, "lifetime of the user tokens GetToken issues (0: they never expire)")
 	fl.IntVar(&o.maxDBsPerIdentity, "max-dbs-per-identity", hubauth.DefaultDBsPerIdentity, "databases and threads one identity with a user key may own (0: no limit)")
 	fl.IntVar(&o.maxCollectionsPerDB, "max-collections-per-db", hubauth.DefaultCollectionsPerDB, "collections in one database of a user key's identity (0: no limit)")
-	fl.StringSliceVar(&o.userDial, "user-dial", nil, "networks (CIDR) calls with a user key may make the daemon dial to join or replicate (repeatable; default any)")
+	fl.StringSliceVar(&o.userDial, "user-dial", nil, "networks (CIDR), addresses, public or none that calls with a user key may make the daemon dial to join or replicate (repeatable; default any address)")
 	return c
 }
 
@@ -236,8 +236,8 @@ func (o *daemonOptions) limits() (server.Limits, error) {
 	if o.maxStreams == 0 {
 		return server.Limits{}, usageErrorf("--max-streams must be at least 1")
 	}
-	if o.idleTimeout < time.Second {
-		return server.Limits{}, usageErrorf("--idle-timeout must be at least 1s")
+	if o.idleTimeout < 2*time.Second {
+		return server.Limits{}, usageErrorf("--idle-timeout must be at least 2s")
 	}
 	return server.Limits{MaxMessageSize: int(size), MaxStreams: o.maxStreams, IdleTimeout: o.idleTimeout}, nil
 }
@@ -268,8 +268,9 @@ func (o *daemonOptions) quotas() (hubauth.Quotas, error) {
 	if q.CollectionsPerDB, err = unlimited("max-collections-per-db", o.maxCollectionsPerDB); err != nil {
 		return q, err
 	}
-	if o.tokenTTL < 0 {
-		return q, usageErrorf("--token-ttl must be 0 (no expiry) or more")
+	if o.tokenTTL < 0 || (o.tokenTTL > 0 && o.tokenTTL < time.Second) {
+		// A token's exp is in whole seconds.
+		return q, usageErrorf("--token-ttl must be 0 (no expiry) or at least 1s")
 	}
 	return q, nil
 }
