@@ -221,6 +221,7 @@ func runDBJoin(cmd *cobra.Command, f *Factory, opts *dbJoinOptions, arg string) 
 // (hubctl's, at least) forgets what a failed attempt stored, so the next can succeed.
 func joinFrom(ctx context.Context, c *hub.Client, req joinRequest) (ma.Multiaddr, error) {
 	var failures []string
+	forbidden := true // every failure so far was the server's --user-dial
 	for _, addr := range req.addrs {
 		err := c.JoinDB(ctx, addr, req.key, req.name, req.cols)
 		if err == nil || errors.Is(err, hub.ErrExists) {
@@ -234,6 +235,11 @@ func joinFrom(ctx context.Context, c *hub.Client, req joinRequest) (ma.Multiaddr
 			return nil, err // unreachable server, auth, not found, refused: another address will not help
 		}
 		failures = append(failures, fmt.Sprintf("%s: %s", addr, strings.TrimPrefix(se.Msg, "server error: ")))
+		forbidden = forbidden && strings.Contains(se.Msg, server.DialForbidden)
+	}
+	if forbidden {
+		// The server's own policy, not the peer: its message names the fix.
+		return nil, fmt.Errorf("could not join %s from %s", req.id, strings.Join(failures, "; "))
 	}
 	if len(failures) == 1 {
 		return nil, fmt.Errorf("could not join %s from %s; check that the peer runs and that this server can reach that address", req.id, failures[0])

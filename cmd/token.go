@@ -80,8 +80,12 @@ type claimsInfo struct {
 	Subject  string     `json:"subject"`
 	Issuer   string     `json:"issuer"`
 	IssuedAt *time.Time `json:"issuedAt"`
-	// Expires is null for thread tokens: they do not expire.
+	// Expires is null for tokens without an expiry (a daemon without --token-ttl, plain
+	// go-threads).
 	Expires *time.Time `json:"expires"`
+	// Key is the API key the token was fetched through, which a daemon checking keys
+	// accepts it with (none from the embedded node or plain go-threads).
+	Key string `json:"key,omitempty"`
 }
 
 func newTokenInspectCmd(f *Factory) *cobra.Command {
@@ -89,7 +93,7 @@ func newTokenInspectCmd(f *Factory) *cobra.Command {
 		Use:   "inspect [TOKEN|-]",
 		Short: "Decode a token's claims (subject, issuer, issued at) without any server",
 		Long: `Decode a token's claims without any server and without verifying it: only the server
-that issued it can, with its host key. Thread tokens do not expire.
+that issued it can, with its host key. Tokens of a daemon with --token-ttl expire; others do not.
 
 The token comes from the argument, else standard input (- or a pipe), else --token
 (HUBCTL_TOKEN).`,
@@ -126,7 +130,7 @@ func runTokenInspect(f *Factory, args []string) error {
 	if err != nil {
 		return withCode(ExitUsage, err)
 	}
-	info := claimsInfo{Subject: claims.Subject, Issuer: claims.Issuer}
+	info := claimsInfo{Subject: claims.Subject, Issuer: claims.Issuer, Key: claims.Key}
 	if !claims.IssuedAt.IsZero() {
 		info.IssuedAt = &claims.IssuedAt
 	}
@@ -138,18 +142,22 @@ func runTokenInspect(f *Factory, args []string) error {
 		return err
 	}
 	return p.Print(info, func() output.TableData {
-		issued, expires := "unknown", "never: thread tokens do not expire"
+		issued, expires := "unknown", "never: the server gives its tokens no expiry"
 		if info.IssuedAt != nil {
 			issued = info.IssuedAt.Local().Format(time.RFC3339)
 		}
 		if info.Expires != nil {
 			expires = info.Expires.Local().Format(time.RFC3339)
 		}
-		return output.TableData{Rows: [][]string{
+		rows := [][]string{
 			{"Subject:", info.Subject},
 			{"Issuer:", info.Issuer},
 			{"Issued at:", issued},
 			{"Expires:", expires},
-		}}
+		}
+		if info.Key != "" {
+			rows = append(rows, []string{"API key:", info.Key})
+		}
+		return output.TableData{Rows: rows}
 	})
 }

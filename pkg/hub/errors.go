@@ -112,6 +112,8 @@ func classify(ctx context.Context, t Target, timeout time.Duration, err error) e
 			Hint: "check the user token (--token, HUBCTL_TOKEN) or get a new one with hubctl token get --refresh"}
 	case st.Code() == codes.NotFound || strings.Contains(msg, msgThreadNotFound) || strings.Contains(msg, msgDBNotFound):
 		return &ServerError{Class: ErrNotFound, Msg: msg}
+	case st.Code() == codes.ResourceExhausted && strings.Contains(msg, "limit reached:"):
+		return &ServerError{Msg: "the server refused the request: " + msg}
 	case st.Code() == codes.Unimplemented:
 		return &ServerError{Msg: "the server does not offer this call: " + msg, Hint: "is --api a ThreadDB server?"}
 	default:

@@ -43,7 +43,7 @@ const maxTokenFile = 1 << 20
 // Get returns the cached token for target and publicKey, or "" when there is none. A
 // corrupt entry counts as none: the token is fetched again and the entry rewritten. An
 // entry other users can read is refused, as the keystore refuses a key file: a thread
-// token never expires, so it is as good as the identity on that server. So is a cache
+// token is as good as the identity on that server until it expires, and most never do. So is a cache
 // directory others can write to: they could put their own token in the place of yours.
 func (c *TokenCache) Get(target, publicKey string) (string, error) {
 	if c == nil || c.Dir == "" {
@@ -101,8 +101,10 @@ type Claims struct {
 	Subject  string    `json:"subject"`  // the user's public key
 	Issuer   string    `json:"issuer"`   // the server's host public key
 	IssuedAt time.Time `json:"issuedAt"` // when the server issued it
-	// Expires is zero for thread tokens, which never expire.
+	// Expires is zero for a token without an expiry (a daemon without --token-ttl).
 	Expires time.Time `json:"expires,omitzero"`
+	// Key is the API key the token was fetched through (its aud), on hubctl's servers.
+	Key string `json:"key,omitempty"`
 }
 
 // InspectToken decodes a token's claims without any server.
@@ -115,7 +117,7 @@ func InspectToken(token string) (Claims, error) {
 	if sc.Subject == "" || sc.Issuer == "" {
 		return Claims{}, fmt.Errorf("%w: it has no subject or issuer, so it is not a thread token", ErrInvalidToken)
 	}
-	c := Claims{Subject: sc.Subject, Issuer: sc.Issuer}
+	c := Claims{Subject: sc.Subject, Issuer: sc.Issuer, Key: sc.Audience}
 	if sc.IssuedAt != 0 {
 		c.IssuedAt = time.Unix(sc.IssuedAt, 0).UTC()
 	}

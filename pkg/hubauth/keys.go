@@ -397,8 +397,9 @@ func (s fileStamp) same(o fileStamp) bool {
 	if s.info == nil || o.info == nil {
 		return s.info == nil && o.info == nil
 	}
+	// The mode counts too: a load refused for the file's mode is retried after a chmod.
 	return s.info.Size() == o.info.Size() && s.info.ModTime().Equal(o.info.ModTime()) &&
-		os.SameFile(s.info, o.info)
+		s.info.Mode() == o.info.Mode() && os.SameFile(s.info, o.info)
 }
 
 // Watch loads the registry and keeps the returned Keyring up to date until ctx ends,

@@ -602,3 +602,55 @@ func TestKeysFileNotRegular(t *testing.T) {
 		t.Errorf("Watch of keys.json -> /dev/zero: %v, want ErrNotRegular", err)
 	}
 }
+
+// A keys.json refused for its mode is loaded once its mode is fixed, even though nothing
+// else about the file changed.
+func TestKeyringReloadsAfterChmod(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("Unix permissions")
+	}
+	dir := t.TempDir()
+	r := OpenRegistry(dir)
+	if _, err := r.Create(CreateOptions{Type: UserKey}); err != nil {
+		t.Fatal(err)
+	}
+	kr, err := r.Watch(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Another file with one more key, moved into place readable by others.
+	other := OpenRegistry(t.TempDir())
+	data, err := os.ReadFile(r.Path())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(other.Path(), data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	k2, err := other.Create(CreateOptions{Type: UserKey})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(other.Path(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(other.Path(), r.Path()); err != nil {
+		t.Fatal(err)
+	}
+	// Let the keyring see (and refuse) the file at 0644: a few polls.
+	time.Sleep(4 * pollInterval)
+	if _, _, ok := kr.Lookup(k2.Key); ok {
+		t.Fatal("a keys.json others can read was loaded")
+	}
+	if err := os.Chmod(r.Path(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(time.Minute); ; time.Sleep(pollInterval) {
+		if _, _, ok := kr.Lookup(k2.Key); ok {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("keys.json not loaded a minute after chmod 600")
+		}
+	}
+}
