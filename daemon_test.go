@@ -9,6 +9,7 @@ import (
 	"flag"
 	"fmt"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"regexp"
@@ -28,6 +29,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
+	"nhooyr.io/websocket"
 
 	"github.com/hubctl/hubctl/pkg/server"
 )
@@ -395,4 +397,38 @@ func cmdStaleState(ts *testscript.TestScript, neg bool, args []string) {
 	dir := ts.MkAbs(args[0])
 	ts.Check(os.MkdirAll(dir, 0o700))
 	ts.Check(os.WriteFile(server.StatePath(dir), data, 0o600))
+}
+
+// wsdrop ADDR N opens N grpc-web websockets to ADDR and drops them as clients that go away
+// do: half before sending anything, half in the middle of a call's message.
+func cmdWSDrop(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 2 {
+		ts.Fatalf("usage: wsdrop ADDR N")
+	}
+	n, err := strconv.Atoi(args[1])
+	if err != nil {
+		ts.Fatalf("wsdrop: bad count %q", args[1])
+	}
+	for i := 0; i < n; i++ {
+		var conn net.Conn
+		transport := &http.Transport{DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			c, err := (&net.Dialer{}).DialContext(ctx, network, addr)
+			conn = c
+			return c, err
+		}}
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		ws, _, err := websocket.Dial(ctx, "ws://"+args[0]+"/threads.pb.API/ListDBs", &websocket.DialOptions{
+			Subprotocols: []string{"grpc-websockets"}, HTTPClient: &http.Client{Transport: transport}})
+		if err != nil {
+			cancel()
+			ts.Fatalf("wsdrop: %v", err)
+		}
+		if i%2 == 1 {
+			_ = ws.Write(ctx, websocket.MessageBinary, []byte("content-type: application/grpc-web+proto\r\nx-grpc-web: 1\r\n"))
+			_ = ws.Write(ctx, websocket.MessageBinary, []byte{0, 0, 0, 0, 1, 0})
+		}
+		// Gone without a close frame: the TCP connection just ends.
+		_ = conn.Close()
+		cancel()
+	}
 }

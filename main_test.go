@@ -61,6 +61,7 @@ func TestScript(t *testing.T) {
 			"fill":        cmdFill,
 			"stalestate":  cmdStaleState,
 			"damagestore": cmdDamageStore,
+			"wsdrop":      cmdWSDrop,
 		},
 		Condition: func(cond string) (bool, error) {
 			if cond == "tmpfs" {

@@ -371,3 +371,57 @@ func TestStopNotHeldUp(t *testing.T) {
 		<-watches // each Watch stream ended
 	}
 }
+
+// One connection holds at most --max-streams calls at once: the server says so in its
+// settings, and refuses a stream past it.
+func TestStreamsPerConnectionBounded(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "data")
+	d, err := StartDaemon(t.Context(), loopback(DaemonOptions{DataDir: dir, Mode: hubauth.AuthNone, Limits: Limits{MaxStreams: 4}}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = d.Shutdown(context.Background()) })
+	h := dialH2(t, d.State().API)
+	_ = h.c.SetReadDeadline(time.Now().Add(waitLimit))
+	for advertised := false; !advertised; {
+		f, err := h.fr.ReadFrame()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if sf, ok := f.(*http2.SettingsFrame); ok && !sf.IsAck() {
+			v, ok := sf.Value(http2.SettingMaxConcurrentStreams)
+			if !ok || v != 4 {
+				t.Fatalf("SETTINGS_MAX_CONCURRENT_STREAMS %d (set: %v), want 4", v, ok)
+			}
+			_ = h.fr.WriteSettingsAck()
+			advertised = true
+		}
+	}
+	// Five health Watch streams, which last until the client leaves.
+	for i := uint32(0); i < 5; i++ {
+		id := 1 + 2*i
+		h.buf.Reset()
+		for _, f := range [][2]string{{":method", "POST"}, {":scheme", "http"}, {":path", "/grpc.health.v1.Health/Watch"},
+			{":authority", "hubctl"}, {"content-type", "application/grpc"}, {"te", "trailers"}} {
+			_ = h.enc.WriteField(hpack.HeaderField{Name: f[0], Value: f[1]})
+		}
+		if err := h.fr.WriteHeaders(http2.HeadersFrameParam{StreamID: id, BlockFragment: h.buf.Bytes(), EndHeaders: true}); err != nil {
+			t.Fatal(err)
+		}
+		if err := h.fr.WriteData(id, true, make([]byte, 5)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for {
+		f, err := h.fr.ReadFrame()
+		if err != nil {
+			t.Fatalf("the fifth stream was not refused: %v", err)
+		}
+		if rst, ok := f.(*http2.RSTStreamFrame); ok {
+			if rst.StreamID != 9 || rst.ErrCode != http2.ErrCodeRefusedStream {
+				t.Fatalf("RST_STREAM %d %v, want stream 9 refused", rst.StreamID, rst.ErrCode)
+			}
+			return
+		}
+	}
+}
