@@ -39,6 +39,7 @@ type daemonOptions struct {
 	idleTimeout                time.Duration
 	tokenTTL                   time.Duration
 	maxDBsPerIdentity          int
+	maxDBsPerKey               int
 	maxCollectionsPerDB        int
 	userDial                   []string
 }
@@ -88,6 +89,7 @@ databases it holds, and pulls every database from its peers each --pull-interval
 	fl.DurationVar(&o.idleTimeout, "idle-timeout", server.DefaultIdleTimeout, "close connections with no call in progress after this long")
 	fl.DurationVar(&o.tokenTTL, "token-ttl", 0, "lifetime of the user tokens GetToken issues (0: they never expire)")
 	fl.IntVar(&o.maxDBsPerIdentity, "max-dbs-per-identity", hubauth.DefaultDBsPerIdentity, "databases and threads one identity with a user key may own (0: no limit)")
+	fl.IntVar(&o.maxDBsPerKey, "max-dbs-per-key", hubauth.DefaultDBsPerKey, "databases and threads the identities of one user key may own together (0: no limit)")
 	fl.IntVar(&o.maxCollectionsPerDB, "max-collections-per-db", hubauth.DefaultCollectionsPerDB, "collections in one database of a user key's identity (0: no limit)")
 	fl.StringSliceVar(&o.userDial, "user-dial", nil, "networks (CIDR), addresses, public or none that calls with a user key may make the daemon dial to join or replicate (repeatable; default any address)")
 	return c
@@ -263,6 +265,9 @@ func (o *daemonOptions) quotas() (hubauth.Quotas, error) {
 	var q hubauth.Quotas
 	var err error
 	if q.DBsPerIdentity, err = unlimited("max-dbs-per-identity", o.maxDBsPerIdentity); err != nil {
+		return q, err
+	}
+	if q.DBsPerKey, err = unlimited("max-dbs-per-key", o.maxDBsPerKey); err != nil {
 		return q, err
 	}
 	if q.CollectionsPerDB, err = unlimited("max-collections-per-db", o.maxCollectionsPerDB); err != nil {

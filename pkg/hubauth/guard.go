@@ -302,6 +302,9 @@ func (g *Guard) create(ctx context.Context, c Caller, p policy, req any, handler
 		return nil, status.Errorf(codes.Internal, "look up thread %s: %v", id, err)
 	}
 	rec := Owner{ThreadID: id, Identity: c.Identity, DB: p.db, Created: time.Now().UTC()}
+	if c.Key != nil {
+		rec.Key = c.Key.Key
+	}
 	if p.name != nil {
 		rec.Name = p.name(req)
 	}

@@ -28,6 +28,9 @@ type Owner struct {
 	Name    string    `json:"name,omitempty"`
 	DB      bool      `json:"db"`
 	Created time.Time `json:"created"`
+	// Key is the API key of the call that created or joined it (none without key checks,
+	// and in records written before keys were recorded), for the quota per key.
+	Key string `json:"key,omitempty"`
 }
 
 // Owners is the owner record store: one small JSON file per thread in a directory, written

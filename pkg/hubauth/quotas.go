@@ -3,6 +3,7 @@ package hubauth
 import (
 	"fmt"
 	"hash/fnv"
+	"slices"
 	"sync"
 
 	"google.golang.org/grpc/codes"
@@ -20,6 +21,9 @@ import (
 type Quotas struct {
 	// DBsPerIdentity bounds the threads (databases and net API threads) one identity owns.
 	DBsPerIdentity int
+	// DBsPerKey bounds the threads made through one user key, by all its identities: a
+	// key holder can make identities at will, so this is what bounds one key's cost.
+	DBsPerKey int
 	// CollectionsPerDB bounds the collections of one database.
 	CollectionsPerDB int
 }
@@ -27,11 +31,15 @@ type Quotas struct {
 // Defaults of Quotas.
 const (
 	DefaultDBsPerIdentity   = 100
+	DefaultDBsPerKey        = 1000
 	DefaultCollectionsPerDB = 100
 )
 
 // MaxDBsPerIdentity is the limit in force: DBsPerIdentity or its default, or -1 for none.
 func (q Quotas) MaxDBsPerIdentity() int { return effective(q.DBsPerIdentity, DefaultDBsPerIdentity) }
+
+// MaxDBsPerKey is the limit in force: DBsPerKey or its default, or -1 for none.
+func (q Quotas) MaxDBsPerKey() int { return effective(q.DBsPerKey, DefaultDBsPerKey) }
 
 // MaxCollectionsPerDB is the limit in force: CollectionsPerDB or its default, or -1 for none.
 func (q Quotas) MaxCollectionsPerDB() int {
@@ -54,6 +62,13 @@ func effective(n, def int) int {
 func DBLimitMessage(identity string, owned, limit int) string {
 	return fmt.Sprintf("database limit reached: identity %s owns %d databases and threads, %s (the operator's --max-dbs-per-identity); delete %s first",
 		identity, owned, most(owned, limit), some(owned, limit))
+}
+
+// KeyDBLimitMessage is the refusal of a create through key, whose identities own owned
+// threads, on a server that allows limit per key (ResourceExhausted).
+func KeyDBLimitMessage(key string, owned, limit int) string {
+	return fmt.Sprintf("database limit reached: the identities of API key %s own %d databases and threads, %s per key (the operator's --max-dbs-per-key); delete %s first",
+		key, owned, most(owned, limit), some(owned, limit))
 }
 
 // CollectionLimitMessage is the refusal of a call that would give a database holding has
@@ -86,42 +101,69 @@ func some(n, limit int) string {
 // own thread ID) cannot together pass the limit: every record written is counted by the
 // next create. A record removed because its call failed may make a concurrent create be
 // refused that would have fitted; that errs on the side of the limit.
+//
+// The same holds for the threads made through one API key (rec.Key), by any identity.
 func (g *Guard) reserveDB(rec Owner) error {
-	limit := g.Quotas.MaxDBsPerIdentity()
-	if limit < 0 {
+	perKey, perIdentity := g.Quotas.MaxDBsPerKey(), g.Quotas.MaxDBsPerIdentity()
+	if rec.Key == "" {
+		perKey = -1
+	}
+	if perKey < 0 && perIdentity < 0 {
 		return g.Owners.Put(rec)
 	}
-	unlock := lockIdentity(rec.Identity)
+	unlock := lockStripes("key:"+rec.Key, "identity:"+rec.Identity)
 	defer unlock()
-	if n := countOwned(g.Owners, rec.Identity); n >= limit {
-		return status.Error(codes.ResourceExhausted, DBLimitMessage(rec.Identity, n, limit))
+	if perKey >= 0 {
+		if n := countRecords(g.Owners, func(o Owner) bool { return o.Key == rec.Key }); n >= perKey {
+			return status.Error(codes.ResourceExhausted, KeyDBLimitMessage(rec.Key, n, perKey))
+		}
+	}
+	if perIdentity >= 0 {
+		if n := countRecords(g.Owners, func(o Owner) bool { return o.Identity == rec.Identity }); n >= perIdentity {
+			return status.Error(codes.ResourceExhausted, DBLimitMessage(rec.Identity, n, perIdentity))
+		}
 	}
 	return g.Owners.Put(rec)
 }
 
-// countOwned is the number of records of identity.
-func countOwned(o *Owners, identity string) int {
+// countRecords is the number of records that match.
+func countRecords(o *Owners, match func(Owner) bool) int {
 	o.mu.RLock()
 	defer o.mu.RUnlock()
 	n := 0
 	for _, rec := range o.records {
-		if rec.Identity == identity {
+		if match(rec) {
 			n++
 		}
 	}
 	return n
 }
 
-// identityStripes serialise the quota check and record write of one identity's creates,
-// without a lock per identity ever seen. Each is held only for a count and one record
-// write, with no other identity's stripe, so sharing them between the servers of one
-// process (tests) costs nothing but a little waiting.
-var identityStripes [64]sync.Mutex
+// quotaStripes serialise the quota checks and record writes of one key's and one
+// identity's creates, without a lock per key or identity ever seen. Each is held only for
+// a count and one record write, so sharing them between the servers of one process
+// (tests) costs nothing but a little waiting.
+var quotaStripes [64]sync.Mutex
 
-func lockIdentity(identity string) func() {
-	h := fnv.New32a()
-	h.Write([]byte(identity))
-	m := &identityStripes[h.Sum32()%uint32(len(identityStripes))]
-	m.Lock()
-	return m.Unlock
+// lockStripes locks the stripes of names, in the stripes' order and each once (two names
+// may share one), and returns the unlock.
+func lockStripes(names ...string) func() {
+	var held []int
+	for _, name := range names {
+		h := fnv.New32a()
+		h.Write([]byte(name))
+		i := int(h.Sum32() % uint32(len(quotaStripes)))
+		if !slices.Contains(held, i) {
+			held = append(held, i)
+		}
+	}
+	slices.Sort(held)
+	for _, i := range held {
+		quotaStripes[i].Lock()
+	}
+	return func() {
+		for _, i := range held {
+			quotaStripes[i].Unlock()
+		}
+	}
 }

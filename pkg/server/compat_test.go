@@ -96,21 +96,48 @@ func noAuthClient(t *testing.T, dir string) *client.Client {
 // knows).
 func userSession(t *testing.T, d *Daemon, reg *hubauth.Registry) (*client.Client, context.Context, thread.Token) {
 	t.Helper()
-	key, err := reg.Create(hubauth.CreateOptions{Type: hubauth.UserKey, Secure: true})
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := newSession(t, d, newKey(t, reg, hubauth.UserKey))
+	return s.c, s.ctx, s.tok
+}
+
+// session is one identity of a key on d: go-threads' clients and a context carrying the
+// key, its signature and the identity's token.
+type session struct {
+	c        *client.Client
+	nc       *netclient.Client
+	ctx      context.Context
+	tok      thread.Token
+	identity string
+}
+
+func newSession(t *testing.T, d *Daemon, key hubauth.Key) session {
+	t.Helper()
 	ctx := hubContext(t, key)
 	c, err := client.NewClient(d.State().API, hubDial()...)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = c.Close() })
-	tok, err := c.GetToken(ctx, newIdentity(t))
+	nc, err := netclient.NewClient(d.State().API, hubDial()...)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return c, thread.NewTokenContext(ctx, tok), tok
+	t.Cleanup(func() { _ = nc.Close() })
+	ident := newIdentity(t)
+	tok, err := c.GetToken(ctx, ident)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return session{c: c, nc: nc, ctx: thread.NewTokenContext(ctx, tok), tok: tok, identity: ident.GetPublic().String()}
+}
+
+func newKey(t *testing.T, reg *hubauth.Registry, typ hubauth.KeyType) hubauth.Key {
+	t.Helper()
+	k, err := reg.Create(hubauth.CreateOptions{Type: typ, Secure: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k
 }
 
 func hubDial() []grpc.DialOption {
@@ -406,6 +433,11 @@ func TestShutdownDeadlineCutsOffOpenCalls(t *testing.T) {
 		t.Fatal(err)
 	}
 	if _, err := txn.Start(); err != nil {
+		t.Fatal(err)
+	}
+	// An answer inside the transaction: the server has it open (Start alone only
+	// queues the client's first message).
+	if _, err := txn.Has("x"); err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)

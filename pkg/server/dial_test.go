@@ -212,28 +212,10 @@ type dialUser struct {
 
 func newDialUser(t *testing.T, d *Daemon, reg *hubauth.Registry, typ hubauth.KeyType) dialUser {
 	t.Helper()
-	key, err := reg.Create(hubauth.CreateOptions{Type: typ, Secure: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx := hubContext(t, key)
-	c, err := client.NewClient(d.State().API, hubDial()...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = c.Close() })
-	nc, err := netclient.NewClient(d.State().API, hubDial()...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = nc.Close() })
-	tok, err := c.GetToken(ctx, newIdentity(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx = thread.NewTokenContext(ctx, tok)
-	u := dialUser{c: c, nc: nc, ctx: ctx, tok: tok, key: key, own: thread.NewIDV1(thread.Raw, 32)}
-	if err := c.NewDB(ctx, u.own, db.WithNewManagedToken(tok)); err != nil {
+	key := newKey(t, reg, typ)
+	s := newSession(t, d, key)
+	u := dialUser{c: s.c, nc: s.nc, ctx: s.ctx, tok: s.tok, key: key, own: thread.NewIDV1(thread.Raw, 32)}
+	if err := u.c.NewDB(u.ctx, u.own, db.WithNewManagedToken(u.tok)); err != nil {
 		t.Fatal(err)
 	}
 	return u

@@ -12,7 +12,6 @@ import (
 	core "github.com/textileio/go-threads/core/net"
 	"github.com/textileio/go-threads/core/thread"
 	"github.com/textileio/go-threads/db"
-	netclient "github.com/textileio/go-threads/net/api/client"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
@@ -48,48 +47,8 @@ func startQuotaDaemon(t *testing.T, dir string, q hubauth.Quotas) (d *Daemon, re
 	return d, reg, stop
 }
 
-// session is one identity of a key on d: go-threads' clients and a context carrying the
-// key, its signature and the identity's token.
-type session struct {
-	c        *client.Client
-	nc       *netclient.Client
-	ctx      context.Context
-	tok      thread.Token
-	identity string
-}
-
-func newSession(t *testing.T, d *Daemon, key hubauth.Key) session {
-	t.Helper()
-	ctx := hubContext(t, key)
-	c, err := client.NewClient(d.State().API, hubDial()...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = c.Close() })
-	nc, err := netclient.NewClient(d.State().API, hubDial()...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = nc.Close() })
-	ident := newIdentity(t)
-	tok, err := c.GetToken(ctx, ident)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return session{c: c, nc: nc, ctx: thread.NewTokenContext(ctx, tok), tok: tok, identity: ident.GetPublic().String()}
-}
-
 func (s session) newDB(id thread.ID, opts ...db.NewManagedOption) error {
 	return s.c.NewDB(s.ctx, id, append([]db.NewManagedOption{db.WithNewManagedToken(s.tok)}, opts...)...)
-}
-
-func newKey(t *testing.T, reg *hubauth.Registry, typ hubauth.KeyType) hubauth.Key {
-	t.Helper()
-	k, err := reg.Create(hubauth.CreateOptions{Type: typ, Secure: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return k
 }
 
 // An identity with a user key creates databases and net threads up to the operator's
@@ -284,5 +243,54 @@ func TestQuotaCollectionsPerDB(t *testing.T) {
 	}
 	if err := newCollection(op, opDB, "d"); err != nil {
 		t.Fatalf("account key, NewCollection past the limit: %v", err)
+	}
+}
+
+// The identities of one user key together own at most --max-dbs-per-key threads: a key
+// holder can make identities at will, so this is what bounds one key. Concurrent creates
+// by many identities of the key do not together pass it; another key, and an account
+// key, are not held to it.
+func TestQuotaDBsPerKey(t *testing.T) {
+	const limit, tries = 3, 12
+	dir := filepath.Join(t.TempDir(), "data")
+	d, reg, _ := startQuotaDaemon(t, dir, hubauth.Quotas{DBsPerIdentity: -1, DBsPerKey: limit})
+	key := newKey(t, reg, hubauth.UserKey)
+	sessions := make([]session, tries)
+	for i := range sessions {
+		sessions[i] = newSession(t, d, key)
+	}
+	errs := make([]error, tries)
+	var wg sync.WaitGroup
+	for i, s := range sessions {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = s.newDB(thread.NewIDV1(thread.Raw, 32))
+		}()
+	}
+	wg.Wait()
+	ok := 0
+	for _, err := range errs {
+		switch {
+		case err == nil:
+			ok++
+		case status.Code(err) == codes.ResourceExhausted:
+			wantCode(t, "a create past the key's limit", err, codes.ResourceExhausted, hubauth.KeyDBLimitMessage(key.Key, limit, limit))
+		default:
+			t.Fatalf("create: %v", err)
+		}
+	}
+	if ok != limit {
+		t.Fatalf("%d of %d identities of one key created a database, want %d", ok, tries, limit)
+	}
+	other := newSession(t, d, newKey(t, reg, hubauth.UserKey))
+	if err := other.newDB(thread.NewIDV1(thread.Raw, 32)); err != nil {
+		t.Fatalf("another key: %v", err)
+	}
+	op := newSession(t, d, newKey(t, reg, hubauth.AccountKey))
+	for i := range limit + 1 {
+		if err := op.newDB(thread.NewIDV1(thread.Raw, 32)); err != nil {
+			t.Fatalf("account key, create %d: %v", i+1, err)
+		}
 	}
 }

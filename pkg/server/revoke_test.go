@@ -57,21 +57,10 @@ type keySession struct {
 
 func newKeySession(t *testing.T, d *Daemon, reg *hubauth.Registry) keySession {
 	t.Helper()
-	key, err := reg.Create(hubauth.CreateOptions{Type: hubauth.UserKey, Secure: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx := hubContext(t, key)
-	c, err := client.NewClient(d.State().API, hubDial()...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = c.Close() })
-	tok, err := c.GetToken(ctx, newIdentity(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := keySession{key: key, c: c, tok: tok, ctx: thread.NewTokenContext(ctx, tok), db: thread.NewIDV1(thread.Raw, 32)}
+	key := newKey(t, reg, hubauth.UserKey)
+	us := newSession(t, d, key)
+	c, tok := us.c, us.tok
+	s := keySession{key: key, c: c, tok: tok, ctx: us.ctx, db: thread.NewIDV1(thread.Raw, 32)}
 	if err := c.NewDB(s.ctx, s.db, db.WithNewManagedToken(tok)); err != nil {
 		t.Fatal(err)
 	}
