@@ -5,6 +5,7 @@ import (
 	"sync"
 	"time"
 
+	"google.golang.org/grpc"
 	"google.golang.org/grpc/stats"
 )
 
@@ -52,26 +53,61 @@ func (l Limits) withDefaults() Limits {
 	return l
 }
 
-// callCounter counts the calls in progress (a stats handler: it sees every call, those
-// served through ServeHTTP too, from its start to its end).
+// callCounter counts the calls in progress, as a stats handler: a call counts from its
+// headers (InHeader, delivered by the transport's reader as the stream is created, over
+// HTTP/2 and through ServeHTTP alike, so no call the server took is missed) to its End.
+// Only calls of registered methods count: others end without an End event.
 type callCounter struct {
+	known   map[string]bool // the server's methods, set before it serves
 	mu      sync.Mutex
 	n       int
 	changed chan struct{} // closed and replaced on every change of n
 }
 
-func (c *callCounter) TagRPC(ctx context.Context, _ *stats.RPCTagInfo) context.Context { return ctx }
+// counted marks a call's context once its headers counted.
+type counted struct{ yes bool }
+
+type countedKey struct{}
+
+// know records the methods of s, once they are all registered.
+func (c *callCounter) know(s *grpc.Server) {
+	c.known = map[string]bool{}
+	for svc, info := range s.GetServiceInfo() {
+		for _, m := range info.Methods {
+			c.known["/"+svc+"/"+m.Name] = true
+		}
+	}
+}
+
+func (c *callCounter) TagRPC(ctx context.Context, info *stats.RPCTagInfo) context.Context {
+	if !c.known[info.FullMethodName] {
+		return ctx
+	}
+	return context.WithValue(ctx, countedKey{}, &counted{})
+}
+
 func (c *callCounter) TagConn(ctx context.Context, _ *stats.ConnTagInfo) context.Context {
 	return ctx
 }
+
 func (c *callCounter) HandleConn(context.Context, stats.ConnStats) {}
 
-func (c *callCounter) HandleRPC(_ context.Context, s stats.RPCStats) {
+func (c *callCounter) HandleRPC(ctx context.Context, s stats.RPCStats) {
+	mark, ok := ctx.Value(countedKey{}).(*counted)
+	if !ok {
+		return
+	}
 	switch s.(type) {
-	case *stats.Begin:
-		c.add(1)
+	case *stats.InHeader:
+		if !mark.yes {
+			mark.yes = true
+			c.add(1)
+		}
 	case *stats.End:
-		c.add(-1)
+		if mark.yes {
+			mark.yes = false
+			c.add(-1)
+		}
 	}
 }
 

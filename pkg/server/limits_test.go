@@ -425,3 +425,44 @@ func TestStreamsPerConnectionBounded(t *testing.T) {
 		}
 	}
 }
+
+// A websocket call's client cannot send further ahead of the handler than the flow's
+// limit: the websocket is read on only as the handler receives.
+func TestWebFlowBoundsWhatWaits(t *testing.T) {
+	f := &webFlow{limit: 100}
+	ctx := t.Context()
+	if err := f.acquire(ctx, 60); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.acquire(ctx, 40); err != nil {
+		t.Fatal(err)
+	}
+	got := make(chan error, 1)
+	go func() { got <- f.acquire(ctx, 10) }()
+	select {
+	case err := <-got:
+		t.Fatalf("a read past the limit went ahead (%v)", err)
+	case <-time.After(100 * time.Millisecond):
+		// Not an assertion on time: a read that is still waiting is the point.
+	}
+	f.release(60)
+	select {
+	case err := <-got:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(waitLimit):
+		t.Fatal("the read still waits after the handler received")
+	}
+	// A message larger than the limit still goes when nothing waits.
+	f.release(50)
+	if err := f.acquire(ctx, 1000); err != nil {
+		t.Fatal(err)
+	}
+	// A call that ends stops the wait.
+	cctx, cancel := context.WithCancel(ctx)
+	cancel()
+	if err := f.acquire(cctx, 1); err == nil {
+		t.Fatal("acquire after the call ended")
+	}
+}

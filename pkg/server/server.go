@@ -103,7 +103,7 @@ func NewGRPC(n *node.Node, opts Options) (*GRPC, error) {
 			checks.checkCollection,
 			(&brokenInterceptor{node: n, owners: owners}).unary, (&peerInterceptor{node: n}).unary,
 			(&dialGuard{policy: opts.UserDial, warnf: opts.Warnf}).unary), // innermost: it rewrites go-threads' errors only
-		grpc.ChainStreamInterceptor(g.drainInterceptor, g.Guard.StreamInterceptor(), checks.checkStream, readyInterceptor),
+		grpc.ChainStreamInterceptor(webFlowInterceptor, g.drainInterceptor, g.Guard.StreamInterceptor(), checks.checkStream, readyInterceptor),
 	)
 	n.Register(g.Server)
 	userspb.RegisterAPIServiceServer(g.Server, &hubauth.Users{
@@ -119,6 +119,7 @@ func NewGRPC(n *node.Node, opts Options) (*GRPC, error) {
 	})
 	g.Server.RegisterService(&storeServiceDesc, &storeService{node: n})
 	healthpb.RegisterHealthServer(g.Server, g.health)
+	g.calls.know(g.Server)
 	return g, nil
 }
 

@@ -19,6 +19,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
 	"nhooyr.io/websocket"
 )
 
@@ -192,8 +193,10 @@ func (w *webServer) serveWebsocket(rw http.ResponseWriter, r *http.Request) {
 	req.Header = headers
 	req.Header.Set("Content-Type", strings.Replace(headers.Get("Content-Type"), "application/grpc-web", "application/grpc", 1))
 	req.Header.Del("Content-Length")
+	flow := &webFlow{limit: 2 * (w.limits.MaxMessageSize + grpcFrameHeader)}
+	req = req.WithContext(context.WithValue(ctx, webFlowKey{}, flow))
 	out := &wsResponse{ctx: ctx, ws: ws, header: http.Header{}}
-	req.Body = &wsBody{ctx: ctx, ws: ws, cancel: cancelCall}
+	req.Body = &wsBody{ctx: ctx, ws: ws, cancel: cancelCall, flow: flow}
 	w.call(out, req)
 	out.flushTrailers()
 	ws.Close(websocket.StatusNormalClosure, "")
@@ -248,6 +251,7 @@ type wsBody struct {
 	ctx    context.Context
 	ws     *websocket.Conn
 	cancel context.CancelFunc
+	flow   *webFlow
 	rest   []byte
 	ended  bool
 }
@@ -272,6 +276,9 @@ func (b *wsBody) Read(p []byte) (int, error) {
 			b.ended = true
 			go b.watchClose()
 			return 0, io.EOF
+		}
+		if err := b.flow.acquire(b.ctx, len(msg)-1); err != nil {
+			return 0, io.EOF // the call ended while the client was ahead of it
 		}
 		b.rest = msg[1:]
 	}
@@ -355,4 +362,78 @@ func (w *wsResponse) writeHeaderFrame(h http.Header) {
 	if w.err = w.ws.Write(w.ctx, websocket.MessageBinary, prefix); w.err == nil {
 		w.err = w.ws.Write(w.ctx, websocket.MessageBinary, buf.Bytes())
 	}
+}
+
+// webFlow bounds how far a websocket call's client may send ahead of the call: grpc's
+// ServeHTTP transport reads a request body as fast as it comes into a buffer without a
+// bound (HTTP/2 has flow control for that; a websocket has none), so the websocket is
+// read on only while less than limit bytes of the call's messages wait for the handler.
+// webFlowInterceptor frees them as the handler receives each message.
+type webFlow struct {
+	limit    int
+	mu       sync.Mutex
+	buffered int
+	freed    chan struct{} // closed, and replaced, when buffered falls
+}
+
+type webFlowKey struct{}
+
+// acquire waits until n more bytes may wait for the handler (always when none do).
+func (f *webFlow) acquire(ctx context.Context, n int) error {
+	for {
+		f.mu.Lock()
+		if f.buffered == 0 || f.buffered+n <= f.limit {
+			f.buffered += n
+			f.mu.Unlock()
+			return nil
+		}
+		if f.freed == nil {
+			f.freed = make(chan struct{})
+		}
+		freed := f.freed
+		f.mu.Unlock()
+		select {
+		case <-freed:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+// release frees n bytes the handler has received.
+func (f *webFlow) release(n int) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	// A compressed message frees more than its decoded size would: never below zero.
+	f.buffered = max(f.buffered-n, 0)
+	if f.freed != nil {
+		close(f.freed)
+		f.freed = nil
+	}
+}
+
+// webFlowInterceptor frees a websocket call's flow as its handler receives messages.
+func webFlowInterceptor(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
+	flow, ok := ss.Context().Value(webFlowKey{}).(*webFlow)
+	if !ok {
+		return handler(srv, ss)
+	}
+	return handler(srv, &flowStream{ServerStream: ss, flow: flow})
+}
+
+type flowStream struct {
+	grpc.ServerStream
+	flow *webFlow
+}
+
+func (s *flowStream) RecvMsg(m any) error {
+	err := s.ServerStream.RecvMsg(m)
+	if err == nil {
+		n := s.flow.limit // a message of unknown size frees everything: never a stall
+		if pm, ok := m.(proto.Message); ok {
+			n = proto.Size(pm) + grpcFrameHeader
+		}
+		s.flow.release(n)
+	}
+	return err
 }
