@@ -36,6 +36,7 @@ require (
 	github.com/xeipuuv/gojsonschema v1.2.0
 	go.uber.org/zap v1.19.0
 	go.yaml.in/yaml/v3 v3.0.4
+	golang.org/x/net v0.57.0
 	golang.org/x/term v0.45.0
 	google.golang.org/genproto v0.0.0-20210207032614-bba0dbe2a9ea
 	google.golang.org/protobuf v1.27.1
@@ -184,7 +185,6 @@ require (
 	go.opencensus.io v0.23.0 // indirect
 	go.uber.org/atomic v1.7.0 // indirect
 	go.uber.org/multierr v1.6.0 // indirect
-	golang.org/x/net v0.57.0 // indirect
 	golang.org/x/sync v0.22.0 // indirect
 	golang.org/x/tools v0.48.0 // indirect
 	golang.org/x/xerrors v0.0.0-20200804184101-5ec99f83aff1 // indirect
@@ -221,3 +221,6 @@ require (
 )
 
 replace github.com/textileio/go-threads => github.com/textileio/go-threads v1.1.5
+
+// grpc v1.39.0 with one line patched (third_party/grpc.patch; scripts/vendor-grpc.sh).
+replace google.golang.org/grpc => ./third_party/grpc
