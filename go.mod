@@ -220,7 +220,9 @@ require (
 	google.golang.org/grpc v1.39.0
 )
 
-replace github.com/textileio/go-threads => github.com/textileio/go-threads v1.1.5
+// go-threads v1.1.5 (textile/v2 v2.6.18 asks for a pseudo-version the proxy does not
+// serve) with one line patched (third_party/go-threads.patch; scripts/third-party.sh).
+replace github.com/textileio/go-threads => ./third_party/go-threads
 
-// grpc v1.39.0 with one line patched (third_party/grpc.patch; scripts/vendor-grpc.sh).
+// grpc v1.39.0 with one line patched (third_party/grpc.patch; scripts/third-party.sh).
 replace google.golang.org/grpc => ./third_party/grpc

@@ -25,7 +25,7 @@ if [ -n "$unformatted" ]; then
   exit 1
 fi
 
-./scripts/vendor-grpc.sh --check
+./scripts/third-party.sh --check
 go vet ./...
 # The root package runs every testscript script against the real binary, several daemons
 # at a time: 6 to 9 minutes under the race detector on two busy cores, too close to go

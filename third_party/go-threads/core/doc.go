@@ -1,0 +1,2 @@
+// Package core defines the core types, constants, data structures and interfaces for go-threads.
+package core
