@@ -18,17 +18,5 @@ if [ "${1:-}" = "--heap" ]; then
   shift 2
   exec go run ./bench/dbmemory -heap "$file" "$@"
 fi
-out=$(mktemp -d)
-trap 'rm -rf "$out"' EXIT
-export CGO_ENABLED=0
-go build -trimpath -ldflags "-s -w" -o "$out/hubctl" .
-args=()
-if [ "${1:-}" = "--baseline" ]; then
-  rev=${2:?--baseline needs a revision}
-  shift 2
-  mkdir "$out/baseline"
-  git archive "$rev" | tar -x -C "$out/baseline"
-  (cd "$out/baseline" && go build -trimpath -ldflags "-s -w" -o "$out/hubctl-baseline" .)
-  args=(-baseline "$out/hubctl-baseline")
-fi
-go run ./bench/dbmemory -hubctl "$out/hubctl" "${args[@]}" "$@"
+source bench/builds.sh "$@"
+go run ./bench/dbmemory -hubctl "$out/hubctl" "${baseline_args[@]}" "${rest[@]}"

@@ -10,18 +10,6 @@
 # baseline whose RSS passes 2 GB is killed and reported as such: -stop-mb).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-out=$(mktemp -d)
-trap 'rm -rf "$out"' EXIT
-export CGO_ENABLED=0
-go build -trimpath -ldflags "-s -w" -o "$out/hubctl" .
-args=()
-if [ "${1:-}" = "--baseline" ]; then
-  rev=${2:?--baseline needs a revision}
-  shift 2
-  mkdir "$out/baseline"
-  git archive "$rev" | tar -x -C "$out/baseline"
-  (cd "$out/baseline" && go build -trimpath -ldflags "-s -w" -o "$out/hubctl-baseline" .)
-  args=(-baseline "$out/hubctl-baseline")
-fi
+source bench/builds.sh "$@"
 go build -o "$out/preauth" ./bench/preauth
-"$out/preauth" -hubctl "$out/hubctl" "${args[@]}" "$@"
+"$out/preauth" -hubctl "$out/hubctl" "${baseline_args[@]}" "${rest[@]}"
