@@ -18,8 +18,7 @@ if [ -n "${CI:-}" ]; then
   export HUBCTL_REQUIRE_BASH_COMPLETION=1
 fi
 
-# third_party/ holds upstream code as it was published and patched (scripts/third-party.sh checks it).
-unformatted=$(gofmt -l $(git ls-files '*.go' ':!third_party' 2>/dev/null || find . -name '*.go' -not -path './third_party/*'))
+unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './vendor/*'))
 if [ -n "$unformatted" ]; then
   printf 'gofmt would change:\n%s\n' "$unformatted" >&2
   exit 1

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # hubctl builds with patched copies of two upstream modules, in third_party/ (see its
-# README), each its published version's Go sources without tests, with one patch:
+# README), each its published version's Go sources without tests, with one patch, and
+# gofmt'd:
 #   google.golang.org/grpc v1.39.0          third_party/grpc.patch
 #   github.com/textileio/go-threads v1.1.5  third_party/go-threads.patch
 # go.mod replaces the modules with the copies.
@@ -31,6 +32,10 @@ for m in "${modules[@]}"; do
   done
   chmod -R u+w "$out"
   (cd "$out" && patch -s -p1 < "$OLDPWD/third_party/$dir.patch")
+  # gofmt'd like the rest of the repository (it changes comments and build constraints
+  # only: //go:build beside // +build, doc comment indentation), so the copy is still a
+  # function of the published sources.
+  gofmt -w "$out"
   if [ "${1:-}" = "--check" ]; then
     if ! diff -r "$out" "third_party/$dir" >/dev/null; then
       diff -r "$out" "third_party/$dir" | head -20 >&2

@@ -3,34 +3,33 @@
 //
 // To create an un-buffered broadcast channel, just declare a Broadcaster:
 //
-//     var b broadcast.Broadcaster
+//	var b broadcast.Broadcaster
 //
 // To create a buffered broadcast channel with capacity n, call New:
 //
-//     b := broadcast.New(n)
+//	b := broadcast.New(n)
 //
 // To add a listener to a channel, call Listen and read from Channel():
 //
-//     l := b.Listen()
-//     for v := range l.Channel() {
-//         // ...
-//     }
-//
+//	l := b.Listen()
+//	for v := range l.Channel() {
+//	    // ...
+//	}
 //
 // To send to the channel, call Send:
 //
-//     b.Send("Hello world!")
-//     v <- l.Channel() // returns interface{}("Hello world!")
+//	b.Send("Hello world!")
+//	v <- l.Channel() // returns interface{}("Hello world!")
 //
 // To remove a listener, call Discard.
 //
-//     l.Discard()
+//	l.Discard()
 //
 // To close the broadcast channel, call Discard. Any existing or future listeners
 // will read from a closed channel:
 //
-//     b.Discard()
-//     v, ok <- l.Channel() // returns ok == false
+//	b.Discard()
+//	v, ok <- l.Channel() // returns ok == false
 package broadcast
 
 import (

@@ -8,9 +8,9 @@ import (
 	cbornode "github.com/ipfs/go-ipld-cbor"
 	"github.com/ipfs/go-ipld-format"
 	mh "github.com/multiformats/go-multihash"
-	"github.com/textileio/go-threads/core/net"
 	"github.com/textileio/crypto"
 	sym "github.com/textileio/crypto/symmetric"
+	"github.com/textileio/go-threads/core/net"
 )
 
 func init() {

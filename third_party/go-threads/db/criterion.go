@@ -51,7 +51,7 @@ func (e *errTypeMismatch) Error() string {
 	return fmt.Sprintf("%v (%T) cannot be compared with %v (%T)", e.Value, e.Value, e.Other, e.Other)
 }
 
-//Comparer compares a type against the encoded value in the db. The result should be 0 if current==other,
+// Comparer compares a type against the encoded value in the db. The result should be 0 if current==other,
 // -1 if current < other, and +1 if current > other.
 // If a field in a struct doesn't specify a comparer, then the default comparison is used (convert to string and compare)
 // this interface is already handled for standard Go Types as well as more complex ones such as those in time and big

@@ -22,7 +22,7 @@
 // - Channelz: https://github.com/grpc/proposal/blob/master/A14-channelz.md
 // - CSDS: https://github.com/grpc/proposal/blob/master/A40-csds-support.md
 //
-// Experimental
+// # Experimental
 //
 // Notice: All APIs in this package are experimental and may be removed in a
 // later release.

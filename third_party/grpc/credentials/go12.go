@@ -1,3 +1,4 @@
+//go:build go1.12
 // +build go1.12
 
 /*

@@ -18,7 +18,7 @@
 
 // Package profiling exposes methods to manage profiling within gRPC.
 //
-// Experimental
+// # Experimental
 //
 // Notice: This package is EXPERIMENTAL and may be changed or removed in a
 // later release.

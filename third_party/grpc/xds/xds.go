@@ -26,7 +26,7 @@
 // See https://github.com/grpc/grpc-go/tree/master/examples/features/xds for
 // example.
 //
-// Experimental
+// # Experimental
 //
 // Notice: All APIs in this package are experimental and may be removed in a
 // later release.
@@ -83,7 +83,7 @@ func init() {
 // the supported environment variables.  The resolver.Builder is meant to be
 // used in conjunction with the grpc.WithResolvers DialOption.
 //
-// Testing Only
+// # Testing Only
 //
 // This function should ONLY be used for testing and may not work with some
 // other features, including the CSDS service.

@@ -8,8 +8,8 @@ import (
 	"github.com/libp2p/go-libp2p-core/crypto"
 	"github.com/libp2p/go-libp2p-core/peer"
 	ma "github.com/multiformats/go-multiaddr"
-	"github.com/textileio/go-threads/core/thread"
 	sym "github.com/textileio/crypto/symmetric"
+	"github.com/textileio/go-threads/core/thread"
 )
 
 // ErrThreadExists indicates a thread already exists.

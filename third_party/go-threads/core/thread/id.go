@@ -91,7 +91,7 @@ func (i ID) Defined() bool {
 // Decode parses an ID-encoded string and returns an ID object.
 // For IDV1, an ID-encoded string is primarily a multibase string:
 //
-//     <multibase-type-code><base-encoded-string>
+//	<multibase-type-code><base-encoded-string>
 //
 // The base-encoded string represents a:
 //
@@ -130,7 +130,7 @@ func ExtractEncoding(v string) (mbase.Encoding, error) {
 // Cast takes an ID data slice, parses it and returns an ID.
 // For IDV1, the data buffer is in the form:
 //
-//     <version><variant><random-number>
+//	<version><variant><random-number>
 //
 // Please use decode when parsing a regular ID string, as Cast does not
 // expect multibase-encoded data. Cast accepts the output of ID.Bytes().

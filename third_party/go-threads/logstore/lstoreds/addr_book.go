@@ -78,10 +78,10 @@ type cacheKey struct {
 // ARC cache, the size of which is adjustable via Options.CacheSize.
 //
 // The user has a choice of two GC algorithms:
-//  - full-purge GC (default): performs a full visit of the store with periodicity Options.GCPurgeInterval. Useful when
-//    the range of possible TTL values is small and the values themselves are also extreme, e.g. 10 minutes or
-//    permanent, popular values used in other libp2p modules. In this cited case, optimizing with lookahead windows
-//    makes little sense.
+//   - full-purge GC (default): performs a full visit of the store with periodicity Options.GCPurgeInterval. Useful when
+//     the range of possible TTL values is small and the values themselves are also extreme, e.g. 10 minutes or
+//     permanent, popular values used in other libp2p modules. In this cited case, optimizing with lookahead windows
+//     makes little sense.
 func NewAddrBook(ctx context.Context, ds ds.Batching, opts Options) (*DsAddrBook, error) {
 	ctx, cancelFn := context.WithCancel(ctx)
 	ab := &DsAddrBook{

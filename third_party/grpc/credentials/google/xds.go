@@ -34,6 +34,7 @@ const cfeClusterName = "google-cfe"
 // - if attributes has cluster name
 //   - if cluster name is "google_cfe", use TLS
 //   - otherwise, use ALTS
+//
 // - else, do TLS
 //
 // On the server, ServerHandshake always does TLS.

@@ -19,7 +19,7 @@
 // Package insecure provides an implementation of the
 // credentials.TransportCredentials interface which disables transport security.
 //
-// Experimental
+// # Experimental
 //
 // Notice: This package is EXPERIMENTAL and may be changed or removed in a
 // later release.

@@ -23,7 +23,7 @@
 // reported. If local credentials is not used in local connections
 // (local TCP or UDS), it will fail.
 //
-// Experimental
+// # Experimental
 //
 // Notice: This package is EXPERIMENTAL and may be changed or removed in a
 // later release.

@@ -1,3 +1,4 @@
+//go:build !linux || appengine
 // +build !linux appengine
 
 /*

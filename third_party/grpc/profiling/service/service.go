@@ -21,7 +21,7 @@
 // queried by a client to remotely manage the gRPC profiling behaviour of an
 // application.
 //
-// Experimental
+// # Experimental
 //
 // Notice: This package is EXPERIMENTAL and may be changed or removed in a
 // later release.

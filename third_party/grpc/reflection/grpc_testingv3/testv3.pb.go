@@ -6,9 +6,11 @@
 Package grpc_testingv3 is a generated protocol buffer package.
 
 It is generated from these files:
+
 	testv3.proto
 
 It has these top-level messages:
+
 	SearchResponseV3
 	SearchRequestV3
 */

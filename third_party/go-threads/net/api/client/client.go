@@ -12,11 +12,11 @@ import (
 	ic "github.com/libp2p/go-libp2p-core/crypto"
 	"github.com/libp2p/go-libp2p-core/peer"
 	ma "github.com/multiformats/go-multiaddr"
+	"github.com/textileio/crypto"
+	"github.com/textileio/crypto/symmetric"
 	"github.com/textileio/go-threads/cbor"
 	core "github.com/textileio/go-threads/core/net"
 	"github.com/textileio/go-threads/core/thread"
-	"github.com/textileio/crypto"
-	"github.com/textileio/crypto/symmetric"
 	"github.com/textileio/go-threads/net"
 	pb "github.com/textileio/go-threads/net/api/pb"
 	"github.com/textileio/go-threads/net/util"
@@ -400,7 +400,7 @@ func threadInfoFromProto(reply *pb.ThreadInfoReply) (info thread.Info, err error
 			PubKey:  pk,
 			PrivKey: sk,
 			Addrs:   addrs,
-			Head:    thread.Head{
+			Head: thread.Head{
 				ID:      head,
 				Counter: counter,
 			},

@@ -18,7 +18,7 @@
 
 // Package certprovider defines APIs for Certificate Providers in gRPC.
 //
-// Experimental
+// # Experimental
 //
 // Notice: All APIs in this package are experimental and may be removed in a
 // later release.
