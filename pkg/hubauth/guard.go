@@ -110,7 +110,7 @@ func CallerFromContext(ctx context.Context) (Caller, bool) {
 func (g *Guard) authenticate(ctx context.Context, p policy) (Caller, error) {
 	c := Caller{Operator: g.Mode == AuthNone}
 	if g.Mode == AuthKeys {
-		key, err := g.Checker.Check(ctx)
+		key, err := g.checkKey(ctx)
 		if err != nil {
 			return Caller{}, err
 		}

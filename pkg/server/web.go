@@ -38,7 +38,7 @@ type webServer struct {
 	grpc     *grpc.Server
 	wrapped  *grpcweb.WrappedGrpcServer
 	limits   Limits
-	precheck func(ctx context.Context, method string) error
+	precheck func(ctx context.Context, method string) (context.Context, error)
 	allowed  func(origin string) bool
 	// calls counts calls in flight, so that a stop can wait for them before grpc's
 	// GracefulStop (which panics on a call still served through ServeHTTP in v1.39).
@@ -49,7 +49,7 @@ type webServer struct {
 	stopped bool
 }
 
-func newWebServer(s *grpc.Server, limits Limits, origins []string, precheck func(context.Context, string) error, debugf func(string, ...any)) *webServer {
+func newWebServer(s *grpc.Server, limits Limits, origins []string, precheck func(context.Context, string) (context.Context, error), debugf func(string, ...any)) *webServer {
 	anyOrigin := len(origins) == 0 || slices.Contains(origins, "*")
 	w := &webServer{
 		grpc: s, limits: limits, precheck: precheck, debugf: debugf,
@@ -91,11 +91,14 @@ func (w *webServer) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 // the key is checked from the headers, then the grpc server reads at most one message's
 // worth of body for each message it takes.
 func (w *webServer) call(rw http.ResponseWriter, r *http.Request) {
-	ctx := metadata.NewIncomingContext(r.Context(), headerMetadata(r.Header))
-	if err := w.precheck(ctx, r.URL.Path); err != nil {
+	checked, err := w.precheck(metadata.NewIncomingContext(r.Context(), headerMetadata(r.Header)), r.URL.Path)
+	if err != nil {
 		writeStatus(rw, status.Convert(err))
 		return
 	}
+	// The checked key goes with the call (grpc's handler transport sets the incoming
+	// metadata again from the headers).
+	r = r.WithContext(checked)
 	if r.Header.Get("Upgrade") == "" {
 		// HTTP grpc-web carries one request message; a body larger than the message
 		// limit is cut off and the call fails.
