@@ -320,10 +320,3 @@ node, or a daemon with an account key. hubctl db delete drops a broken database 
 		ValidArgsFunction: argCompletion(f, dbCompletions, 0, false),
 	}
 }
-
-func pluralWord(n int, what string) string {
-	if n == 1 {
-		return what
-	}
-	return what + "s"
-}

@@ -314,14 +314,6 @@ func pullHint(err error) error {
 	return err
 }
 
-// plural counts things in words: "1 peer", "2 peers".
-func plural(n int, what string) string {
-	if n == 1 {
-		return "1 " + what
-	}
-	return fmt.Sprintf("%d %ss", n, what)
-}
-
 func newDBPullCmd(f *Factory) *cobra.Command {
 	return &cobra.Command{
 		Use:   "pull DB",
