@@ -28,6 +28,7 @@ type File struct {
 	Exists bool
 	root   *yaml.Node // the top-level mapping
 	own    bool       // every top-level key is hubctl's, or a typo of one
+	src    []byte     // the file's text as read or last written, which Save edits
 }
 
 // Value is one setting read from the file, with the line it came from.
@@ -62,6 +63,7 @@ func ReadFile(path string) (*File, error) {
 		return nil, fmt.Errorf("read config file: %w", err)
 	}
 	f.Exists = true
+	f.src = data
 	var doc yaml.Node
 	if err := yaml.Unmarshal(data, &doc); err != nil {
 		return nil, &FileError{Path: path, Msg: syntaxError(err)}
@@ -463,25 +465,48 @@ func (f *File) settingsNode(profile string, create bool) *yaml.Node {
 }
 
 // Save writes the file atomically with mode 0600 (it may hold secrets), creating its
-// directory with mode 0700.
+// directory with mode 0700. An existing file is edited in place (see patch): every line
+// no edit touches comes back byte for byte. Only a file whose changed parts patch cannot
+// edit (a flow mapping, a value spanning lines) is written whole by the encoder, which
+// keeps comments and key order but drops blank lines.
 func (f *File) Save() error {
-	var buf bytes.Buffer
-	enc := yaml.NewEncoder(&buf)
-	enc.SetIndent(2)
-	if err := enc.Encode(&yaml.Node{Kind: yaml.DocumentNode, Content: []*yaml.Node{f.root}}); err != nil {
-		return fmt.Errorf("encode config: %w", err)
-	}
-	if err := enc.Close(); err != nil {
-		return fmt.Errorf("encode config: %w", err)
+	data, err := f.render()
+	if err != nil {
+		return err
 	}
 	if err := atomicfile.MkdirPrivate(filepath.Dir(f.Path)); err != nil {
 		return fmt.Errorf("config directory: %w", err)
 	}
-	if err := atomicfile.WriteFile(f.Path, buf.Bytes(), 0o600, atomicfile.Replace); err != nil {
+	if err := atomicfile.WriteFile(f.Path, data, 0o600, atomicfile.Replace); err != nil {
 		return fmt.Errorf("write config file %s: %w", f.Path, err)
 	}
 	f.Exists = true
+	// The tree follows the text written, so that later edits find their lines.
+	var doc yaml.Node
+	if err := yaml.Unmarshal(data, &doc); err == nil && len(doc.Content) > 0 && doc.Content[0].Kind == yaml.MappingNode {
+		f.root = doc.Content[0]
+	}
+	f.src = data
 	return nil
+}
+
+// render is the file's new text.
+func (f *File) render() ([]byte, error) {
+	if f.src != nil {
+		if out, err := patch(f.src, f.root); err == nil {
+			return out, nil
+		}
+	}
+	var buf bytes.Buffer
+	enc := yaml.NewEncoder(&buf)
+	enc.SetIndent(2)
+	if err := enc.Encode(&yaml.Node{Kind: yaml.DocumentNode, Content: []*yaml.Node{f.root}}); err != nil {
+		return nil, fmt.Errorf("encode config: %w", err)
+	}
+	if err := enc.Close(); err != nil {
+		return nil, fmt.Errorf("encode config: %w", err)
+	}
+	return buf.Bytes(), nil
 }
 
 func mapGet(m *yaml.Node, key string) *yaml.Node {
