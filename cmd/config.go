@@ -76,21 +76,21 @@ func runConfigView(f *Factory, showSecrets bool) error {
 	if err := s.CheckProfile(); err != nil {
 		return err
 	}
-	// view must work when some value is invalid, since it is how users find the bad one:
-	// only the output format itself has to be valid.
-	format, _ := s.Get("output")
-	if err := config.ValidateValue(s.Key("output"), format); err != nil {
+	// view shows every value even when one is invalid, since it is how users find the bad
+	// one, and then fails as every other command does for it (exit 2, naming its source).
+	// Only the output format itself has to be valid to print anything.
+	if err := s.Check("output"); err != nil {
 		return err
 	}
-	p := f.printerFor(format)
-	// The resolved config derives the default paths when every value is valid.
-	resolved, _ := s.Resolve()
+	format, _ := s.Get("output")
+	p := f.printerFor(strings.TrimSpace(format))
+	resolved, resolveErr := s.ResolveAll()
 	view := configView{File: s.File.Path, Exists: s.File.Exists, Profile: s.Profile,
 		Values: map[string]string{}, Sources: map[string]string{}}
 	var rows [][]string
 	for _, k := range config.Keys() {
 		value, source := s.Get(k.Name)
-		if value == "" && resolved != nil {
+		if value == "" {
 			switch k.Name {
 			case "data-dir":
 				value = resolved.DataDir
@@ -104,9 +104,12 @@ func runConfigView(f *Factory, showSecrets bool) error {
 		view.Values[k.Name], view.Sources[k.Name] = value, source
 		rows = append(rows, []string{k.Name, value, source})
 	}
-	return p.Print(view, func() output.TableData {
+	if err := p.Print(view, func() output.TableData {
 		return output.TableData{Header: []string{"KEY", "VALUE", "SOURCE"}, Rows: rows}
-	})
+	}); err != nil {
+		return err
+	}
+	return resolveErr
 }
 
 func newConfigSetCmd(f *Factory) *cobra.Command {

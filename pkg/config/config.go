@@ -277,46 +277,71 @@ func (s *Settings) Resolve() (*Config, error) {
 	if err := s.CheckProfile(); err != nil {
 		return nil, err
 	}
+	c, err := s.ResolveAll()
+	if err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// ResolveAll parses every setting it can, for `config view`: the Config holds every value
+// that parses (and the default paths, which depend on data-dir and keystore alone), and
+// the error is the first setting, in table order, that does not, as Resolve reports it.
+// It does not check the profile.
+func (s *Settings) ResolveAll() (*Config, error) {
 	c := &Config{}
-	var err error
+	var first error
 	str := func(name string) string { v, _ := s.Get(name); return strings.TrimSpace(v) }
-	bad := func(name, reason string) error {
+	bad := func(name, reason string) {
+		if first != nil {
+			return
+		}
 		v, src := s.Get(name)
 		if s.Key(name).Secret() {
 			v = Redacted
 		}
-		return &ValueError{Key: name, Value: v, Source: src, Reason: reason}
+		first = &ValueError{Key: name, Value: v, Source: src, Reason: reason}
+	}
+	boolean := func(name string) bool {
+		b, err := strconv.ParseBool(str(name))
+		if err != nil {
+			bad(name, "use true or false")
+		}
+		return b
 	}
 	c.API, c.Key, c.Secret, c.Token, c.Identity = str("api"), str("key"), str("secret"), str("token"), str("identity")
-	if c.TLS, err = strconv.ParseBool(str("tls")); err != nil {
-		return nil, bad("tls", "use true or false")
+	c.TLS, c.Insecure, c.Debug = boolean("tls"), boolean("insecure"), boolean("debug")
+	if c.Output = str("output"); !contains(OutputFormats, c.Output) {
+		bad("output", "use one of "+strings.Join(OutputFormats, ", "))
 	}
-	if c.Insecure, err = strconv.ParseBool(str("insecure")); err != nil {
-		return nil, bad("insecure", "use true or false")
-	}
-	if c.Debug, err = strconv.ParseBool(str("debug")); err != nil {
-		return nil, bad("debug", "use true or false")
-	}
-	c.Output = str("output")
-	if !contains(OutputFormats, c.Output) {
-		return nil, bad("output", "use one of "+strings.Join(OutputFormats, ", "))
-	}
+	var err error
 	if c.Timeout, err = parseDuration(str("timeout")); err != nil || c.Timeout <= 0 {
-		return nil, bad("timeout", "use a positive duration such as 30s or 2m")
+		bad("timeout", "use a positive duration such as 30s or 2m")
 	}
 	if c.SigTTL, err = parseDuration(str("sig-ttl")); err != nil || c.SigTTL <= 0 || c.SigTTL > MaxSigTTL {
-		return nil, bad("sig-ttl", "use a positive duration of at most 24h, such as 1h")
+		bad("sig-ttl", "use a positive duration of at most 24h, such as 1h")
 	}
 	if c.DataDir = expandHome(str("data-dir")); c.DataDir == "" {
-		if c.DataDir, err = DefaultDataDir(); err != nil {
-			return nil, err
+		if c.DataDir, err = DefaultDataDir(); err != nil && first == nil {
+			first = err
 		}
 	}
-	if c.Keystore = expandHome(str("keystore")); c.Keystore == "" {
+	if c.Keystore = expandHome(str("keystore")); c.Keystore == "" && c.DataDir != "" {
 		c.Keystore = filepath.Join(c.DataDir, "keystore")
 	}
 	c.CAFile = expandHome(str("ca-file"))
-	return c, nil
+	return c, first
+}
+
+// Check validates one setting's effective value as `config set` validates a value, naming
+// where the value came from.
+func (s *Settings) Check(name string) error {
+	k, err := LookupKey(name)
+	if err != nil {
+		return err
+	}
+	v, src := s.Get(name)
+	return validateValue(k, strings.TrimSpace(v), src)
 }
 
 // Key returns the table entry for name (the zero Key for an unknown name).
@@ -326,7 +351,10 @@ func (s *Settings) Key(name string) Key { k, _ := lookupKey(name); return k }
 const Redacted = "***"
 
 // ValidateValue checks a value for a setting, as `config set` must before writing it.
-func ValidateValue(k Key, value string) error {
+func ValidateValue(k Key, value string) error { return validateValue(k, value, "command line") }
+
+// validateValue checks a value for a setting; source says where it came from.
+func validateValue(k Key, value, source string) error {
 	reason := ""
 	switch k.Kind {
 	case KindBool:
@@ -357,7 +385,7 @@ func ValidateValue(k Key, value string) error {
 	if k.Secret() {
 		value = Redacted
 	}
-	return &ValueError{Key: k.Name, Value: value, Source: "command line", Reason: reason}
+	return &ValueError{Key: k.Name, Value: value, Source: source, Reason: reason}
 }
 
 func parseDuration(s string) (time.Duration, error) {
