@@ -95,13 +95,14 @@ func exitCode(ctx context.Context, err error) int {
 	case errors.As(err, &ee):
 		return ee.code
 	case errors.As(err, &fileErr), errors.As(err, &valueErr),
-		errors.Is(err, config.ErrUnknownProfile), errors.Is(err, keystore.ErrInvalidName),
+		errors.Is(err, keystore.ErrInvalidName),
 		errors.Is(err, keystore.ErrInvalidKey), errors.Is(err, hub.ErrInvalidTarget),
 		errors.Is(err, hub.ErrInvalidSecret), errors.Is(err, hub.ErrInvalidAuth),
 		errors.Is(err, hub.ErrInvalidArg), errors.Is(err, hub.ErrInvalidToken),
 		errors.Is(err, hubauth.ErrInvalidKeyType):
 		return ExitUsage
 	case errors.Is(err, keystore.ErrNotFound), errors.Is(err, keystore.ErrNoDefault),
+		errors.Is(err, config.ErrUnknownProfile), // as for config use PROFILE
 		errors.Is(err, hub.ErrNotFound), errors.Is(err, hubauth.ErrKeyNotFound):
 		return ExitNotFound
 	case errors.Is(err, keystore.ErrWrongPassphrase), errors.Is(err, hub.ErrAuth):
