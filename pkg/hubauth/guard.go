@@ -496,6 +496,9 @@ const (
 	threadsAPI = "/threads.pb.API/"
 	netAPI     = "/threads.net.pb.API/"
 	usersAPI   = "/api.usersd.pb.APIService/"
+	// storeAPI is hubctl's own service (pkg/server): its RepairDB is left to the
+	// operators (policyFor), its ExportInstances is in the table.
+	storeAPI = "/hubctl.v1.Store/"
 )
 
 // policyFor covers methods not in the table: health checks are open (load balancers
@@ -579,6 +582,11 @@ var policies = map[string]policy{
 	netAPI + "AddRecord":     netThread(func(r any) []byte { return r.(*netpb.AddRecordRequest).ThreadID }),
 	netAPI + "GetRecord":     netThread(func(r any) []byte { return r.(*netpb.GetRecordRequest).ThreadID }),
 	netAPI + "Subscribe":     {kind: subscribe},
+
+	// ExportInstances reads every instance of a collection of a database, around its
+	// read filter, for a backup: its owner and operators only, refused to anyone else
+	// exactly as a Find on that database is.
+	storeAPI + "ExportInstances": db(func(r any) []byte { return r.(*pb.FindRequest).DbID }),
 
 	usersAPI + "ListThreads": {kind: users},
 	usersAPI + "GetThread":   {kind: users},
