@@ -20,9 +20,6 @@ import (
 	"github.com/hubctl/hubctl/pkg/server"
 )
 
-// localProfile is the config profile the daemon's first key is saved in.
-const localProfile = "local"
-
 type daemonOptions struct {
 	apiAddr, webAddr, hostAddr string
 	corsOrigins                []string
@@ -297,8 +294,10 @@ func ensureKey(reg *hubauth.Registry) (*hubauth.Key, error) {
 }
 
 // reportFirstKey tells the operator about the key the first start created, and saves it
-// in the hubctl config as the profile "local". The secret goes to the config file (0600),
-// never to the daemon's output, which often ends up in logs.
+// in the hubctl config as a new profile of its own (config.DaemonProfile: "local" for the
+// default data directory), made current only if none was. It never writes into a profile
+// that exists: that one may hold another daemon's key. The secret goes to the config file
+// (0600), never to the daemon's output, which often ends up in logs.
 func reportFirstKey(f *Factory, cfg *config.Config, o *daemonOptions, k hubauth.Key, st server.State) {
 	io := f.IO
 	io.Infof("Created API key %s (user, secure): there were none in %s.", k.Key, cfg.DataDir)
@@ -311,26 +310,41 @@ func reportFirstKey(f *Factory, cfg *config.Config, o *daemonOptions, k hubauth.
 		io.Warnf("could not save the key in the config: %v", err)
 		return
 	}
-	file := s.File
-	file.Set(localProfile, "key", k.Key)
-	file.Set(localProfile, "secret", k.Secret)
+	// The file as it is now: another daemon may have saved its profile since this one
+	// read the config at its start.
+	file, err := config.ReadFile(s.File.Path)
+	if err != nil {
+		io.Warnf("could not save the key in the config: %v", err)
+		return
+	}
 	// Commands find the daemon through the state file in their data directory; one with a
 	// data directory of its own is pointed at the daemon's address instead.
-	if def, err := config.DefaultDataDir(); err != nil || filepath.Clean(def) != filepath.Clean(cfg.DataDir) {
-		file.Set(localProfile, "api", st.API)
+	def, derr := config.DefaultDataDir()
+	isDefault := derr == nil && filepath.Clean(def) == filepath.Clean(cfg.DataDir)
+	name, base := config.DaemonProfile(file, cfg.DataDir, isDefault)
+	file.Set(name, "key", k.Key)
+	file.Set(name, "secret", k.Secret)
+	written := "key and secret"
+	if !isDefault {
+		file.Set(name, "api", st.API)
+		written = "key, secret and api " + st.API
 	}
-	current := false
-	if file.CurrentProfile() == "" {
-		file.SetCurrentProfile(localProfile)
-		current = true
+	current := file.CurrentProfile()
+	if current == "" {
+		file.SetCurrentProfile(name)
 	}
 	if err := file.Save(); err != nil {
 		io.Warnf("could not save the key in %s: %v", file.Path, err)
 		return
 	}
-	if current {
-		io.Infof("Saved it in %s as the profile %q, now the current profile.", file.Path, localProfile)
+	what := "a new profile with " + written
+	if name != base {
+		what += fmt.Sprintf(" (the profile %q exists already, and is unchanged)", base)
+	}
+	if current == "" {
+		io.Infof("Saved it in %s as the profile %q, now the current profile (there was none): %s.", file.Path, name, what)
 	} else {
-		io.Infof("Saved it in %s as the profile %q: use it with --profile %s.", file.Path, localProfile, localProfile)
+		io.Infof("Saved it in %s as the profile %q: %s; the current profile stays %q: use this one with --profile %s, or make it current with hubctl config use %s.",
+			file.Path, name, what, current, name, name)
 	}
 }
