@@ -5,16 +5,22 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
+	"path/filepath"
 	"reflect"
 	"sort"
 	"strings"
 	"testing"
+	"time"
 
 	pb "github.com/textileio/go-threads/api/pb"
 	"github.com/textileio/go-threads/core/thread"
 	"github.com/textileio/go-threads/db"
 
 	"github.com/hubctl/hubctl/internal/testnode"
+	"github.com/hubctl/hubctl/pkg/hubauth"
+	"github.com/hubctl/hubctl/pkg/node"
+	"github.com/hubctl/hubctl/pkg/server"
 )
 
 const peopleSchema = `{"type":"object","properties":{"_id":{"type":"string"},"name":{"type":"string"},"age":{"type":"integer","minimum":0}},"required":["_id","name"]}`
@@ -24,8 +30,15 @@ const peopleSchema = `{"type":"object","properties":{"_id":{"type":"string"},"na
 func instancesClient(t *testing.T) (*Client, thread.ID) {
 	t.Helper()
 	s := startNode(t, testnode.Options{})
-	tgt, _ := ParseTarget(s.Addr, false, "", false)
-	c := newClient(t, Options{Target: tgt, Identity: testIdentity(t)})
+	return instancesDB(t, s.Addr, 0)
+}
+
+// instancesDB makes that database on the server at addr, with a client whose calls time
+// out after timeout (DefaultTimeout when 0).
+func instancesDB(t *testing.T, addr string, timeout time.Duration) (*Client, thread.ID) {
+	t.Helper()
+	tgt, _ := ParseTarget(addr, false, "", false)
+	c := newClient(t, Options{Target: tgt, Identity: testIdentity(t), Timeout: timeout})
 	id := thread.NewIDV1(thread.Raw, 32)
 	ctx := context.Background()
 	if err := c.NewDB(ctx, id, "insttest"); err != nil {
@@ -346,11 +359,50 @@ func TestFindPages(t *testing.T) {
 }
 
 // A page too large for one gRPC message is asked for again in halves.
+// A page too large for one gRPC message is asked for again in halves, until the whole
+// collection is listed. The limit met here is the server's: the daemon's and the embedded
+// node's gRPC server (pkg/server) at --max-message-size 1MiB, so that 8 instances of
+// 300 KiB (2.3 MiB, pages of 3) stand for a collection of any size at the default 16 MiB.
 func TestFindLargeInstances(t *testing.T) {
+	addr := limitedServer(t, 1<<20)
+	c, dbID := instancesDB(t, addr, 0)
+	ctx := context.Background()
+	big := strings.Repeat("x", 300<<10)
+	var want []string
+	for i := 0; i < 8; i++ {
+		id := fmt.Sprintf("big-%02d", i)
+		want = append(want, id)
+		if _, err := c.CreateInstances(ctx, dbID, "free", docs(fmt.Sprintf(`{"_id":%q,"s":%q}`, id, big))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	found, err := c.FindInstances(ctx, dbID, "free", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, d := range found {
+		got = append(got, field(t, d, "_id").(string))
+		if len(d) < len(big) {
+			t.Fatalf("instance %v came back with %d bytes", field(t, d, "_id"), len(d))
+		}
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("found %v, want the 8 instances of 300 KiB in _id order", got)
+	}
+}
+
+// The same when the limit met is the client's own (maxMessageSize, 64 MiB: a server
+// that sends larger messages, like plain threadsd): 72 MiB go through go-threads here,
+// a minute under the race detector, so -short skips it. The calls get minutes rather
+// than DefaultTimeout, so a busy machine cannot fail it: what it checks is that every
+// instance comes back, not how fast.
+func TestFindPastClientLimit(t *testing.T) {
 	if testing.Short() {
 		t.Skip("writes 72 MiB")
 	}
-	c, dbID := instancesClient(t)
+	s := startNode(t, testnode.Options{})
+	c, dbID := instancesDB(t, s.Addr, 10*time.Minute)
 	ctx := context.Background()
 	big := strings.Repeat("x", 3<<20)
 	for i := 0; i < 24; i++ {
@@ -365,6 +417,36 @@ func TestFindLargeInstances(t *testing.T) {
 	if len(found) != 24 {
 		t.Fatalf("found %d of 24 instances of 3 MiB", len(found))
 	}
+}
+
+// limitedServer serves a fresh node with pkg/server's gRPC server (no key checks), its
+// messages limited to maxMessage bytes either way, on 127.0.0.1.
+func limitedServer(t *testing.T, maxMessage int) string {
+	t.Helper()
+	n, err := node.Open(context.Background(), node.Options{Dir: filepath.Join(t.TempDir(), "node"), NoNetPulling: true, IncludePrivateAddrs: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, err := server.NewGRPC(n, server.Options{Mode: hubauth.AuthNone, Limits: server.Limits{MaxMessageSize: maxMessage}})
+	if err != nil {
+		_ = n.Close()
+		t.Fatal(err)
+	}
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		_ = n.Close()
+		t.Fatal(err)
+	}
+	served := make(chan error, 1)
+	go func() { served <- g.Serve(lis) }()
+	t.Cleanup(func() {
+		g.Stop()
+		<-served
+		if err := n.Close(); err != nil {
+			t.Error(err)
+		}
+	})
+	return lis.Addr().String()
 }
 
 func TestParseQuery(t *testing.T) {
