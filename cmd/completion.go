@@ -22,15 +22,27 @@ import (
 // Shell completion: the `completion` command, which prints cobra's scripts, and the
 // completion functions the commands register. The scripts call `hubctl __complete ARGS...`
 // on every TAB, so these functions run inside a short-lived process a user is waiting on:
-// they read local files, or ask a server for at most completionDeadline, and on any
+// they read local files, or ask a server for at most completionDeadline (the embedded
+// node, opened in this process, for at most embeddedDeadline), and on any
 // failure they offer nothing rather than an error in the middle of the user's shell.
 
-// completionDeadline bounds every completion that needs a server, however it is reached.
-const completionDeadline = time.Second
+// completionDeadline bounds a completion that asks a server (--api, or a daemon running
+// on the data directory): generous for a working server answering a busy machine (a
+// token, then one listing), short enough that a TAB at a server that never answers
+// comes back empty in seconds.
+const completionDeadline = 5 * time.Second
 
-// embeddedLockWait is how long a completion tries for the embedded node's directory lock.
-// A command holding it may run for minutes; the completion gives up instead of making
-// the user wait for it (and never makes that command wait for more than one listing).
+// embeddedDeadline bounds a completion from the embedded node. Opening it (the stores,
+// then every database) is this process's own work, about a second on an idle machine
+// and several on a busy one: a completion that gave up after a second offered nothing
+// whenever the machine was busy (or the node held many databases). The bound is for a
+// disk that does not answer; another hubctl holding the node is embeddedLockWait's.
+const embeddedDeadline = 20 * time.Second
+
+// embeddedLockWait is how long a completion waits for the embedded node's directory lock
+// to be free. A command holding it may run for minutes; the completion gives up instead
+// of making the user wait for it (and never makes that command wait for more than one
+// listing).
 const embeddedLockWait = 50 * time.Millisecond
 
 // completionShells are the shells cobra writes scripts for, with descriptions.
@@ -71,8 +83,8 @@ func newCompletionCmd(f *Factory) *cobra.Command {
 		Short: "Print the shell completion script for bash, zsh, fish or PowerShell",
 		Long: `Print the script that makes the shell complete hubctl's commands, flags and arguments:
 identity and profile names, config keys, output formats, database IDs (with their names)
-and more. Completions that need a server ask it for at most a second and fall back to
-nothing; they never start an embedded node that another hubctl is using.
+and more. Completions that need a server ask it for at most 5 seconds and fall back to
+nothing; they never wait for an embedded node that another hubctl is using.
 
 bash (needs the bash-completion package: apt install bash-completion):
   source <(hubctl completion bash)                      # this shell
@@ -371,19 +383,18 @@ func collectionCompletions(ctx context.Context, f *Factory, args []string) []cob
 }
 
 // askServer runs ask with a client made for completions, bounded by completionDeadline
-// whatever happens below it (a server that does not answer, a slow store), and returns
-// nothing on any failure. When the deadline passes, the process goes on to exit, which
-// ends the lookup with it.
+// (embeddedDeadline for the embedded node) whatever happens below it (a server that does
+// not answer, a slow store), and returns nothing on any failure. When the deadline
+// passes, the process goes on to exit, which ends the lookup with it.
 func askServer(ctx context.Context, f *Factory, ask func(context.Context, *hub.Client) ([]cobra.Completion, error)) []cobra.Completion {
-	ctx, cancel := context.WithTimeout(ctx, completionDeadline)
+	c, bound, err := completionClient(f)
+	if err != nil || c == nil {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, bound)
 	defer cancel()
 	done := make(chan []cobra.Completion, 1)
 	go func() {
-		c, err := completionClient(f)
-		if err != nil || c == nil {
-			done <- nil
-			return
-		}
 		defer c.Close()
 		out, err := ask(ctx, c)
 		if err != nil {
@@ -400,34 +411,66 @@ func askServer(ctx context.Context, f *Factory, ask func(context.Context, *hub.C
 }
 
 // completionClient is Factory.Hub for completions: the same target (--api, else a
-// running daemon, else the embedded node) and token cache, but a timeout of
-// completionDeadline, no messages, no identity created or passphrase asked for, and an
-// embedded node opened only if no other hubctl holds it right now. It returns nil when
-// there is nothing to ask: no server and no embedded node yet.
-func completionClient(f *Factory) (*hub.Client, error) {
+// running daemon, else the embedded node) and token cache, but no messages, no identity
+// created or passphrase asked for, and an embedded node opened only if no other hubctl
+// holds it right now. It returns the bound for the whole completion, also the client's
+// timeout (completionDeadline, or embeddedDeadline for the embedded node), and a nil
+// client when there is nothing to ask: no server and no embedded node yet. It dials
+// nothing.
+func completionClient(f *Factory) (*hub.Client, time.Duration, error) {
 	c, err := f.Config()
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	opts, nodeDir, err := hubOptions(c)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
+	bound := completionDeadline
 	if opts.Target.Embedded() {
 		if _, err := os.Stat(nodeDir); err != nil {
 			// No node has been created here: no databases, and a completion must not
 			// create one.
-			return nil, nil
+			return nil, 0, nil
 		}
+		bound = embeddedDeadline
 	}
-	opts.Timeout = completionDeadline
+	opts.Timeout = bound
 	opts.Identity = f.completionIdentity
 	opts.Local = func(ctx context.Context) (hub.LocalServer, error) {
-		ctx, cancel := context.WithTimeout(ctx, embeddedLockWait)
-		defer cancel()
+		// Give up at once if another hubctl holds the node. The context of OpenEmbedded
+		// bounds the store opening as well as the lock wait, so it is the completion's own
+		// (embeddedDeadline): a bound of embeddedLockWait there gave up on the stores
+		// themselves whenever they took a second to open. Another process taking the lock
+		// between this check and the open's is waited for, within that same bound.
+		if lockHeld(nodeDir) {
+			return nil, errNodeBusy
+		}
 		return server.OpenEmbedded(ctx, node.Options{Dir: nodeDir, NoNetPulling: true, IncludePrivateAddrs: true})
 	}
-	return hub.New(opts)
+	h, err := hub.New(opts)
+	return h, bound, err
+}
+
+// errNodeBusy stops a completion from the embedded node while another hubctl holds it.
+var errNodeBusy = errors.New("another hubctl holds the embedded node")
+
+// lockHeld reports whether some process holds the embedded node's lock now, trying for at
+// most embeddedLockWait: a command holding it may run for minutes, and the completion
+// gives up instead of making the user wait for it.
+func lockHeld(dir string) bool {
+	ctx, cancel := context.WithTimeout(context.Background(), embeddedLockWait)
+	defer cancel()
+	for {
+		if !node.Locked(dir) {
+			return false
+		}
+		select {
+		case <-ctx.Done():
+			return true
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
 }
 
 // errNoPrompt stops a completion that would need a passphrase typed in.
