@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/spf13/cobra"
+
 	"github.com/hubctl/hubctl/pkg/config"
 	"github.com/hubctl/hubctl/pkg/iostreams"
 	"github.com/hubctl/hubctl/pkg/keystore"
@@ -163,7 +165,7 @@ func TestExitCodes(t *testing.T) {
 		{bg, fmt.Errorf("wrapped: %w", keystore.ErrInvalidKey), ExitUsage},
 		{bg, &config.FileError{Path: "f", Line: 1, Msg: "m"}, ExitUsage},
 		{bg, fmt.Errorf("x: %w", &config.ValueError{Key: "timeout"}), ExitUsage},
-		{bg, config.ErrUnknownProfile, ExitUsage},
+		{bg, config.ErrUnknownProfile, ExitNotFound}, // since 74540c0
 		{bg, fmt.Errorf("identity x %w", keystore.ErrNotFound), ExitNotFound},
 		{bg, keystore.ErrNoDefault, ExitNotFound},
 		{bg, fmt.Errorf("%w for identity x", keystore.ErrWrongPassphrase), ExitAuth},
@@ -206,6 +208,109 @@ func TestHelpTopicAndEveryCommandDocumented(t *testing.T) {
 			if sub.Short == "" {
 				t.Errorf("command %q has no short help", sub.CommandPath())
 			}
+		}
+	}
+}
+
+// Every group suggests the same way: "lst" is one edit from list (and its alias ls), two
+// from get or set, so every group with a list command suggests list, and only list.
+func TestSuggestionsEveryGroup(t *testing.T) {
+	isolate(t)
+	root := NewRootCmd(iostreams.Test(strings.NewReader(""), &bytes.Buffer{}, &bytes.Buffer{}))
+	var groups []*cobra.Command
+	var walk func(*cobra.Command)
+	walk = func(c *cobra.Command) {
+		if c.HasAvailableSubCommands() {
+			groups = append(groups, c)
+		}
+		for _, sub := range c.Commands() {
+			walk(sub)
+		}
+	}
+	walk(root)
+	withList := 0
+	for _, g := range groups {
+		path := strings.Fields(g.CommandPath())[1:]
+		if sub, _, err := g.Find([]string{"list"}); err == nil && sub != g {
+			withList++
+			_, stderr, code := run(t, false, "", append(path, "lst")...)
+			want := fmt.Sprintf("hubctl: unknown command \"lst\" for %q; did you mean \"list\"? Run '%s --help' for usage\n", g.CommandPath(), g.CommandPath())
+			if code != ExitUsage || stderr != want {
+				t.Errorf("%s lst: exit %d, stderr %q; want exit 2, %q", g.CommandPath(), code, stderr, want)
+			}
+		}
+		// A swap of two letters of any subcommand's name suggests that name alone.
+		for _, sub := range g.Commands() {
+			name := sub.Name()
+			if !sub.IsAvailableCommand() || len(name) < 4 || name[1] == name[2] {
+				continue
+			}
+			typo := name[:1] + name[2:3] + name[1:2] + name[3:]
+			_, stderr, code := run(t, false, "", append(path, typo)...)
+			if want := fmt.Sprintf("; did you mean %q? Run '", name); code != ExitUsage || !strings.Contains(stderr, want) {
+				t.Errorf("%s %s: exit %d, stderr %q; want exit 2 and %q", g.CommandPath(), typo, code, stderr, want)
+			}
+		}
+	}
+	if withList < 5 {
+		t.Fatalf("found %d groups with a list command, want identity, keys, db, collection and instance", withList)
+	}
+
+	// Nothing near enough: no suggestion, rather than "get" for "lst".
+	for _, args := range [][]string{{"token", "lst"}, {"config", "lst"}, {"net", "lst"}, {"nosuchcommand"}} {
+		_, stderr, code := run(t, false, "", args...)
+		if code != ExitUsage || strings.Contains(stderr, "did you mean") || !strings.HasSuffix(stderr, " --help' for usage\n") || strings.Count(stderr, "\n") != 1 {
+			t.Errorf("%v: exit %d, stderr %q; want exit 2 and no suggestion", args, code, stderr)
+		}
+	}
+	// Prefixes first, every one of them; a help topic is suggested too.
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"instanc"}, `did you mean "instance"?`},
+		{[]string{"i"}, `did you mean "identity" or "instance"?`},
+		{[]string{"db", "craete"}, `did you mean "create"?`},
+		{[]string{"exitcodes"}, `did you mean "exit-codes"?`},
+		{[]string{"identity", "remov"}, `did you mean "rm"?`}, // an alias of rm,
+	} {
+		_, stderr, code := run(t, false, "", c.args...)
+		if code != ExitUsage || !strings.Contains(stderr, "; "+c.want+" Run '") {
+			t.Errorf("%v: exit %d, stderr %q; want %q", c.args, code, stderr, c.want)
+		}
+	}
+}
+
+// An unknown help topic is a usage error that says so, where cobra printed the root help
+// and exited 0; known topics and commands still print their help.
+func TestHelpUnknownTopic(t *testing.T) {
+	isolate(t)
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"help", "exitcodes"}, `hubctl: unknown help topic "exitcodes"; did you mean "exit-codes"? Run 'hubctl --help' for usage` + "\n"},
+		{[]string{"help", "db", "craete"}, `hubctl: unknown help topic "db craete"; did you mean "db create"? Run 'hubctl db --help' for usage` + "\n"},
+		{[]string{"help", "frob"}, `hubctl: unknown help topic "frob"; run 'hubctl --help' for usage` + "\n"},
+		{[]string{"help", "db", "create", "extra"}, `hubctl: unknown help topic "db create extra"; run 'hubctl db create --help' for usage` + "\n"},
+	} {
+		stdout, stderr, code := run(t, false, "", c.args...)
+		if code != ExitUsage || stdout != "" || stderr != c.want {
+			t.Errorf("%v: exit %d, stdout %q, stderr %q; want exit 2, stderr %q", c.args, code, stdout[:min(len(stdout), 80)], stderr, c.want)
+		}
+	}
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"help", "db", "create"}, "hubctl db create [flags]"},
+		{[]string{"help", "exit-codes"}, "130  interrupted"},
+		{[]string{"help"}, "Available Commands:"},
+		{[]string{"help", "instance"}, "--help"},
+	} {
+		stdout, stderr, code := run(t, false, "", c.args...)
+		if code != 0 || stderr != "" || !strings.Contains(stdout, c.want) {
+			t.Errorf("%v: exit %d, stderr %q, stdout lacks %q:\n%s", c.args, code, stderr, c.want, stdout)
 		}
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/spf13/cobra"
 
@@ -150,16 +151,106 @@ func subcommandArgs(cmd *cobra.Command, args []string) error {
 		return nil
 	}
 	msg := fmt.Sprintf("unknown command %q for %q", args[0], cmd.CommandPath())
-	if s := cmd.SuggestionsFor(args[0]); len(s) > 0 {
-		msg += fmt.Sprintf("; did you mean %q?", s[0])
+	return usageErrorf("%s", withSuggestion(msg, suggestions(cmd, args[0]), "", cmd.CommandPath()))
+}
+
+// withSuggestion ends msg, one line, with the names typed may have meant (each after
+// prefix, as in "db create") and the command whose help shows what there is:
+// `...; did you mean "create"? Run 'hubctl db --help' for usage`, or without a suggestion
+// `...; run 'hubctl db --help' for usage`.
+func withSuggestion(msg string, names []string, prefix, helpPath string) string {
+	if len(names) == 0 {
+		return fmt.Sprintf("%s; run '%s --help' for usage", msg, helpPath)
 	}
-	return usageErrorf("%s; run '%s --help' for usage", msg, cmd.CommandPath())
+	quoted := make([]string, len(names))
+	for i, n := range names {
+		quoted[i] = fmt.Sprintf("%q", prefix+n)
+	}
+	alts := quoted[len(quoted)-1]
+	if len(quoted) > 1 {
+		alts = strings.Join(quoted[:len(quoted)-1], ", ") + " or " + alts
+	}
+	return fmt.Sprintf("%s; did you mean %s? Run '%s --help' for usage", msg, alts, helpPath)
+}
+
+// suggestions names the subcommands (and help topics) of cmd that typed may have meant,
+// the same way for every group. Names that typed begins (of the command or an alias) come
+// first, all of them, since each is as likely as the other; else the nearest by edit
+// distance, a swap of two neighbouring letters counting as one edit ("craete" is one
+// from "create"), ties all named. A near name must be within cmd's
+// SuggestionsMinimumDistance (2) edits and half of typed's length, so "lst" suggests
+// "list" (one edit), never "get" or "set" (two of its three letters).
+func suggestions(cmd *cobra.Command, typed string) []string {
+	typed = strings.ToLower(typed)
+	limit := cmd.SuggestionsMinimumDistance
+	if limit <= 0 {
+		limit = 2
+	}
+	limit = min(limit, max(1, utf8.RuneCountInString(typed)/2))
+	var prefixed, near []string
+	best := limit + 1
+	for _, c := range cmd.Commands() {
+		if !c.IsAvailableCommand() && !c.IsAdditionalHelpTopicCommand() && (cmd.HasParent() || c.Name() != "help") {
+			continue
+		}
+		dist, prefix := best+1, false
+		for _, name := range append([]string{c.Name()}, c.Aliases...) {
+			name = strings.ToLower(name)
+			prefix = prefix || strings.HasPrefix(name, typed)
+			dist = min(dist, editDistance(typed, name))
+		}
+		for _, s := range c.SuggestFor {
+			if strings.EqualFold(s, typed) {
+				prefix = true
+			}
+		}
+		switch {
+		case prefix:
+			prefixed = append(prefixed, c.Name())
+		case dist > limit:
+		case dist < best:
+			best, near = dist, []string{c.Name()}
+		case dist == best:
+			near = append(near, c.Name())
+		}
+	}
+	if len(prefixed) > 0 {
+		return prefixed
+	}
+	return near
+}
+
+// editDistance is the optimal string alignment distance between a and b: insertions,
+// deletions, substitutions and swaps of two neighbouring runes, each one edit.
+func editDistance(a, b string) int {
+	s, t := []rune(a), []rune(b)
+	d := make([][]int, len(s)+1)
+	for i := range d {
+		d[i] = make([]int, len(t)+1)
+		d[i][0] = i
+	}
+	for j := range d[0] {
+		d[0][j] = j
+	}
+	for i := 1; i <= len(s); i++ {
+		for j := 1; j <= len(t); j++ {
+			cost := 1
+			if s[i-1] == t[j-1] {
+				cost = 0
+			}
+			d[i][j] = min(d[i-1][j]+1, d[i][j-1]+1, d[i-1][j-1]+cost)
+			if i > 1 && j > 1 && s[i-1] == t[j-2] && s[i-2] == t[j-1] {
+				d[i][j] = min(d[i][j], d[i-2][j-2]+1)
+			}
+		}
+	}
+	return d[len(s)][len(t)]
 }
 
 // group makes cmd a command that only holds subcommands.
 func group(cmd *cobra.Command, subs ...*cobra.Command) *cobra.Command {
 	cmd.Args = subcommandArgs
-	cmd.SuggestionsMinimumDistance = 2 // cobra's own default, which SuggestionsFor does not apply
+	cmd.SuggestionsMinimumDistance = 2 // cobra's own default; suggestions applies it
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error { return cmd.Help() }
 	cmd.AddCommand(subs...)
 	return cmd

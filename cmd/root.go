@@ -5,8 +5,10 @@ package cmd
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"github.com/spf13/cobra"
@@ -100,6 +102,56 @@ Settings come from flags, then HUBCTL_* environment variables, then the config f
 			Long:  exitCodesHelp,
 		},
 	)
+	root.SetHelpCommand(newHelpCmd())
 	addCompletion(root, f)
 	return root, f
+}
+
+// newHelpCmd is cobra's help command, except that a topic it does not know is a usage
+// error (exit 2) with a suggestion, where cobra's printed the root help and exited 0:
+// "hubctl help db craete" said nothing of the typo.
+func newHelpCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "help [command]",
+		Short: "Help about any command",
+		Long: `Help provides help for any command or help topic (such as exit-codes).
+Type hubctl help [path to command] for full details.`,
+		ValidArgsFunction: func(c *cobra.Command, args []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
+			cmd, rest, err := c.Root().Find(args)
+			if err != nil || len(rest) > 0 {
+				return nil, cobra.ShellCompDirectiveNoFileComp
+			}
+			var completions []cobra.Completion
+			for _, sub := range cmd.Commands() {
+				if (sub.IsAvailableCommand() || sub.IsAdditionalHelpTopicCommand()) && strings.HasPrefix(sub.Name(), toComplete) {
+					completions = append(completions, cobra.CompletionWithDesc(sub.Name(), sub.Short))
+				}
+			}
+			return completions, cobra.ShellCompDirectiveNoFileComp
+		},
+		RunE: func(c *cobra.Command, args []string) error {
+			cmd, rest, err := c.Root().Find(args)
+			if err != nil || len(rest) > 0 {
+				if cmd == nil {
+					cmd = c.Root()
+				}
+				var names []string
+				if len(rest) > 0 {
+					names = suggestions(cmd, rest[0])
+				}
+				prefix := strings.TrimPrefix(strings.TrimPrefix(cmd.CommandPath(), c.Root().Name()), " ")
+				if prefix != "" {
+					prefix += " "
+				}
+				msg := fmt.Sprintf("unknown help topic %q", strings.Join(args, " "))
+				return usageErrorf("%s", withSuggestion(msg, names, prefix, cmd.CommandPath()))
+			}
+			if cmd.Context() == nil {
+				cmd.SetContext(c.Context())
+			}
+			cmd.InitDefaultHelpFlag()    // so that --help is shown among the flags
+			cmd.InitDefaultVersionFlag() // and --version on the root
+			return cmd.Help()
+		},
+	}
 }
