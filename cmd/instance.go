@@ -188,7 +188,7 @@ func runInstanceWrite(cmd *cobra.Command, f *Factory, opts *instanceWriteOptions
 	} else {
 		err = w.write(ctx, batches)
 	}
-	w.bar.done()
+	w.bar.done(err == nil)
 	if ids != nil {
 		if cerr := ids.close(); err == nil {
 			err = cerr
@@ -200,11 +200,15 @@ func runInstanceWrite(cmd *cobra.Command, f *Factory, opts *instanceWriteOptions
 	verb := map[bool]string{false: "Created", true: "Saved"}[opts.save]
 	switch {
 	case opts.dryRun:
-		f.IO.Infof("%s: %d instances match the schema of %s; nothing was written (--dry-run).", name, w.checked, collection)
+		match := "match"
+		if w.checked == 1 {
+			match = "matches"
+		}
+		f.IO.Infof("%s: %s %s the schema of %s; nothing was written (--dry-run).", name, plural(w.checked, "instance"), match, collection)
 	case w.written == 0:
 		f.IO.Infof("%s holds no instances; nothing was written.", name)
 	default:
-		f.IO.Infof("%s %d instances in %s.", verb, w.written, collection)
+		f.IO.Infof("%s %s in %s.", verb, plural(w.written, "instance"), collection)
 	}
 	return nil
 }
@@ -463,6 +467,9 @@ func (w *instanceWriter) validate(batches <-chan batch, v *hub.InstanceValidator
 // progress is a bar on standard error when it is a terminal, else nothing.
 type progress struct {
 	bar *progressbar.ProgressBar
+	out io.Writer
+	// sized: the input's size is known, so the bar shows a percentage (else a spinner).
+	sized bool
 	// shared: standard output is the same terminal, so the bar steps aside for output.
 	shared bool
 	what   string
@@ -477,21 +484,26 @@ func (p *progress) clear() {
 }
 
 func newProgress(f *Factory, size int64, opts *instanceWriteOptions) *progress {
-	if !f.IO.IsStderrTTY() {
+	if !f.IO.IsStderrTTY() || size == 0 { // an empty file has nothing to show progress through
 		return &progress{}
 	}
 	what := map[bool]string{false: "creating", true: "saving"}[opts.save]
 	if opts.dryRun {
 		what = "checking"
 	}
-	return &progress{bar: progressbar.NewOptions64(size,
+	options := []progressbar.Option{
 		progressbar.OptionSetWriter(f.IO.ErrOut),
 		progressbar.OptionSetDescription(what),
 		progressbar.OptionShowBytes(true),
-		progressbar.OptionClearOnFinish(),
 		progressbar.OptionSetPredictTime(size > 0),
 		progressbar.OptionFullWidth(),
-	), shared: f.IO.IsStdoutTTY(), what: what}
+	}
+	if size < 0 {
+		// A spinner has no last frame worth keeping: the summary line says the count.
+		options = append(options, progressbar.OptionClearOnFinish())
+	}
+	return &progress{bar: progressbar.NewOptions64(size, options...),
+		out: f.IO.ErrOut, sized: size > 0, shared: f.IO.IsStdoutTTY(), what: what}
 }
 
 // update moves the bar to input offset end (-1: unknown) with n instances done.
@@ -499,15 +511,27 @@ func (p *progress) update(end int64, n int) {
 	if p.bar == nil {
 		return
 	}
+	p.bar.Describe(fmt.Sprintf("%s: %s", p.what, plural(n, "instance")))
 	if end >= 0 {
 		_ = p.bar.Set64(end)
 	}
-	p.bar.Describe(fmt.Sprintf("%s: %d instances", p.what, n))
 }
 
-func (p *progress) done() {
-	if p.bar != nil {
-		_ = p.bar.Finish() // clears the bar (and stops a spinner's goroutine)
+// done ends the bar. After the whole input (ok), a bar with a size is drawn full, at
+// 100%, and kept on its line above the summary: the last update stops short of the end
+// (the input's last newline is after the last instance), so without that the bar's last
+// frame read 99%. A spinner, or a bar that an error stopped, is cleared for the message.
+func (p *progress) done(ok bool) {
+	switch {
+	case p.bar == nil:
+	case !p.sized:
+		_ = p.bar.Finish() // clears the spinner and stops its goroutine
+	case ok && p.bar.IsStarted():
+		_ = p.bar.Finish()
+		fmt.Fprintln(p.out)
+	default:
+		_ = p.bar.Exit()
+		_ = p.bar.Clear()
 	}
 }
 
@@ -936,7 +960,7 @@ missing IDs are named (exit 3).`,
 			if len(ids) == 1 {
 				f.IO.Infof("Deleted instance %s from %s.", ids[0], collection)
 			} else {
-				f.IO.Infof("Deleted %d instances from %s.", len(ids), collection)
+				f.IO.Infof("Deleted %s from %s.", plural(len(ids), "instance"), collection)
 			}
 			return nil
 		},

@@ -134,7 +134,7 @@ func runKeysCreate(f *Factory, opts keysCreateOptions) error {
 		return err
 	}
 	f.IO.Infof("Created API key %s in %s.", k.Key, reg.Path())
-	f.IO.Infof("The secret is shown only now; keep it safe (hubctl keys list --show-secrets shows it again).")
+	f.IO.Infof("Keep the secret safe: it signs requests as this key (hubctl keys list --show-secrets shows it again, on this machine).")
 	use := "Use it: hubctl config set key %s, and the secret in HUBCTL_SECRET (or hubctl config set secret)."
 	if !k.Secure {
 		use = "Use it: hubctl config set key %s (an insecure key needs no signature)."

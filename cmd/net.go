@@ -126,7 +126,7 @@ with --show-keys.`,
 					if head == "" {
 						head = "(empty)"
 					}
-					rows = append(rows, []string{"Log:", fmt.Sprintf("%s  %s  %d records  head %s", l.ID, owner, l.Records, head)})
+					rows = append(rows, []string{"Log:", fmt.Sprintf("%s  %s  %s  head %s", l.ID, owner, plural(int(l.Records), "record"), head)})
 					if l.PrivKey != "" {
 						rows = append(rows, []string{"", "private key " + l.PrivKey})
 					}
