@@ -21,8 +21,9 @@ const (
 	profilesKey       = "profiles"
 )
 
-// File is a config file as a YAML node tree, so that edits keep the user's comments and
-// key order, and so that errors can name a line.
+// File is a config file as a YAML node tree, so that errors can name a line, and its
+// text, which Save edits in place so that every line an edit does not change stays as the
+// user wrote it.
 type File struct {
 	Path   string
 	Exists bool
