@@ -257,7 +257,7 @@ func TestSuggestionsEveryGroup(t *testing.T) {
 	}
 
 	// Nothing near enough: no suggestion, rather than "get" for "lst".
-	for _, args := range [][]string{{"token", "lst"}, {"config", "lst"}, {"net", "lst"}, {"nosuchcommand"}} {
+	for _, args := range [][]string{{"token", "lst"}, {"config", "lst"}, {"net", "lst"}, {"nosuchcommand"}, {"instance", ""}} {
 		_, stderr, code := run(t, false, "", args...)
 		if code != ExitUsage || strings.Contains(stderr, "did you mean") || !strings.HasSuffix(stderr, " --help' for usage\n") || strings.Count(stderr, "\n") != 1 {
 			t.Errorf("%v: exit %d, stderr %q; want exit 2 and no suggestion", args, code, stderr)

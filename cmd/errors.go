@@ -182,6 +182,9 @@ func withSuggestion(msg string, names []string, prefix, helpPath string) string 
 // "list" (one edit), never "get" or "set" (two of its three letters).
 func suggestions(cmd *cobra.Command, typed string) []string {
 	typed = strings.ToLower(typed)
+	if typed == "" { // every name begins with it
+		return nil
+	}
 	limit := cmd.SuggestionsMinimumDistance
 	if limit <= 0 {
 		limit = 2
