@@ -53,8 +53,9 @@ for browser and Node clients (--web-addr), with the Hub's API key checks.
 Every call needs an API key (see 'hubctl keys'); a secure key also needs a signature. A
 user token's identity owns the databases it creates or joins: with a user key, callers
 see and touch only their own databases; an account key sees them all. On its first start
-with no keys the daemon creates a user key and saves it in the hubctl config as the
-profile "local", so the next hubctl command on this machine uses it.
+with no keys the daemon creates a user key and saves it in the hubctl config, in a new
+profile of its own ("local" for the default data directory, local-DIR for another; it
+never writes into a profile that exists), made current if none was.
 
 While it runs, hubctl commands without --api use it (it writes DATA-DIR/daemon.json).
 Ctrl-C or SIGTERM stops it gracefully; a second signal stops it at once. Ports of 0
