@@ -60,25 +60,40 @@ func effective(n, def int) int {
 // server that allows limit; the call is answered ResourceExhausted, as the Hub answered
 // a quota.
 func DBLimitMessage(identity string, owned, limit int) string {
-	return fmt.Sprintf("database limit reached: identity %s owns %d databases and threads, %s (the operator's --max-dbs-per-identity); delete %s first",
-		identity, owned, most(owned, limit), some(owned, limit))
+	return fmt.Sprintf("database limit reached: identity %s owns %s, %s (the operator's --max-dbs-per-identity); delete %s first",
+		identity, dbsAndThreads(owned), most(owned, limit), some(owned, limit))
 }
 
 // KeyDBLimitMessage is the refusal of a create through key, whose identities own owned
 // threads, on a server that allows limit per key (ResourceExhausted).
 func KeyDBLimitMessage(key string, owned, limit int) string {
-	return fmt.Sprintf("database limit reached: the identities of API key %s own %d databases and threads, %s per key (the operator's --max-dbs-per-key); delete %s first",
-		key, owned, most(owned, limit), some(owned, limit))
+	return fmt.Sprintf("database limit reached: the identities of API key %s own %s, %s per key (the operator's --max-dbs-per-key); delete %s first",
+		key, dbsAndThreads(owned), most(owned, limit), some(owned, limit))
 }
 
 // CollectionLimitMessage is the refusal of a call that would give a database holding has
 // collections adding more, on a server that allows limit (ResourceExhausted).
 func CollectionLimitMessage(has, adding, limit int) string {
 	if has == 0 {
-		return fmt.Sprintf("collection limit reached: the call creates a database with %d collections, and this server allows %d per database (the operator's --max-collections-per-db); create fewer", adding, limit)
+		return fmt.Sprintf("collection limit reached: the call creates a database with %s, and this server allows %d per database (the operator's --max-collections-per-db); create fewer", collections(adding), limit)
 	}
-	return fmt.Sprintf("collection limit reached: the database has %d collections, %s (the operator's --max-collections-per-db); delete %s first",
-		has, most(has, limit), some(has, limit))
+	return fmt.Sprintf("collection limit reached: the database has %s, %s (the operator's --max-collections-per-db); delete %s first",
+		collections(has), most(has, limit), some(has, limit))
+}
+
+// dbsAndThreads counts what an identity owns in words: "1 database or thread", "2 databases and threads".
+func dbsAndThreads(n int) string {
+	if n == 1 {
+		return "1 database or thread"
+	}
+	return fmt.Sprintf("%d databases and threads", n)
+}
+
+func collections(n int) string {
+	if n == 1 {
+		return "1 collection"
+	}
+	return fmt.Sprintf("%d collections", n)
 }
 
 func most(n, limit int) string {

@@ -33,6 +33,11 @@ func TestQuotaMessages(t *testing.T) {
 		{DBLimitMessage("bbaa", 2, 2), "database limit reached: identity bbaa owns 2 databases and threads, the most this server allows (the operator's --max-dbs-per-identity); delete one first"},
 		{DBLimitMessage("bbaa", 5, 2), "database limit reached: identity bbaa owns 5 databases and threads, more than the 2 this server allows (the operator's --max-dbs-per-identity); delete 4 first"},
 		{CollectionLimitMessage(3, 1, 3), "collection limit reached: the database has 3 collections, the most this server allows (the operator's --max-collections-per-db); delete one first"},
+		// One of a thing is one, not "1 databases".
+		{DBLimitMessage("bbaa", 1, 1), "database limit reached: identity bbaa owns 1 database or thread, the most this server allows (the operator's --max-dbs-per-identity); delete one first"},
+		{KeyDBLimitMessage("kk", 1, 1), "database limit reached: the identities of API key kk own 1 database or thread, the most this server allows per key (the operator's --max-dbs-per-key); delete one first"},
+		{CollectionLimitMessage(1, 1, 1), "collection limit reached: the database has 1 collection, the most this server allows (the operator's --max-collections-per-db); delete one first"},
+		{CollectionLimitMessage(0, 1, 0), "collection limit reached: the call creates a database with 1 collection, and this server allows 0 per database (the operator's --max-collections-per-db); create fewer"},
 	} {
 		if tt.got != tt.want {
 			t.Errorf("got  %q\nwant %q", tt.got, tt.want)
