@@ -501,6 +501,12 @@ func newProgress(f *Factory, size int64, opts *instanceWriteOptions) *progress {
 	if size < 0 {
 		// A spinner has no last frame worth keeping: the summary line says the count.
 		options = append(options, progressbar.OptionClearOnFinish())
+		if f.IO.IsStdoutTTY() {
+			// clear() erases the bar between outputs with the library's Clear, which takes
+			// no lock (progressbar v3.19.1); a spinner that turned on a timer would redraw
+			// from its own goroutine meanwhile. It turns with each update instead.
+			options = append(options, progressbar.OptionSetSpinnerChangeInterval(0))
+		}
 	}
 	return &progress{bar: progressbar.NewOptions64(size, options...),
 		out: f.IO.ErrOut, sized: size > 0, shared: f.IO.IsStdoutTTY(), what: what}
