@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -32,6 +33,7 @@ const (
 
 func newDBExportCmd(f *Factory) *cobra.Command {
 	var out string
+	var allowFiltered bool
 	cmd := &cobra.Command{
 		Use:   "export DB",
 		Short: "Write a database's collections and instances to one archive (JSON Lines)",
@@ -42,19 +44,26 @@ bounded memory. go-threads' modification times (_mod) are left out: they are not
 
 The archive goes to standard output, or to --out FILE, written to a temporary file and
 renamed into place when complete (mode 0600), so a failed export leaves no partial file.
-The thread key is not exported: an import makes a new database.`,
+The thread key is not exported: an import makes a new database.
+
+Every instance is exported, those a collection's read filter hides included: hubctl's
+servers (the daemon, the embedded node) read around read filters for the database's
+owner and for account keys. Other servers (plain go-threads) cannot: against one, a
+database with a read filter is not exported unless --allow-filtered accepts an archive of
+what the filters show, and the archive then says which collections are filtered.`,
 		Example: `  hubctl db export demo --out demo.jsonl
   hubctl db export demo | gzip > demo.jsonl.gz`,
 		Args: usageArgs(cobra.ExactArgs(1)),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return runDBExport(cmd.Context(), f, args[0], out)
+			return runDBExport(cmd.Context(), f, args[0], out, allowFiltered)
 		},
 	}
 	cmd.Flags().StringVar(&out, "out", "", "write the archive to FILE instead of standard output")
+	cmd.Flags().BoolVar(&allowFiltered, "allow-filtered", false, "against a server that cannot read around read filters, export what they show (the archive says so)")
 	return cmd
 }
 
-func runDBExport(ctx context.Context, f *Factory, ref, out string) error {
+func runDBExport(ctx context.Context, f *Factory, ref, out string, allowFiltered bool) error {
 	c, err := f.Hub()
 	if err != nil {
 		return err
@@ -67,9 +76,14 @@ func runDBExport(ctx context.Context, f *Factory, ref, out string) error {
 	if err != nil {
 		return err
 	}
-	cols, err := c.ListCollections(ctx, id)
+	exp, err := c.OpenExport(ctx, id)
 	if err != nil {
 		return err
+	}
+	defer exp.Close()
+	if len(exp.Filtered) > 0 && !allowFiltered {
+		return fmt.Errorf("the server cannot read %s, which may hide instances from the export: pass --allow-filtered to export what %s, or export through hubctl daemon or the embedded node, which read around read filters",
+			aroundFilters(exp.Filtered), filtersShow(len(exp.Filtered)))
 	}
 	var dst io.Writer = f.IO.Out
 	var file *pendingFile
@@ -80,15 +94,15 @@ func runDBExport(ctx context.Context, f *Factory, ref, out string) error {
 		defer file.abort()
 		dst = file
 	}
-	w, err := archive.NewWriter(dst, archive.Header{Name: info.Name, DB: id.String(), Exported: time.Now()})
+	w, err := archive.NewWriter(dst, archive.Header{Name: info.Name, DB: id.String(), Exported: time.Now(), Filtered: exp.Filtered})
 	if err != nil {
 		return err
 	}
-	for _, col := range cols {
+	for _, col := range exp.Collections {
 		if err := w.Collection(col); err != nil {
 			return err
 		}
-		err := c.EachInstance(ctx, id, col.Name, nil, func(doc []byte) error {
+		err := exp.Each(ctx, col.Name, func(doc []byte) error {
 			doc, err := sjson.DeleteBytes(doc, modField)
 			if err != nil {
 				return fmt.Errorf("instance of %s: %w", col.Name, err)
@@ -110,8 +124,36 @@ func runDBExport(ctx context.Context, f *Factory, ref, out string) error {
 		}
 		where = out
 	}
-	f.IO.Infof("Exported %d instances in %d collections of %s (%s) to %s.", total(counts), len(counts), id, info.Name, where)
+	filtered := ""
+	if len(exp.Filtered) > 0 {
+		filtered = ", " + throughFilters(exp.Filtered)
+	}
+	f.IO.Infof("Exported %s in %s of %s (%s) to %s%s.", plural(total(counts), "instance"), plural(len(counts), "collection"), id, info.Name, where, filtered)
 	return nil
+}
+
+// aroundFilters names collections with their read filters: "collection notes around its
+// read filter", "collections a, b around their read filters".
+func aroundFilters(names []string) string {
+	if len(names) == 1 {
+		return "collection " + names[0] + " around its read filter"
+	}
+	return "collections " + strings.Join(names, ", ") + " around their read filters"
+}
+
+// throughFilters is "collection notes through its read filter", and so on.
+func throughFilters(names []string) string {
+	if len(names) == 1 {
+		return "collection " + names[0] + " through its read filter"
+	}
+	return "collections " + strings.Join(names, ", ") + " through their read filters"
+}
+
+func filtersShow(n int) string {
+	if n == 1 {
+		return "the filter shows"
+	}
+	return "the filters show"
 }
 
 func total(counts map[string]int) int {
@@ -173,7 +215,9 @@ func newDBImportCmd(f *Factory) *cobra.Command {
 		Long: `Create a new database from an archive written by 'hubctl db export': the same collections
 (schemas, indexes, validators) and instances, with the same instance IDs. Instances are
 sent in batches as the file is read, with bounded memory. Afterwards the instances of each
-collection are counted on the server and checked against the archive's end record.
+collection are counted on the server (around read filters, on hubctl's servers) and checked
+against the archive's end record. An archive exported with --allow-filtered is imported
+with a warning naming its filtered collections.
 
 Prints the new database's ID (-o json: {id, name, counts}). A malformed or truncated
 archive stops the import with FILE:LINE and says what the new database holds so far.`,
@@ -214,6 +258,9 @@ func runDBImport(ctx context.Context, f *Factory, path, name string) error {
 			return err
 		}
 	}
+	if len(r.Header.Filtered) > 0 {
+		f.IO.Warnf("%s was exported with --allow-filtered, %s: instances hidden from its exporter then are not in it", label, throughFilters(r.Header.Filtered))
+	}
 	c, err := f.Hub()
 	if err != nil {
 		return err
@@ -228,29 +275,46 @@ func runDBImport(ctx context.Context, f *Factory, path, name string) error {
 		if errors.As(err, &le) {
 			err = archiveErr(label, err)
 		}
-		return fmt.Errorf("%w; the new database %s holds what was written before: %d instances (delete it with hubctl db delete %s --yes)", err, id, total(imp.written), id)
+		return fmt.Errorf("%w; the new database %s holds what was written before: %s (delete it with hubctl db delete %s --yes)", err, id, plural(total(imp.written), "instance"), id)
 	}
-	// Verify on the server, not from what was sent.
-	counts := map[string]int{}
-	for col, want := range r.Counts() {
-		n := 0
-		if err := c.EachInstance(ctx, id, col, nil, func([]byte) error { n++; return nil }); err != nil {
-			return fmt.Errorf("verify %s: %w", col, err)
-		}
-		if n != want {
-			return fmt.Errorf("verification failed: collection %s of the new database %s holds %d instances, the archive %d", col, id, n, want)
-		}
-		counts[col] = n
+	// Verify on the server, not from what was sent: every instance, around read filters,
+	// where the server can; through them where it cannot, which may show fewer.
+	exp, err := c.OpenExport(ctx, id)
+	if err != nil {
+		return fmt.Errorf("verify: %w", err)
 	}
-	names := make([]string, 0, len(counts))
-	for col := range counts {
+	defer exp.Close()
+	filtered := map[string]bool{}
+	for _, col := range exp.Filtered {
+		filtered[col] = true
+	}
+	names := make([]string, 0, len(r.Counts()))
+	for col := range r.Counts() {
 		names = append(names, col)
 	}
 	sort.Strings(names)
+	counts := map[string]int{}
+	var lines []string
 	for _, col := range names {
-		f.IO.Infof("  %s: %d instances (verified)", col, counts[col])
+		want := r.Counts()[col]
+		n, err := exp.Count(ctx, col)
+		if err != nil {
+			return fmt.Errorf("verify %s: %w", col, err)
+		}
+		counts[col] = n
+		switch {
+		case filtered[col] && n < want:
+			lines = append(lines, fmt.Sprintf("  %s: %s written, %d shown through its read filter (this server cannot count around it)", col, plural(want, "instance"), n))
+		case n != want:
+			return fmt.Errorf("verification failed: collection %s of the new database %s holds %s, the archive %d", col, id, plural(n, "instance"), want)
+		default:
+			lines = append(lines, fmt.Sprintf("  %s: %s (verified)", col, plural(n, "instance")))
+		}
 	}
-	f.IO.Infof("Imported %d instances in %d collections into %s (%s).", total(counts), len(counts), id, name)
+	for _, l := range lines {
+		f.IO.Infof("%s", l)
+	}
+	f.IO.Infof("Imported %s in %s into %s (%s).", plural(total(counts), "instance"), plural(len(counts), "collection"), id, name)
 	res := importResult{ID: id.String(), Name: name, Counts: counts}
 	if p.Format == output.Table {
 		_, err := fmt.Fprintln(f.IO.Out, res.ID)

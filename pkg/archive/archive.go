@@ -9,7 +9,9 @@
 //	{"type":"end","counts":{"notes":10000}}
 //
 // Every collection record comes before its instances; the end record counts the instances
-// of each collection, and a reader checks the counts.
+// of each collection, and a reader checks the counts. A header with "filtered" names the
+// collections whose instances were read through their read filter (the server could not
+// read around it, and the user accepted that): instances it hid are not in the archive.
 package archive
 
 import (
@@ -40,6 +42,9 @@ type Header struct {
 	Name     string    `json:"name"`
 	DB       string    `json:"db"`
 	Exported time.Time `json:"exported"`
+	// Filtered names the collections exported through their read filter: the archive
+	// may lack instances the filter hid from the exporting user.
+	Filtered []string `json:"filtered,omitempty"`
 }
 
 // record is one line.
@@ -50,6 +55,7 @@ type record struct {
 	Name       string          `json:"name,omitempty"`
 	DB         string          `json:"db,omitempty"`
 	Exported   *time.Time      `json:"exported,omitempty"`
+	Filtered   []string        `json:"filtered,omitempty"`
 	Collection json.RawMessage `json:"collection,omitempty"`
 	Instance   json.RawMessage `json:"instance,omitempty"`
 	Counts     map[string]int  `json:"counts,omitempty"`
@@ -65,7 +71,7 @@ type Writer struct {
 func NewWriter(w io.Writer, h Header) (*Writer, error) {
 	aw := &Writer{w: bufio.NewWriterSize(w, 1<<16), counts: map[string]int{}}
 	exported := h.Exported.UTC()
-	return aw, aw.write(record{Type: "header", Format: Format, Version: Version, Name: h.Name, DB: h.DB, Exported: &exported})
+	return aw, aw.write(record{Type: "header", Format: Format, Version: Version, Name: h.Name, DB: h.DB, Exported: &exported, Filtered: h.Filtered})
 }
 
 // Collection writes a collection's configuration; its instances follow.
@@ -156,7 +162,7 @@ func NewReader(r io.Reader) (*Reader, error) {
 	if rec.Version != Version {
 		return nil, &LineError{Line: 1, Msg: fmt.Sprintf("export format version %d: this hubctl reads version %d", rec.Version, Version)}
 	}
-	ar.Header = Header{Format: rec.Format, Version: rec.Version, Name: rec.Name, DB: rec.DB}
+	ar.Header = Header{Format: rec.Format, Version: rec.Version, Name: rec.Name, DB: rec.DB, Filtered: rec.Filtered}
 	if rec.Exported != nil {
 		ar.Header.Exported = *rec.Exported
 	}
