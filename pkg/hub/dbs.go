@@ -163,14 +163,26 @@ func ValidateName(name string) error {
 	return nil
 }
 
-// ParseID parses a thread ID.
+// ParseID parses a thread ID, which must be written as go-threads writes it (multibase
+// base32, lowercase). Decoding alone is not enough: base32 drops the unused low bits of
+// the last character, so "...zzz" decodes to the ID that prints as "...zzy", and every
+// message about it would name an ID the user never typed; multibase also reads other
+// bases. Only the one spelling of each ID is accepted.
 func ParseID(s string) (thread.ID, error) {
-	id, err := thread.Decode(strings.TrimSpace(s))
+	typed := strings.TrimSpace(s)
+	id, err := thread.Decode(typed)
 	if err == nil {
 		err = id.Validate()
 	}
 	if err != nil {
 		return thread.Undef, argErrorf("invalid thread ID %q: %v", s, err)
+	}
+	if canon := id.String(); canon != typed {
+		why := "its last character carries bits no thread ID has"
+		if !strings.HasPrefix(typed, "b") || len(typed) != len(canon) {
+			why = "thread IDs are written in lowercase base32 without padding, starting with b"
+		}
+		return thread.Undef, argErrorf("invalid thread ID %q: it is not a valid thread ID (%s); copy the ID as hubctl db list prints it", s, why)
 	}
 	return id, nil
 }
@@ -188,11 +200,13 @@ func ParseAddr(s string) (ma.Multiaddr, thread.ID, error) {
 	if err != nil {
 		return nil, thread.Undef, argErrorf("invalid thread address %q: %v", s, err)
 	}
-	v, err := addr.ValueForProtocol(thread.Code)
-	if err != nil {
+	// The ID is the address's last component, and the multiaddr parser has decoded and
+	// re-encoded it: check the ID as it was typed.
+	if _, last := ma.SplitLast(addr); last == nil || last.Protocol().Code != thread.Code {
 		return nil, thread.Undef, argErrorf("invalid thread address %q: it must end in /thread/ID", s)
 	}
-	id, err := ParseID(v)
+	typed := strings.TrimRight(strings.TrimSpace(s), "/")
+	id, err := ParseID(typed[strings.LastIndex(typed, "/")+1:])
 	if err != nil {
 		return nil, thread.Undef, err
 	}
