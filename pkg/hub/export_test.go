@@ -10,6 +10,8 @@ import (
 
 	"github.com/textileio/go-threads/core/thread"
 	"github.com/tidwall/gjson"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 
 	"github.com/hubctl/hubctl/internal/testnode"
 	"github.com/hubctl/hubctl/pkg/node"
@@ -161,5 +163,27 @@ func TestExportFromPlainThreads(t *testing.T) {
 	}
 	if _, err := c.OpenExport(ctx, thread.NewIDV1(thread.Raw, 32)); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("a missing database: %v", err)
+	}
+}
+
+// The answers that mean the server has no ExportInstances: plain go-threads' and an older
+// hubctl's (whose Guard left methods it did not know to operators). Refusals of the call
+// itself are not among them.
+func TestExportUnsupported(t *testing.T) {
+	for _, c := range []struct {
+		err  error
+		want bool
+	}{
+		{status.Error(codes.Unimplemented, "unknown service hubctl.v1.Store"), true},
+		{status.Error(codes.Unimplemented, "unknown method ExportInstances for service hubctl.v1.Store"), true},
+		{status.Error(codes.PermissionDenied, msgNotAccessible), true},
+		{status.Error(codes.PermissionDenied, "something else"), false},
+		{status.Error(codes.NotFound, "db not found"), false},
+		{status.Error(codes.Unauthenticated, "Token required"), false},
+		{errors.New("plain"), false},
+	} {
+		if got := unsupported(c.err); got != c.want {
+			t.Errorf("unsupported(%v) = %v, want %v", c.err, got, c.want)
+		}
 	}
 }
