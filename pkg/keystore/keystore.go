@@ -6,6 +6,7 @@
 package keystore
 
 import (
+	"bufio"
 	"bytes"
 	"crypto/rand"
 	"errors"
@@ -15,6 +16,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -52,11 +54,25 @@ type PassphraseFunc func(confirm bool) ([]byte, error)
 // Store is a keystore directory. Nothing touches the disk until a method is called.
 type Store struct {
 	dir string
-	// ScryptWorkFactor is the log2 scrypt cost for new encrypted identities; 0 is age's
-	// default (18, about a second). Tests lower it; the CLI never does.
-	ScryptWorkFactor int
+	// scryptWorkFactor is the scrypt cost of the identities this store encrypts,
+	// ScryptWorkFactor when 0. Only this package's tests lower it: a file records its
+	// own cost, so the files they write are read like any other.
+	scryptWorkFactor int
 	now              func() time.Time
 }
+
+// Passphrase encryption is age's scrypt recipient, whose stanza in the file records its
+// work factor (log2 of scrypt's N, with r = 8 and p = 1: 2^f KiB of memory): a file says
+// what it costs to open, and the reader follows it within a bound.
+const (
+	// ScryptWorkFactor is the cost of every identity hubctl encrypts: age's default,
+	// 2^18 (256 MiB of memory, about a second).
+	ScryptWorkFactor = 18
+	// MaxScryptWorkFactor is the most a file may ask for: one step above what hubctl
+	// writes (512 MiB). age itself accepts 2^22 (4 GiB, 15 seconds), which a file
+	// someone hands over could use to exhaust a machine's memory.
+	MaxScryptWorkFactor = 19
+)
 
 // Open returns the keystore at dir.
 func Open(dir string) *Store { return &Store{dir: dir, now: time.Now} }
@@ -198,9 +214,11 @@ func (s *Store) seal(doc *Document, pass []byte) error {
 	if err != nil {
 		return fmt.Errorf("encrypt: %w", err)
 	}
-	if s.ScryptWorkFactor > 0 {
-		r.SetWorkFactor(s.ScryptWorkFactor)
+	factor := ScryptWorkFactor
+	if s.scryptWorkFactor > 0 {
+		factor = s.scryptWorkFactor
 	}
+	r.SetWorkFactor(factor)
 	var buf bytes.Buffer
 	aw := armor.NewWriter(&buf)
 	w, err := age.Encrypt(aw, r)
@@ -241,10 +259,16 @@ func open(name string, doc *Document, passphrase PassphraseFunc) ([]byte, error)
 }
 
 func decrypt(name string, doc *Document, pass []byte) error {
+	// The cost is checked before scrypt runs, and age is told the same bound.
+	if f := workFactor(doc.EncryptedKey); f > MaxScryptWorkFactor {
+		return fmt.Errorf("%w: identity %s asks for scrypt work factor %d (%s of memory) to open, above the %d hubctl accepts; it was not encrypted by hubctl: import its key again with --encrypt",
+			ErrInvalidKey, name, f, scryptMemory(f), MaxScryptWorkFactor)
+	}
 	id, err := age.NewScryptIdentity(string(pass))
 	if err != nil {
 		return fmt.Errorf("decrypt identity %s: %w", name, err)
 	}
+	id.SetMaxWorkFactor(MaxScryptWorkFactor)
 	r, err := age.Decrypt(armor.NewReader(strings.NewReader(doc.EncryptedKey)), id)
 	if err != nil {
 		var noMatch *age.NoIdentityMatchError
@@ -271,6 +295,44 @@ func decrypt(name string, doc *Document, pass []byte) error {
 	doc.PrivateKey = string(plain)
 	doc.EncryptedKey = ""
 	return nil
+}
+
+// workFactor is the scrypt work factor an encrypted key's age header records, 0 when it
+// records none that can be read (age then says what is wrong with the file). Only the
+// header is read: the line "-> scrypt SALT FACTOR" before the one that starts with "---".
+func workFactor(encryptedKey string) int {
+	sc := bufio.NewScanner(io.LimitReader(armor.NewReader(strings.NewReader(encryptedKey)), 64<<10))
+	for sc.Scan() {
+		line := sc.Text()
+		if strings.HasPrefix(line, "---") {
+			break
+		}
+		f := strings.Fields(line)
+		if len(f) == 4 && f[0] == "->" && f[1] == "scrypt" {
+			n, err := strconv.Atoi(f[3])
+			if err != nil || n < 0 {
+				return 0
+			}
+			return n
+		}
+	}
+	return 0
+}
+
+// scryptMemory is what scrypt at work factor f allocates (128 * r * N bytes, r = 8), for
+// messages.
+func scryptMemory(f int) string {
+	if f >= 64 {
+		return "more than any machine has"
+	}
+	kib := uint64(1) << f
+	switch {
+	case kib >= 1<<20:
+		return fmt.Sprintf("%d GiB", kib>>20)
+	case kib >= 1<<10:
+		return fmt.Sprintf("%d MiB", kib>>10)
+	}
+	return fmt.Sprintf("%d KiB", kib)
 }
 
 // Import stores an identity given as an identity document (what Export writes, or a

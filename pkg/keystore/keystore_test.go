@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -15,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"filippo.io/age/armor"
 	"github.com/libp2p/go-libp2p-core/crypto"
 	mbase "github.com/multiformats/go-multibase"
 	"github.com/textileio/go-threads/core/thread"
@@ -27,7 +29,7 @@ var fixedNow = time.Date(2024, 5, 6, 7, 8, 9, 500_000_000, time.FixedZone("X", 2
 func newStore(t *testing.T) *Store {
 	t.Helper()
 	s := Open(filepath.Join(t.TempDir(), "keystore"))
-	s.ScryptWorkFactor = 10
+	s.scryptWorkFactor = 10
 	s.now = func() time.Time { return fixedNow }
 	return s
 }
@@ -1138,4 +1140,135 @@ func TestEmptyNameInvalid(t *testing.T) {
 	if got := dirNames(t, s.Dir()); len(got) != 2 { // a.json and .default
 		t.Errorf("keystore holds %v, want only a.json and the default marker", got)
 	}
+}
+
+// The passphrase encryption's cost is in the file (age's scrypt stanza): what hubctl
+// writes costs 2^18 whatever the store, a file at a lower cost (this package's tests
+// write 2^10) is read as it says, and one that asks for more than MaxScryptWorkFactor is
+// refused before scrypt runs, so that a file someone hands over cannot make hubctl
+// allocate gigabytes: 2^20 is 1 GiB, 2^22 (age's own limit) 4 GiB, 2^30 1 TiB.
+func TestScryptWorkFactorFromTheFile(t *testing.T) {
+	pass := func(bool) ([]byte, error) { return []byte("correct horse"), nil }
+	s := newStore(t)
+	sk := genKey(t)
+	if _, err := s.Create("cheap", sk, CreateOptions{Passphrase: pass}); err != nil {
+		t.Fatal(err)
+	}
+	doc, err := s.read("cheap")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f := workFactor(doc.EncryptedKey); f != 10 {
+		t.Fatalf("test store wrote work factor %d, want 10", f)
+	}
+	if got, err := s.Load("cheap", pass); err != nil || !got.Equals(sk) {
+		t.Fatalf("Load at work factor 10: %v", err)
+	}
+
+	for _, f := range []int{20, 22, 30} {
+		data, err := os.ReadFile(s.path("cheap"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		hostile := withWorkFactor(t, data, f)
+		if err := os.WriteFile(s.path("hostile"), hostile, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		_, err = s.Load("hostile", pass)
+		want := fmt.Sprintf("identity hostile asks for scrypt work factor %d (%s of memory) to open, above the 19 hubctl accepts", f, scryptMemory(f))
+		if !errors.Is(err, ErrInvalidKey) || !strings.Contains(err.Error(), want) || strings.Contains(err.Error(), "\n") {
+			t.Errorf("work factor %d: Load = %v, want ErrInvalidKey with %q", f, err, want)
+		}
+		_, err = s.Import("copy", hostile, pass, CreateOptions{})
+		if !errors.Is(err, ErrInvalidKey) {
+			t.Errorf("work factor %d: Import = %v, want ErrInvalidKey", f, err)
+		}
+	}
+	if got := scryptMemory(22); got != "4 GiB" {
+		t.Errorf("scryptMemory(22) = %q", got)
+	}
+}
+
+// withWorkFactor rewrites the work factor an encrypted identity file's age header records
+// (its MAC no longer matches: the file is refused before that is checked, or fails it).
+func withWorkFactor(t *testing.T, file []byte, f int) []byte {
+	t.Helper()
+	doc, err := ParseDocument(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	plain, err := io.ReadAll(armor.NewReader(strings.NewReader(doc.EncryptedKey)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	re := regexp.MustCompile(`(?m)^(-> scrypt \S+) \d+$`)
+	if !re.Match(plain) {
+		t.Fatalf("no scrypt stanza in %q", plain)
+	}
+	plain = re.ReplaceAll(plain, []byte(fmt.Sprintf("${1} %d", f)))
+	var buf bytes.Buffer
+	w := armor.NewWriter(&buf)
+	if _, err := w.Write(plain); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	doc.EncryptedKey = buf.String()
+	out, err := doc.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// The one test of scrypt at its full cost end to end: a store as hubctl opens it writes
+// 2^18 and reads it back, and a file hubctl wrote before the cost was read from the file
+// (testdata/encrypted-2026-11.json, made by `hubctl identity new --encrypt`) still opens.
+// Three times scrypt at 2^18: three seconds, twenty under the race detector on a busy
+// machine: -short skips it.
+func TestScryptFullCost(t *testing.T) {
+	if testing.Short() {
+		t.Skip("scrypt at its full cost")
+	}
+	pass := func(bool) ([]byte, error) { return []byte("correct horse battery staple"), nil }
+	s := Open(filepath.Join(t.TempDir(), "keystore"))
+	sk := genKey(t)
+	if _, err := s.Create("full", sk, CreateOptions{Passphrase: pass}); err != nil {
+		t.Fatal(err)
+	}
+	doc, err := s.read("full")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f := workFactor(doc.EncryptedKey); f != ScryptWorkFactor || ScryptWorkFactor != 18 {
+		t.Fatalf("hubctl wrote work factor %d, want 18", f)
+	}
+	if got, err := s.Load("full", pass); err != nil || !got.Equals(sk) {
+		t.Fatalf("Load at full cost: %v", err)
+	}
+
+	data, err := os.ReadFile(filepath.Join("testdata", "encrypted-2026-11.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(s.path("earlier"), data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.Load("earlier", pass)
+	if err != nil {
+		t.Fatalf("a file of an earlier hubctl: %v", err)
+	}
+	if want := "bbaareqgpgpkifrfatpihx4pu34g7hl445gfetaxcixgldwck3mimctvzfhns4ij34es7y6csgvh4l4sacy6lvbu7w24fuau5qdppocr6jljic"; mustEncode(t, got) != want {
+		t.Errorf("the earlier file opened to another key")
+	}
+}
+
+func mustEncode(t *testing.T, sk crypto.PrivKey) string {
+	t.Helper()
+	s, err := EncodePrivateKey(sk)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
 }
