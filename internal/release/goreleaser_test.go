@@ -3,7 +3,6 @@ package release
 import (
 	"bytes"
 	"encoding/json"
-	"fmt"
 	"go/ast"
 	"go/parser"
 	"go/token"
@@ -368,9 +367,30 @@ func TestReleaseFiles(t *testing.T) {
 	}
 }
 
-// TestCrossCompile builds hubctl for every GOOS/GOARCH pair .goreleaser.yml names, with
-// CGO_ENABLED=0 and the config's flags, as goreleaser would. The first build of each
-// target takes about a minute here, so it is one of the release checks.
+// TestCrossCompile checks that hubctl builds for every GOOS/GOARCH pair .goreleaser.yml
+// names, with CGO_ENABLED=0 and the config's flags, as goreleaser would, without six full
+// cross-compiles (a minute and a half each on two cores with a cold cache: 540 s). A
+// target's build differs from another's only where the packages do, and crossPlan
+// builds each difference once:
+//
+//   - One GOARCH of each GOOS other than this machine's is built in full, the binary
+//     linked: what differs by operating system (most of the standard library, x/sys,
+//     every file with an OS build constraint) is in every package, so only a whole build
+//     stands for it.
+//   - This machine's own GOOS/GOARCH is the test suite's build (go vet and go test
+//     compile every package here). CGO_ENABLED=0 changes only packages with cgo files;
+//     the check fails, and builds the target in full, if any such package is outside the
+//     standard library (which builds and tests its own net, os/user and runtime/cgo
+//     without cgo).
+//   - The other GOARCH of each GOOS builds the packages whose build differs from the one
+//     built in full (or natively): those whose files differ by architecture (assembly,
+//     _arm64.go and _amd64.go files, build constraints naming an architecture, in the
+//     standard library, x/sys, x/crypto, sha256-simd, xxhash, badger's ristretto,
+//     klauspost's compress and cpuid, ...), and those that import syscall or x/sys,
+//     whose declarations differ by architecture (struct field types) while the
+//     importer's files do not. Every other package compiles from the same files against
+//     the same declarations for both (amd64 and arm64 are both 64-bit and
+//     little-endian), so it builds for one if it builds for the other.
 func TestCrossCompile(t *testing.T) {
 	releaseChecks(t)
 	_, c := readConfig(t)
@@ -381,18 +401,128 @@ func TestCrossCompile(t *testing.T) {
 		if main == "" {
 			main = "."
 		}
-		for _, tg := range c.targets() {
+		env := func(tg target) []string {
+			return append(append(os.Environ(), "GOOS="+tg.Goos, "GOARCH="+tg.Goarch), b.Env...)
+		}
+		goCmd := func(t *testing.T, tg target, args ...string) []byte {
+			t.Helper()
+			cmd := exec.Command(gobin, args...)
+			cmd.Dir = repoRoot
+			cmd.Env = env(tg)
+			var stderr bytes.Buffer
+			cmd.Stderr = &stderr
+			stdout, err := cmd.Output()
+			if err != nil {
+				t.Fatalf("GOOS=%s GOARCH=%s %s %s: %v\n%s", tg.Goos, tg.Goarch, strings.Join(b.Env, " "), strings.Join(cmd.Args, " "), err, stderr.Bytes())
+			}
+			return stdout
+		}
+		for _, step := range crossPlan(c.targets()) {
+			tg := step.target
 			t.Run(tg.Goos+"_"+tg.Goarch, func(t *testing.T) {
-				args := append([]string{"build"}, b.Flags...)
-				args = append(args, "-o", filepath.Join(out, fmt.Sprintf("hubctl-%s-%s", tg.Goos, tg.Goarch)), main)
-				cmd := exec.Command(gobin, args...)
-				cmd.Dir = repoRoot
-				cmd.Env = append(os.Environ(), "GOOS="+tg.Goos, "GOARCH="+tg.Goarch)
-				cmd.Env = append(cmd.Env, b.Env...)
-				if out, err := cmd.CombinedOutput(); err != nil {
-					t.Fatalf("GOOS=%s GOARCH=%s %s: %v\n%s", tg.Goos, tg.Goarch, strings.Join(cmd.Args, " "), err, out)
+				switch {
+				case step.native:
+					// CGO_ENABLED as this machine builds by default: which packages have cgo files.
+					cmd := exec.Command(gobin, "list", "-deps", "-f", "{{if .CgoFiles}}{{if not .Standard}}{{.ImportPath}}{{end}}{{end}}", main)
+					cmd.Dir = repoRoot
+					list, err := cmd.Output()
+					if err != nil {
+						t.Fatalf("go list: %v", err)
+					}
+					if pkgs := strings.Fields(string(list)); len(pkgs) > 0 {
+						t.Logf("packages with cgo files outside the standard library (%s): building %s/%s in full", strings.Join(pkgs, ", "), tg.Goos, tg.Goarch)
+						args := append(append([]string{"build"}, b.Flags...), "-o", filepath.Join(out, "hubctl-"+tg.Goos+"-"+tg.Goarch), main)
+						goCmd(t, tg, args...)
+					}
+				case step.against == (target{}):
+					args := append(append([]string{"build"}, b.Flags...), "-o", filepath.Join(out, "hubctl-"+tg.Goos+"-"+tg.Goarch), main)
+					goCmd(t, tg, args...)
+				default:
+					pkgs := archPackages(t, main, func(tg target, args ...string) []byte { return goCmd(t, tg, args...) }, tg, step.against)
+					if len(pkgs) == 0 {
+						t.Fatalf("no package differs between %s/%s and %s/%s: the comparison is broken", tg.Goos, tg.Goarch, step.against.Goos, step.against.Goarch)
+					}
+					t.Logf("%d packages differ from %s/%s", len(pkgs), step.against.Goos, step.against.Goarch)
+					goCmd(t, tg, append(append([]string{"build"}, b.Flags...), pkgs...)...)
 				}
 			})
 		}
 	}
+}
+
+// crossStep is one target of TestCrossCompile: built natively (the test suite's build),
+// in full (against is zero), or as the packages that differ from against's build.
+type crossStep struct {
+	target  target
+	native  bool
+	against target
+}
+
+// crossPlan orders targets into steps: for each GOOS, the native target or else the one
+// with this machine's GOARCH (else the first named) in full, then the others against it.
+func crossPlan(targets []target) []crossStep {
+	var steps []crossStep
+	var oses []string
+	for _, tg := range targets {
+		if !slices.Contains(oses, tg.Goos) {
+			oses = append(oses, tg.Goos)
+		}
+	}
+	for _, goos := range oses {
+		var same []target
+		for _, tg := range targets {
+			if tg.Goos == goos {
+				same = append(same, tg)
+			}
+		}
+		base := same[0]
+		for _, tg := range same {
+			if tg.Goarch == runtime.GOARCH {
+				base = tg
+			}
+		}
+		native := base == target{runtime.GOOS, runtime.GOARCH}
+		steps = append(steps, crossStep{target: base, native: native})
+		for _, tg := range same {
+			if tg != base {
+				steps = append(steps, crossStep{target: tg, against: base})
+			}
+		}
+	}
+	return steps
+}
+
+// archPackages lists the packages of main's build for tg whose build differs from
+// base's (same GOOS, another GOARCH): their Go or assembly files differ, or they import
+// a package whose declarations differ by architecture (syscall, x/sys).
+func archPackages(t *testing.T, main string, goList func(tg target, args ...string) []byte, tg, base target) []string {
+	t.Helper()
+	const format = `{{.ImportPath}}|{{join .GoFiles ","}}|{{join .SFiles ","}}|{{join .Imports ","}}`
+	parse := func(out []byte) map[string][3]string {
+		m := map[string][3]string{}
+		for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+			f := strings.SplitN(line, "|", 4)
+			if len(f) != 4 {
+				t.Fatalf("go list: unexpected line %q", line)
+			}
+			m[f[0]] = [3]string{f[1], f[2], f[3]}
+		}
+		return m
+	}
+	mine := parse(goList(tg, "list", "-deps", "-f", format, main))
+	theirs := parse(goList(base, "list", "-deps", "-f", format, main))
+	archAPI := []string{"syscall", "golang.org/x/sys/unix", "golang.org/x/sys/windows"}
+	var pkgs []string
+	for p, f := range mine {
+		o, ok := theirs[p]
+		differs := !ok || f[0] != o[0] || f[1] != o[1]
+		for _, imp := range strings.Split(f[2], ",") {
+			differs = differs || slices.Contains(archAPI, imp)
+		}
+		if differs {
+			pkgs = append(pkgs, p)
+		}
+	}
+	slices.Sort(pkgs)
+	return pkgs
 }
