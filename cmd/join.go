@@ -83,14 +83,17 @@ prints it, ending in /thread/ID) and its thread key ('db info --show-key').
 The invite's addresses are tried in turn. Its collections are created here: go-threads
 does not replicate collections, and refuses records of one a peer does not have. The
 records are then pulled from the peer before the command returns (--no-pull leaves that
-to the server's periodic pull). Joining a database that is already here pulls it and
-adds the collections of a newer invite.
+to the server's periodic pull). A join either completes or leaves nothing: one whose
+first pull fails is undone. A thread key carries neither the database's name nor its
+collections, so a join from one completes only for a database with no records yet.
+Joining a database that is already here pulls it and adds the collections of a newer
+invite; it keeps the name it has here.
 
 Invites and keys are secrets: pass them on standard input to keep them out of ps and
 shell history. Here --key is the thread key, not the API key: give the API key through
 HUBCTL_KEY or the config file.`,
 		Example: `  hubctl db join - < demo.invite
-  hubctl db join /ip4/10.0.0.2/tcp/4006/p2p/12D3.../thread/bafk... --key - < db.key`,
+  hubctl db join /ip4/10.0.0.2/tcp/4006/p2p/12D3.../thread/bafk... --key - --name copy < db.key`,
 		Args: usageArgs(cobra.ExactArgs(1)),
 		RunE: func(cmd *cobra.Command, args []string) error { return runDBJoin(cmd, f, opts, args[0]) },
 	}
@@ -105,11 +108,12 @@ const maxInviteInput = 8 << 20
 
 // joinRequest is what db join acts on, from either form.
 type joinRequest struct {
-	id    thread.ID
-	key   thread.Key
-	name  string
-	addrs []ma.Multiaddr
-	cols  []hub.Collection
+	id     thread.ID
+	key    thread.Key
+	name   string
+	addrs  []ma.Multiaddr
+	cols   []hub.Collection
+	invite bool // from an invite, not a thread address and key
 }
 
 func parseJoin(f *Factory, opts *dbJoinOptions, arg string) (joinRequest, error) {
@@ -137,7 +141,7 @@ func parseJoin(f *Factory, opts *dbJoinOptions, arg string) (joinRequest, error)
 		if err != nil {
 			return joinRequest{}, withCode(ExitUsage, err)
 		}
-		return joinRequest{id: inv.ID, key: inv.Key, name: inv.Name, addrs: inv.Addrs, cols: inv.Collections}, nil
+		return joinRequest{id: inv.ID, key: inv.Key, name: inv.Name, addrs: inv.Addrs, cols: inv.Collections, invite: true}, nil
 	}
 	addr, id, err := hub.ParseAddr(arg)
 	if err != nil {
@@ -166,11 +170,15 @@ func runDBJoin(cmd *cobra.Command, f *Factory, opts *dbJoinOptions, arg string) 
 	if err != nil {
 		return err
 	}
+	if req.fromKey() && opts.noPull {
+		return usageErrorf("db join with a thread key cannot take --no-pull: only its first pull shows whether the database uses collections, which a key cannot carry; join with an invite (hubctl db info DB --invite on the peer) to skip the pull")
+	}
+	nameFrom := "invite's name"
 	if opts.name != "" {
 		if err := hub.ValidateName(opts.name); err != nil {
 			return err
 		}
-		req.name = opts.name
+		req.name, nameFrom = opts.name, "--name"
 	}
 	p, err := f.Printer()
 	if err != nil {
@@ -184,27 +192,52 @@ func runDBJoin(cmd *cobra.Command, f *Factory, opts *dbJoinOptions, arg string) 
 	via, joinErr := joinFrom(ctx, c, req)
 	switch {
 	case errors.Is(joinErr, hub.ErrExists):
-		if err := rejoin(ctx, f, c, req); err != nil {
+		if err := rejoin(ctx, f, c, req, nameFrom); err != nil {
 			return err
+		}
+		if !opts.noPull {
+			res, err := c.Pull(ctx, req.id)
+			if err != nil {
+				return fmt.Errorf("%s is here as before, but pulling its records failed: %w; the server pulls again every --pull-interval, or run hubctl db pull %s", req.id, pullHint(err), req.id)
+			}
+			f.IO.Infof("%s", pulledLine(res.Pulled, "new record", res.Peers, req.id))
 		}
 	case joinErr != nil:
 		return joinErr
 	default:
-		f.IO.Infof("Joined %s through %s.", describeDB(req.id, req.name), via)
-		announceLog(ctx, f, c, req.id, via)
-	}
-	if !opts.noPull {
-		res, err := c.Pull(ctx, req.id)
-		if err != nil {
-			return fmt.Errorf("joined %s, but pulling its records failed: %w; the server pulls again every --pull-interval, or run hubctl db pull %s", req.id, pullHint(err), req.id)
+		// The first pull comes before anything else: a join whose records cannot be
+		// applied here is undone, and the peer never learns of this server's log.
+		var res hub.PullResult
+		if !opts.noPull {
+			if res, err = c.Pull(ctx, req.id); err != nil {
+				return undoJoin(ctx, c, req, err)
+			}
+			// Every record of a database is a change to a collection, and a key join has
+			// none. The pull does not always say so: go-threads starts a pull of its own as
+			// the join returns, moves a log's head past a record it could not apply, and
+			// returns that error only to its own pull, so ours may find nothing left to do.
+			if req.fromKey() && res.Records > 0 {
+				return undoJoin(ctx, c, req, errNoCollections)
+			}
 		}
-		pulled := res.Pulled
-		if joinErr == nil {
+		name := req.name
+		if db, err := c.GetDB(ctx, req.id, false); err == nil {
+			name = db.Name
+		}
+		f.IO.Infof("Joined %s through %s.", describeDB(req.id, name), via)
+		announceLog(ctx, f, c, req.id, via)
+		if !opts.noPull {
 			// The server starts pulling as the join returns: on a new join everything
 			// here came from the peers, whichever pull brought it.
-			pulled = res.Records
+			f.IO.Infof("%s", pulledLine(res.Records, "record", res.Peers, req.id))
 		}
-		f.IO.Infof("Pulled %s from %s.", plural(int(pulled), "record"), plural(res.Peers, "peer"))
+		if req.fromKey() {
+			named := ""
+			if req.name == "" {
+				named = fmt.Sprintf(" (it is named %s here: --name gives it another)", name)
+			}
+			f.IO.Infof("A thread key carries neither the database's name nor its collections%s: when the peer adds a collection, join again with an invite (hubctl db info %s --invite on the peer) to add it here.", named, req.id)
+		}
 	}
 	if p.Format == output.Table {
 		_, err = fmt.Fprintln(f.IO.Out, req.id.String())
@@ -215,6 +248,54 @@ func runDBJoin(cmd *cobra.Command, f *Factory, opts *dbJoinOptions, arg string) 
 		return err
 	}
 	return p.Print(db, nil)
+}
+
+// fromKey says the join came from a thread address and key, not an invite: it carries no
+// collections and no name.
+func (r joinRequest) fromKey() bool { return !r.invite }
+
+// pulledLine says what a pull brought and from how many other peers.
+func pulledLine(n int64, noun string, peers int, id thread.ID) string {
+	if peers == 0 && n == 0 {
+		return fmt.Sprintf("Nothing to pull: no other peer is known to keep %s.", id)
+	}
+	return fmt.Sprintf("Pulled %s from %s.", plural(int(n), noun), plural(peers, "peer"))
+}
+
+// errNoCollections is a key join's pull that brought records: they are changes to
+// collections the join could not create.
+var errNoCollections = errors.New("collection not found")
+
+// undoJoin deletes a database this command has just joined and whose first pull failed,
+// so that a join either completes or leaves nothing, and says which happened. Records of
+// a collection the server lacks are what a join from a thread key meets whenever the
+// database has any: go-threads does not replicate collections, and only an invite carries
+// them.
+func undoJoin(ctx context.Context, c *hub.Client, req joinRequest, pullErr error) error {
+	why := fmt.Sprintf("pulling its records failed: %v", pullErr)
+	fix := "run the join again"
+	if errors.Is(pullErr, errNoCollections) || strings.Contains(pullErr.Error(), "collection not found") {
+		if req.fromKey() {
+			why = "its records use collections, which a thread key cannot carry"
+			fix = fmt.Sprintf("join with an invite: hubctl db info %s --invite on the peer, then hubctl db join - < invite", req.id)
+		} else {
+			why = "its records use a collection the invite does not hold (the peer created it after the invite)"
+			fix = fmt.Sprintf("join with a new invite: hubctl db info %s --invite on the peer", req.id)
+		}
+	}
+	// Undone even when the pull ended because the command was interrupted.
+	if derr := c.DeleteDB(context.WithoutCancel(ctx), req.id); derr != nil {
+		return fmt.Errorf("joined %s, but %s, and removing it again failed (%v): it is still here, without its records; run hubctl db delete %s --yes, then %s", req.id, why, derr, req.id, fix)
+	}
+	from := ""
+	if req.fromKey() {
+		from = " from a thread key"
+	}
+	if !strings.HasPrefix(why, "pulling") {
+		return fmt.Errorf("could not join %s%s: %s; nothing was kept here; %s", req.id, from, why, fix)
+	}
+	// The pull's own failure keeps its exit code (an unreachable server is 5).
+	return fmt.Errorf("could not join %s%s: pulling its records failed: %w; nothing was kept here; %s", req.id, from, pullErr, fix)
 }
 
 // joinFrom tries the addresses in turn until one peer answers, and returns it. The server
@@ -272,13 +353,21 @@ func errJoinRefused(id thread.ID) error {
 // rejoin handles a database that is already here: the caller's own earlier join. A
 // server that answers "exists" for a database the caller cannot see (an older hubctl, or
 // one without key checks) gets the same refusal as a hubctl server's.
-func rejoin(ctx context.Context, f *Factory, c *hub.Client, req joinRequest) error {
-	if _, err := c.GetDB(ctx, req.id, false); errors.Is(err, hub.ErrNotFound) {
+//
+// go-threads cannot rename a database (it keeps the name in memory, set when the database
+// is made or loaded), so a name that differs from the one here is not applied: the
+// command says which name it kept, and how to get the other.
+func rejoin(ctx context.Context, f *Factory, c *hub.Client, req joinRequest, nameFrom string) error {
+	db, err := c.GetDB(ctx, req.id, false)
+	if errors.Is(err, hub.ErrNotFound) {
 		return errJoinRefused(req.id)
 	} else if err != nil {
 		return err
 	}
 	f.IO.Infof("Database %s is already here.", req.id)
+	if req.name != "" && req.name != db.Name {
+		f.IO.Warnf("%s keeps its name here, %s: a database here cannot be renamed, so the %s %s was not applied; to use it, run hubctl db delete %s --yes, then join again", req.id, db.Name, nameFrom, req.name, req.id)
+	}
 	if len(req.cols) == 0 {
 		return nil
 	}
@@ -338,8 +427,12 @@ a pull that brings nothing may mean none answered.`,
 				return pullHint(err)
 			}
 			return p.Print(res, func() output.TableData {
-				return output.TableData{Rows: [][]string{{fmt.Sprintf("Pulled %s from %s; %s holds %s.",
-					plural(int(res.Pulled), "new record"), plural(res.Peers, "peer"), id, plural(int(res.Records), "record"))}}}
+				line := fmt.Sprintf("Pulled %s from %s; %s holds %s.",
+					plural(int(res.Pulled), "new record"), plural(res.Peers, "peer"), id, plural(int(res.Records), "record"))
+				if res.Peers == 0 && res.Pulled == 0 {
+					line = fmt.Sprintf("Nothing to pull: no other peer is known to keep %s; it holds %s here.", id, plural(int(res.Records), "record"))
+				}
+				return output.TableData{Rows: [][]string{{line}}}
 			})
 		},
 		ValidArgsFunction: argCompletion(f, dbCompletions, 0, false),

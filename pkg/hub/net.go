@@ -203,7 +203,9 @@ type PullResult struct {
 	ID      string `json:"id"`
 	Pulled  int64  `json:"pulled"`
 	Records int64  `json:"records"`
-	Peers   int    `json:"peers"`
+	// Peers counts the other peers known to keep the thread (by their logs), never the
+	// server itself.
+	Peers int `json:"peers"`
 }
 
 // Pull fetches the thread's new records from its peers now (net PullThread) and reports
@@ -230,7 +232,19 @@ func (c *Client) Pull(ctx context.Context, id thread.ID) (PullResult, error) {
 	if err != nil {
 		return PullResult{}, err
 	}
-	return PullResult{ID: id.String(), Pulled: after.Records - before.Records, Records: after.Records, Peers: len(after.Peers)}, nil
+	// Thread leaves out the peers of the thread's addresses, but a server that announces
+	// none (a daemon on loopback without --include-private-addrs) reports none, and the
+	// /p2p/ID of its own log then counted it as a peer: "pulled from 1 peer" with no
+	// other peer at all. The host's ID says which peer is the server.
+	peers := len(after.Peers)
+	if h, err := c.Host(ctx); err == nil {
+		for _, p := range after.Peers {
+			if p == h.PeerID {
+				peers--
+			}
+		}
+	}
+	return PullResult{ID: id.String(), Pulled: after.Records - before.Records, Records: after.Records, Peers: peers}, nil
 }
 
 // AddReplicator makes the peer at addr keep a copy of the thread's logs (net
