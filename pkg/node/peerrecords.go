@@ -29,6 +29,7 @@ type guardedNet struct {
 	// reloading are repaired databases being loaded again (broken.go): the manager makes
 	// their thread as it would a new database's, and here finds it already there.
 	reloading sync.Map // thread.ID -> struct{}
+	pulls     pullSet
 }
 
 func (g *guardedNet) reload(id thread.ID, on bool) {
