@@ -32,7 +32,8 @@ const (
 const exitCodesHelp = `hubctl exits with one of these codes:
 
   0    success
-  1    error (anything not listed below)
+  1    error (anything not listed below), or a confirmation that was declined
+       (nothing was changed)
   2    usage: an unknown command or flag, a bad argument, a bad config value, bad
        input (a line of instances that is not JSON or that the schema refuses)
   3    not found: the identity, profile, database or other object does not exist
