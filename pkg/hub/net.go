@@ -118,7 +118,13 @@ func (c *Client) Thread(ctx context.Context, id thread.ID, withKeys bool) (Threa
 		}
 		t.Key = k.String()
 	}
+	// The server is not its own peer. Its addresses name it, but a server that announces
+	// none (a daemon on loopback without --include-private-addrs) reports none, and the
+	// /p2p/ID in its own logs' addresses then counted it: the host's ID says which it is.
 	self := map[string]bool{}
+	if h, err := c.Host(ctx); err == nil {
+		self[h.PeerID] = true
+	}
 	for _, b := range rep.Addrs {
 		if a, err := ma.NewMultiaddrBytes(b); err == nil {
 			if p, err := a.ValueForProtocol(ma.P_P2P); err == nil {
@@ -232,19 +238,9 @@ func (c *Client) Pull(ctx context.Context, id thread.ID) (PullResult, error) {
 	if err != nil {
 		return PullResult{}, err
 	}
-	// Thread leaves out the peers of the thread's addresses, but a server that announces
-	// none (a daemon on loopback without --include-private-addrs) reports none, and the
-	// /p2p/ID of its own log then counted it as a peer: "pulled from 1 peer" with no
-	// other peer at all. The host's ID says which peer is the server.
-	peers := len(after.Peers)
-	if h, err := c.Host(ctx); err == nil {
-		for _, p := range after.Peers {
-			if p == h.PeerID {
-				peers--
-			}
-		}
-	}
-	return PullResult{ID: id.String(), Pulled: after.Records - before.Records, Records: after.Records, Peers: peers}, nil
+	// Thread counts other peers only: "pulled from 1 peer" meant the server itself when
+	// it announced no address.
+	return PullResult{ID: id.String(), Pulled: after.Records - before.Records, Records: after.Records, Peers: len(after.Peers)}, nil
 }
 
 // AddReplicator makes the peer at addr keep a copy of the thread's logs (net
