@@ -26,13 +26,31 @@ fi
 
 ./scripts/third-party.sh --check
 go vet ./...
+
+# Release checks: the files goreleaser's before hook generates, and every GOOS/GOARCH
+# pair .goreleaser.yml names built with CGO_ENABLED=0 (internal/release; about three
+# minutes on a cold build cache). They read and write nothing the other tests use, and
+# the root package's scripts leave cores idle while they wait on daemons, so they run
+# beside the tests rather than after them.
+release_log=$(mktemp)
+trap 'rm -f "$release_log"' EXIT
+(
+  ./scripts/completions.sh
+  HUBCTL_RELEASE_CHECKS=1 go test -count=1 -timeout 45m -run '^(TestReleaseFiles|TestCrossCompile)$' ./internal/release
+) >"$release_log" 2>&1 &
+release_pid=$!
+
 # The root package runs every testscript script against the real binary, several daemons
 # at a time: 6 to 9 minutes under the race detector on two busy cores, too close to go
 # test's default limit of 10.
-go test -race -count=1 -timeout 30m ./...
+tests=0
+go test -race -count=1 -timeout 30m ./... || tests=$?
 
-# Release checks, a step of their own because cross-compiling takes about a minute per
-# target on a cold build cache: the files goreleaser's before hook generates, and every
-# GOOS/GOARCH pair .goreleaser.yml names built with CGO_ENABLED=0 (internal/release).
-./scripts/completions.sh
-HUBCTL_RELEASE_CHECKS=1 go test -count=1 -timeout 45m -run '^(TestReleaseFiles|TestCrossCompile)$' ./internal/release
+release=0
+wait "$release_pid" || release=$?
+echo "--- release checks (scripts/completions.sh, internal/release):"
+cat "$release_log"
+if [ "$tests" -ne 0 ] || [ "$release" -ne 0 ]; then
+  echo "FAIL: go test exited $tests, the release checks $release" >&2
+  exit 1
+fi
