@@ -28,8 +28,9 @@ fi
 go vet ./...
 
 # Release checks: the files goreleaser's before hook generates, and every GOOS/GOARCH
-# pair .goreleaser.yml names built with CGO_ENABLED=0 (internal/release; about three
-# minutes on a cold build cache). They read and write nothing the other tests use, and
+# pair .goreleaser.yml names built with CGO_ENABLED=0 (internal/release; five minutes on
+# a cold build cache and a busy machine, thirteen before TestCrossCompile built only what
+# differs by architecture). They read and write nothing the other tests use, and
 # the root package's scripts leave cores idle while they wait on daemons, so they run
 # beside the tests rather than after them.
 release_log=$(mktemp)
