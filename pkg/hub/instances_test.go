@@ -393,19 +393,16 @@ func TestFindLargeInstances(t *testing.T) {
 }
 
 // The same when the limit met is the client's own (maxMessageSize, 64 MiB: a server
-// that sends larger messages, like plain threadsd): 72 MiB go through go-threads here,
-// a minute under the race detector, so -short skips it. The calls get minutes rather
-// than DefaultTimeout, so a busy machine cannot fail it: what it checks is that every
-// instance comes back, not how fast.
+// that sends larger messages, like plain threadsd). The test lowers it to 1 MiB, so
+// 2.4 MiB take the path 72 MiB would.
 func TestFindPastClientLimit(t *testing.T) {
-	if testing.Short() {
-		t.Skip("writes 72 MiB")
-	}
+	defer func(n int) { maxMessageSize = n }(maxMessageSize)
+	maxMessageSize = 1 << 20 // the same path as at 64 MiB, with 2.4 MiB instead of 72
 	s := startNode(t, testnode.Options{})
-	c, dbID := instancesDB(t, s.Addr, 10*time.Minute)
+	c, dbID := instancesDB(t, s.Addr, time.Minute)
 	ctx := context.Background()
-	big := strings.Repeat("x", 3<<20)
-	for i := 0; i < 24; i++ {
+	big := strings.Repeat("x", 300<<10)
+	for i := 0; i < 8; i++ {
 		if _, err := c.CreateInstances(ctx, dbID, "free", docs(fmt.Sprintf(`{"_id":"big-%02d","s":%q}`, i, big))); err != nil {
 			t.Fatal(err)
 		}
@@ -414,8 +411,8 @@ func TestFindPastClientLimit(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(found) != 24 {
-		t.Fatalf("found %d of 24 instances of 3 MiB", len(found))
+	if len(found) != 8 {
+		t.Fatalf("found %d of 8 instances of 300 KiB", len(found))
 	}
 }
 
