@@ -88,6 +88,7 @@ nothing; they never wait for an embedded node that another hubctl is using.
 
 bash (needs the bash-completion package: apt install bash-completion):
   source <(hubctl completion bash)                      # this shell
+  mkdir -p ~/.local/share/bash-completion/completions   # every new shell
   hubctl completion bash > ~/.local/share/bash-completion/completions/hubctl
 
 zsh:
@@ -95,6 +96,7 @@ zsh:
   hubctl completion zsh > "${fpath[1]}/_hubctl"
 
 fish:
+  mkdir -p ~/.config/fish/completions
   hubctl completion fish > ~/.config/fish/completions/hubctl.fish
 
 PowerShell:
@@ -102,7 +104,7 @@ PowerShell:
 
 Packages (deb, rpm) install the bash, zsh and fish scripts where those shells look.`,
 		Example: `  source <(hubctl completion bash)
-  hubctl completion zsh --no-descriptions > ~/.zfunc/_hubctl`,
+  mkdir -p ~/.zfunc && hubctl completion zsh --no-descriptions > ~/.zfunc/_hubctl`,
 		Args: usageArgs(cobra.ExactArgs(1)),
 		ValidArgsFunction: func(_ *cobra.Command, args []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
 			if len(args) > 0 {
