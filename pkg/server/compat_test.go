@@ -43,6 +43,12 @@ func startDaemonOn(t *testing.T, dir string, mode hubauth.Mode) (*Daemon, *hubau
 		}
 		opts.Keys = kr
 	}
+	return serveDaemon(t, opts), reg
+}
+
+// serveDaemon starts a daemon with opts, stopped when the test ends.
+func serveDaemon(t *testing.T, opts DaemonOptions) *Daemon {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	d, err := StartDaemon(ctx, opts)
@@ -56,7 +62,7 @@ func startDaemonOn(t *testing.T, dir string, mode hubauth.Mode) (*Daemon, *hubau
 			t.Errorf("shutdown: %v", err)
 		}
 	})
-	return d, reg
+	return d
 }
 
 // loopback puts every listener of o on 127.0.0.1 with ports of 0.

@@ -188,17 +188,7 @@ func TestExportInstancesReadsAroundReadFilters(t *testing.T) {
 func TestExportInstancesPagesAreBounded(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "data")
 	const limit = 1 << 20
-	d, err := StartDaemon(t.Context(), loopback(DaemonOptions{DataDir: dir, Mode: hubauth.AuthNone, Limits: Limits{MaxMessageSize: limit}}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		if err := d.Shutdown(ctx); err != nil {
-			t.Error(err)
-		}
-	})
+	d := serveDaemon(t, loopback(DaemonOptions{DataDir: dir, Mode: hubauth.AuthNone, Limits: Limits{MaxMessageSize: limit}}))
 	c, err := client.NewClient(d.State().API, hubDial()...)
 	if err != nil {
 		t.Fatal(err)
