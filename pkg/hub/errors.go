@@ -52,6 +52,7 @@ func (e *ServerError) Is(target error) bool { return e.Class != nil && target ==
 // The messages go-threads and the Hub send, which carry no more specific gRPC code.
 const (
 	msgAPIKeyNotFound = "API key not found or is invalid"
+	msgAPIKeyRequired = "Session or API key required" // the Hub's answer to a call with no key
 	msgInvalidToken   = "invalid thread token"
 	msgTokenNotFound  = "thread token not found" // what go-threads says of a token it cannot parse
 	msgThreadNotFound = "thread not found"
@@ -100,6 +101,9 @@ func classify(ctx context.Context, t Target, timeout time.Duration, err error) e
 		return &UnreachableError{Addr: t.String(), Reason: fmt.Sprintf("no answer within %s (--timeout)", timeout)}
 	case st.Code() == codes.Unavailable:
 		return &UnreachableError{Addr: t.String(), Reason: dialReason(msg)}
+	case st.Code() == codes.Unauthenticated && msg == msgAPIKeyRequired:
+		return &ServerError{Class: ErrAuth, Msg: "the server requires an API key: " + msg,
+			Hint: "give one with --key and --secret (HUBCTL_KEY, HUBCTL_SECRET)"}
 	case isAPIKeyMessage(msg) && (st.Code() == codes.NotFound || st.Code() == codes.Unauthenticated || st.Code() == codes.PermissionDenied):
 		return &ServerError{Class: ErrAuth, Msg: "the server refused the API key: " + msg,
 			Hint: "check --key and --secret (HUBCTL_KEY, HUBCTL_SECRET)"}

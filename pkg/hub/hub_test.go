@@ -234,6 +234,7 @@ func TestClassify(t *testing.T) {
 		{status.Error(codes.Unavailable, `connection error: desc = "transport: Error while dialing dial tcp 127.0.0.1:1: connect: connection refused"`), ErrUnreachable, "cannot reach h:1: connection refused"},
 		{status.Error(codes.DeadlineExceeded, "context deadline exceeded"), ErrUnreachable, "cannot reach h:1: no answer within 2s (--timeout)"},
 		{status.Error(codes.NotFound, "API key not found or is invalid"), ErrAuth, "refused the API key"},
+		{status.Error(codes.Unauthenticated, "Session or API key required"), ErrAuth, "requires an API key"},
 		{status.Error(codes.Unauthenticated, "Bad API key signature"), ErrAuth, "Bad API key signature"},
 		{status.Error(codes.Unauthenticated, "API key signature required"), ErrAuth, "signature required"},
 		{status.Error(codes.Unknown, "invalid thread token"), ErrAuth, "token"},

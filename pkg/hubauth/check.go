@@ -17,6 +17,7 @@ const DefaultMaxSigTTL = 24 * time.Hour
 // The Hub's answers to a bad key or signature, word for word: Hub clients and their users
 // match on them.
 var (
+	errKeyRequired  = status.Error(codes.Unauthenticated, "Session or API key required")
 	errKeyNotFound  = status.Error(codes.NotFound, "API key not found or is invalid")
 	errSigRequired  = status.Error(codes.Unauthenticated, "API key signature required")
 	errBadSignature = status.Error(codes.Unauthenticated, "Bad API key signature")
@@ -36,13 +37,14 @@ type Checker struct {
 	Now func() time.Time
 }
 
-// Check returns the caller's valid key, or the Hub's status error: an unknown or revoked key
-// is NotFound; a secure key needs a signature whose date lies between now and now +
+// Check returns the caller's valid key, or the Hub's status error: no key at all is
+// Unauthenticated (the Hub's "Session or API key required": hubctl's servers have no
+// sessions), an unknown or revoked key is NotFound; a secure key needs a signature whose date lies between now and now +
 // MaxSigTTL, made with the key's secret.
 func (c *Checker) Check(ctx context.Context) (Key, error) {
 	k, ok := common.APIKeyFromMD(ctx)
 	if !ok {
-		return Key{}, errKeyNotFound
+		return Key{}, errKeyRequired
 	}
 	key, secret, ok := c.Keys.Lookup(k)
 	if !ok || !key.Valid() {

@@ -141,7 +141,7 @@ func TestPreAuthBodyNeverRead(t *testing.T) {
 	}
 	h := dialH2(t, d.State().API)
 	h.startCall(1, "/threads.pb.API/Create", nil, bigMessage)
-	if code, msg := h.status(1); code != codes.NotFound || msg != "API key not found or is invalid" {
+	if code, msg := h.status(1); code != codes.Unauthenticated || msg != "Session or API key required" {
 		t.Fatalf("no key: %v %q", code, msg)
 	}
 	h.startCall(3, "/threads.pb.API/Create", map[string]string{"x-textile-api-key": "bunknownkey"}, bigMessage)
@@ -222,8 +222,8 @@ func TestPreAuthWebsocket(t *testing.T) {
 		if err := ws.Write(t.Context(), websocket.MessageBinary, msg); err != nil {
 			t.Fatal(err)
 		}
-		if trailers := webTrailers(t, ws); !strings.Contains(trailers, "grpc-status: 5\r\n") || !strings.Contains(trailers, "grpc-message: API key not found or is invalid") {
-			t.Fatalf("trailers %q, want NotFound", trailers)
+		if trailers := webTrailers(t, ws); !strings.Contains(trailers, "grpc-status: 16\r\n") || !strings.Contains(trailers, "grpc-message: Session or API key required") {
+			t.Fatalf("trailers %q, want Unauthenticated", trailers)
 		}
 	})
 }
@@ -276,8 +276,8 @@ func TestPreAuthWebHTTP(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !bytes.Contains(body, []byte("grpc-status: 5\r\n")) {
-		t.Fatalf("body %q, want grpc-status 5", body)
+	if !bytes.Contains(body, []byte("grpc-status: 16\r\n")) || !bytes.Contains(body, []byte("grpc-message: Session or API key required")) {
+		t.Fatalf("body %q, want grpc-status 16 (Unauthenticated: no key)", body)
 	}
 }
 

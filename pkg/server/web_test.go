@@ -74,7 +74,7 @@ func TestGRPCWebWebsockets(t *testing.T) {
 
 	// The Hub's refusals, over the websocket.
 	err = grpcwebws.Invoke(t.Context(), ws, "/threads.pb.API/ListDBs", nil, &pb.ListDBsRequest{}, &pb.ListDBsReply{})
-	wantCode(t, "ListDBs without a key", err, codes.NotFound, "API key not found or is invalid")
+	wantCode(t, "ListDBs without a key", err, codes.Unauthenticated, "Session or API key required")
 	bad := jsHeaders(t, user, tok)
 	bad.Set("x-textile-api-sig-msg", time.Now().Add(-time.Minute).UTC().Format("2006-01-02T15:04:05.000Z07:00"))
 	err = grpcwebws.Invoke(t.Context(), ws, "/threads.pb.API/ListDBs", bad, &pb.ListDBsRequest{}, &pb.ListDBsReply{})
