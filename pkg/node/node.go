@@ -243,6 +243,17 @@ func (n *Node) ListDBs(ctx context.Context) ([]DB, error) {
 	return out, nil
 }
 
+// Threads lists every thread the node's logstore holds: its databases' threads, plain net
+// threads (CreateThread, AddThread), those it keeps for others as a replicator, and the
+// threads of databases that failed to load.
+func (n *Node) Threads() ([]thread.ID, error) {
+	ids, err := n.net.store.Threads()
+	if err != nil {
+		return nil, fmt.Errorf("list threads: %w", err)
+	}
+	return ids, nil
+}
+
 // HostID is the libp2p peer ID of the node's host.
 func (n *Node) HostID() string { return n.net.Host().ID().String() }
 

@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/textileio/go-threads/core/thread"
 	userspb "github.com/textileio/textile/v2/api/usersd/pb"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/health"
@@ -107,15 +108,8 @@ func NewGRPC(n *node.Node, opts Options) (*GRPC, error) {
 	)
 	n.Register(g.Server)
 	userspb.RegisterAPIServiceServer(g.Server, &hubauth.Users{
-		Owners: owners,
-		DBs: func(ctx context.Context) ([]hubauth.DBInfo, error) {
-			dbs, err := n.ListDBs(ctx)
-			out := make([]hubauth.DBInfo, len(dbs))
-			for i, d := range dbs {
-				out[i] = hubauth.DBInfo{ID: d.ID, Name: d.Name}
-			}
-			return out, err
-		},
+		Owners:  owners,
+		Threads: func(ctx context.Context) ([]hubauth.ThreadInfo, error) { return usersThreads(ctx, n) },
 	})
 	g.Server.RegisterService(&storeServiceDesc, &storeService{node: n})
 	healthpb.RegisterHealthServer(g.Server, g.health)
@@ -197,3 +191,36 @@ type ctxStream struct {
 }
 
 func (s *ctxStream) Context() context.Context { return s.ctx }
+
+// usersThreads is every thread of n as the users API lists them: the databases (also
+// those that failed to load, which are databases to be repaired, not plain threads), then
+// the logstore's other threads, unnamed: plain net threads, and those n keeps for others
+// as a replicator (no owner: only operators see them).
+func usersThreads(ctx context.Context, n *node.Node) ([]hubauth.ThreadInfo, error) {
+	dbs, err := n.ListDBs(ctx)
+	if err != nil {
+		return nil, err
+	}
+	ids, err := n.Threads()
+	if err != nil {
+		return nil, err
+	}
+	out := make([]hubauth.ThreadInfo, 0, len(ids))
+	isDB := make(map[thread.ID]bool, len(dbs))
+	for _, d := range dbs {
+		isDB[d.ID] = true
+		out = append(out, hubauth.ThreadInfo{ID: d.ID, Name: d.Name, IsDB: true})
+	}
+	for _, b := range n.BrokenDBs() {
+		if !isDB[b.ID] {
+			isDB[b.ID] = true
+			out = append(out, hubauth.ThreadInfo{ID: b.ID, Name: b.Name, IsDB: true})
+		}
+	}
+	for _, id := range ids {
+		if !isDB[id] {
+			out = append(out, hubauth.ThreadInfo{ID: id})
+		}
+	}
+	return out, nil
+}
