@@ -13,6 +13,7 @@ import (
 	"github.com/textileio/go-threads/db"
 	netclient "github.com/textileio/go-threads/net/api/client"
 	"github.com/textileio/textile/v2/api/common"
+	usersclient "github.com/textileio/textile/v2/api/usersd/client"
 	userspb "github.com/textileio/textile/v2/api/usersd/pb"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
@@ -189,11 +190,7 @@ func TestHubClientsWorkUnmodified(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	// textile's api/usersd/client cannot be built in this module graph (it imports
-	// textile/v2/threaddb, whose powergate and filecoin dependencies do not compile against
-	// the IPLD versions go-threads v1.1.5 selects). Its ListThreads and GetThread are
-	// one-line wrappers of the generated stub, called here the same way.
-	users := usersStub{userspb.NewAPIServiceClient(mustDial(t, addr))}
+	users := usersClient(t, addr)
 	nc, err := netclient.NewClient(addr, hubDial()...)
 	if err != nil {
 		t.Fatal(err)
@@ -318,15 +315,16 @@ func TestHubClientsWorkUnmodified(t *testing.T) {
 	}
 }
 
-// usersStub calls the users API as textile's api/usersd/client does.
-type usersStub struct{ c userspb.APIServiceClient }
-
-func (u usersStub) ListThreads(ctx context.Context) (*userspb.ListThreadsResponse, error) {
-	return u.c.ListThreads(ctx, &userspb.ListThreadsRequest{})
-}
-
-func (u usersStub) GetThread(ctx context.Context, name string) (*userspb.GetThreadResponse, error) {
-	return u.c.GetThread(ctx, &userspb.GetThreadRequest{Name: name})
+// usersClient is textile's own users API client (api/usersd/client) for the server at
+// addr, closed when the test ends.
+func usersClient(t *testing.T, addr string) *usersclient.Client {
+	t.Helper()
+	c, err := usersclient.NewClient(addr, hubDial()...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
 }
 
 func mustDial(t *testing.T, addr string) *grpc.ClientConn {

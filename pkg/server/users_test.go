@@ -6,7 +6,6 @@ import (
 	core "github.com/textileio/go-threads/core/net"
 	"github.com/textileio/go-threads/core/thread"
 	"github.com/textileio/go-threads/db"
-	userspb "github.com/textileio/textile/v2/api/usersd/pb"
 	"google.golang.org/grpc/codes"
 
 	"github.com/hubctl/hubctl/pkg/hubauth"
@@ -16,7 +15,7 @@ import (
 // beside databases; each user sees only their own, an account key every one.
 func TestUsersListsPlainThreads(t *testing.T) {
 	d, reg := startDaemon(t, hubauth.AuthKeys)
-	users := usersStub{userspb.NewAPIServiceClient(mustDial(t, d.State().API))}
+	users := usersClient(t, d.State().API)
 	alice := newSession(t, d, newKey(t, reg, hubauth.UserKey))
 	bob := newSession(t, d, newKey(t, reg, hubauth.UserKey))
 	operator := newSession(t, d, newKey(t, reg, hubauth.AccountKey))
