@@ -69,6 +69,9 @@ type Guard struct {
 	// HasThread reports whether the node holds a thread (a database, a net API thread,
 	// or one it only replicates), owned or not.
 	HasThread func(ctx context.Context, id thread.ID) (bool, error)
+	// Threads lists every thread of the node with its name, for the names of threads
+	// nobody owns (checkName); nil: those names are not checked.
+	Threads func(ctx context.Context) ([]ThreadInfo, error)
 	// Quotas bound what each identity with a user key keeps (quotas.go).
 	Quotas Quotas
 	// TokenTTL is the lifetime of the tokens GetToken issues; zero: they never expire.
@@ -157,7 +160,11 @@ func (g *Guard) UnaryInterceptor() grpc.UnaryServerInterceptor {
 		case public:
 			return handler(ctx, req)
 		case create:
-			return g.create(ctx, c, p, req, handler)
+			name, err := createName(ctx, p, req)
+			if err != nil {
+				return nil, err
+			}
+			return g.create(ctx, c, p, name, req, handler)
 		case remove:
 			return g.remove(ctx, c, p, req, handler)
 		case owned:
@@ -180,8 +187,14 @@ func (g *Guard) UnaryInterceptor() grpc.UnaryServerInterceptor {
 			return res, err
 		case users:
 			return handler(ctx, req)
+		case mailbox:
+			if c.Identity == "" {
+				// A mailbox is an identity's: an account key without a token has none.
+				return nil, errTokenRequired
+			}
+			return handler(ctx, req)
 		case unimplemented:
-			return nil, status.Errorf(codes.Unimplemented, "hubctl daemon does not serve %s: of the Hub users API it serves ListThreads and GetThread", info.FullMethod)
+			return nil, errUnimplementedUsers(info.FullMethod)
 		}
 		if c.Operator {
 			return handler(ctx, req)
@@ -239,7 +252,7 @@ func (g *Guard) StreamInterceptor() grpc.StreamServerInterceptor {
 				return err == nil && g.Owners.Owns(c.Identity, id)
 			}
 		case p.kind == unimplemented:
-			return status.Errorf(codes.Unimplemented, "hubctl daemon does not serve %s: of the Hub users API it serves ListThreads and GetThread", info.FullMethod)
+			return errUnimplementedUsers(info.FullMethod)
 		default:
 			return errNotAccessible
 		}
@@ -274,8 +287,9 @@ var errUnusableThread = status.Error(codes.InvalidArgument, UnusableThread)
 // any thread, with their token or without, but their calls record nothing for a thread
 // that is already there, and do not give another identity's reservation a thread.
 // A user's create of a thread new to it is refused (ResourceExhausted) when its identity
-// owns as many threads as Quotas allows (reserveDB); operators are not limited.
-func (g *Guard) create(ctx context.Context, c Caller, p policy, req any, handler grpc.UnaryHandler) (any, error) {
+// owns as many threads as Quotas allows (record); operators are not limited. A thread new
+// to the caller may not take a name another of its threads has (checkName).
+func (g *Guard) create(ctx context.Context, c Caller, p policy, name string, req any, handler grpc.UnaryHandler) (any, error) {
 	id, err := p.threadID(req)
 	if err != nil {
 		if c.Operator {
@@ -290,7 +304,16 @@ func (g *Guard) create(ctx context.Context, c Caller, p policy, req any, handler
 	defer unlock()
 	if c.Identity == "" {
 		// Only operators get here without a token (authenticate): the node's own
-		// identity acts, and it owns nothing.
+		// identity acts, and it owns nothing. Its threads' names are unique among the
+		// threads nobody owns; the identity's lock is held through the call, as no record
+		// stands for the name meanwhile.
+		unlock := lockStripes(identityStripe(""))
+		defer unlock()
+		if has, err := g.HasThread(ctx, id); err == nil && !has {
+			if err := g.checkName(ctx, "", name, id); err != nil {
+				return nil, err
+			}
+		}
 		return handler(ctx, req)
 	}
 	prev, recorded := g.Owners.Get(id)
@@ -305,15 +328,13 @@ func (g *Guard) create(ctx context.Context, c Caller, p policy, req any, handler
 	if c.Key != nil {
 		rec.Key = c.Key.Key
 	}
-	if p.name != nil {
-		rec.Name = p.name(req)
-	}
+	rec.Name = name
 	switch {
 	case recorded && prev.Identity == c.Identity:
 		if !has && (prev.Name != rec.Name || prev.DB != rec.DB) {
 			// Repairing a create a crash interrupted: the record follows this call.
-			if err := g.Owners.Put(rec); err != nil {
-				return nil, status.Error(codes.Internal, err.Error())
+			if err := g.record(ctx, rec, false); err != nil {
+				return nil, recordErr(err)
 			}
 		}
 		return handler(ctx, req)
@@ -335,15 +356,8 @@ func (g *Guard) create(ctx context.Context, c Caller, p policy, req any, handler
 	}
 	// A thread new to this identity: the one place a user's count of threads grows, so
 	// the quota is checked here (repairs and repeat calls above add nothing).
-	put := g.Owners.Put
-	if !c.Operator {
-		put = g.reserveDB
-	}
-	if err := put(rec); err != nil {
-		if status.Code(err) == codes.ResourceExhausted {
-			return nil, err
-		}
-		return nil, status.Error(codes.Internal, err.Error())
+	if err := g.record(ctx, rec, !c.Operator); err != nil {
+		return nil, recordErr(err)
 	}
 	res, err := handler(ctx, req)
 	if err == nil {
@@ -362,6 +376,29 @@ func (g *Guard) create(ctx context.Context, c Caller, p policy, req any, handler
 		}
 	}
 	return res, err
+}
+
+// recordErr is the answer to a failed record: its own refusal, or an internal error.
+func recordErr(err error) error {
+	if _, ok := status.FromError(err); ok {
+		return err
+	}
+	return status.Error(codes.Internal, err.Error())
+}
+
+// CreateAs makes a thread for the caller of ctx as its own create call would (ownership,
+// name, quota), with make doing the creating: the users API's SetupMailbox makes the
+// caller's mailbox this way. The caller must have a token: a thread made for nobody
+// could not be found by name later.
+func (g *Guard) CreateAs(ctx context.Context, id thread.ID, name string, isDB bool, make func(ctx context.Context) error) error {
+	c, ok := CallerFromContext(ctx)
+	if !ok || c.Identity == "" {
+		return errTokenRequired
+	}
+	p := policy{kind: create, db: isDB, notFound: errDBNotFound,
+		threadID: func(any) (thread.ID, error) { return id, nil }}
+	_, err := g.create(ctx, c, p, name, nil, func(ctx context.Context, _ any) (any, error) { return nil, make(ctx) })
+	return err
 }
 
 // fromSelf reports whether req joins a thread from this node's own address (its /p2p
@@ -489,6 +526,7 @@ const (
 	listDBs                   // lists DBs: filtered to the caller's
 	subscribe                 // net Subscribe: events of the caller's threads
 	users                     // the users API methods hubctl serves
+	mailbox                   // the users API's mailbox: a token is required
 	unimplemented             // the rest of the users API
 )
 
@@ -500,6 +538,12 @@ const (
 	// operators (policyFor), its ExportInstances is in the table.
 	storeAPI = "/hubctl.v1.Store/"
 )
+
+// errUnimplementedUsers answers the users API methods hubctl does not serve: the
+// Filecoin archive calls.
+func errUnimplementedUsers(method string) error {
+	return status.Errorf(codes.Unimplemented, "hubctl daemon does not serve %s: hubctl has no Filecoin archiving", method)
+}
 
 // policyFor covers methods not in the table: health checks are open (load balancers
 // carry no keys), the rest of the users API is unimplemented, anything else is for
@@ -589,5 +633,14 @@ var policies = map[string]policy{
 	storeAPI + "ExportInstances": db(func(r any) []byte { return r.(*pb.FindRequest).DbID }),
 
 	usersAPI + "ListThreads": {kind: users},
-	usersAPI + "GetThread":   {kind: users},
+	usersAPI + "GetUsage":    {kind: users},
+
+	usersAPI + "SetupMailbox":         {kind: mailbox},
+	usersAPI + "SendMessage":          {kind: mailbox},
+	usersAPI + "ListInboxMessages":    {kind: mailbox},
+	usersAPI + "ListSentboxMessages":  {kind: mailbox},
+	usersAPI + "ReadInboxMessage":     {kind: mailbox},
+	usersAPI + "DeleteInboxMessage":   {kind: mailbox},
+	usersAPI + "DeleteSentboxMessage": {kind: mailbox},
+	usersAPI + "GetThread":            {kind: users},
 }

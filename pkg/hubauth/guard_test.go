@@ -139,7 +139,13 @@ func (f *guardFixture) call(key *Key, tok thread.Token, method string, req any, 
 	return err
 }
 
-func newDB(id thread.ID) any { return &pb.NewDBRequest{DbID: id.Bytes(), Name: "db"} }
+// newDB creates id with a name of its own: names are unique per identity.
+func newDB(id thread.ID) any { return &pb.NewDBRequest{DbID: id.Bytes(), Name: dbName(id)} }
+
+func dbName(id thread.ID) string {
+	s := id.String()
+	return "db-" + s[len(s)-8:]
+}
 
 func createThread(id thread.ID) any { return &netpb.CreateThreadRequest{ThreadID: id.Bytes()} }
 

@@ -1,6 +1,7 @@
 package hubauth
 
 import (
+	"context"
 	"fmt"
 	"hash/fnv"
 	"slices"
@@ -110,24 +111,28 @@ func some(n, limit int) string {
 	return "one"
 }
 
-// reserveDB writes rec, the owner record of a thread new to rec.Identity, unless that
-// identity already owns as many threads as q allows. The count and the write happen under
-// the identity's lock, so concurrent creates by one identity (each under the lock of its
-// own thread ID) cannot together pass the limit: every record written is counted by the
-// next create. A record removed because its call failed may make a concurrent create be
-// refused that would have fitted; that errs on the side of the limit.
+// record writes rec, the owner record of a thread new to rec.Identity, unless another of
+// that identity's threads has its name (checkName) or, when limited, that identity
+// already owns as many threads as q allows. The checks and the write happen under the
+// identity's lock, so concurrent creates by one identity (each under the lock of its own
+// thread ID) cannot together pass the limit or share a name: every record written is
+// seen by the next create. A record removed because its call failed may make a
+// concurrent create be refused that would have fitted; that errs on the side of the limit.
 //
 // The same holds for the threads made through one API key (rec.Key), by any identity.
-func (g *Guard) reserveDB(rec Owner) error {
+func (g *Guard) record(ctx context.Context, rec Owner, limited bool) error {
 	perKey, perIdentity := g.Quotas.MaxDBsPerKey(), g.Quotas.MaxDBsPerIdentity()
-	if rec.Key == "" {
+	if rec.Key == "" || !limited {
 		perKey = -1
 	}
-	if perKey < 0 && perIdentity < 0 {
-		return g.Owners.Put(rec)
+	if !limited {
+		perIdentity = -1
 	}
-	unlock := lockStripes("key:"+rec.Key, "identity:"+rec.Identity)
+	unlock := lockStripes("key:"+rec.Key, identityStripe(rec.Identity))
 	defer unlock()
+	if err := g.checkName(ctx, rec.Identity, rec.Name, rec.ThreadID); err != nil {
+		return err
+	}
 	if perKey >= 0 {
 		if n := countRecords(g.Owners, func(o Owner) bool { return o.Key == rec.Key }); n >= perKey {
 			return status.Error(codes.ResourceExhausted, KeyDBLimitMessage(rec.Key, n, perKey))

@@ -55,7 +55,7 @@ func TestQuotaAtTheLimitRepairsAndRepeats(t *testing.T) {
 	me, tok := f.identity(t)
 	present, interrupted := thread.NewIDV1(thread.Raw, 32), thread.NewIDV1(thread.Raw, 32)
 	for _, id := range []thread.ID{present, interrupted} {
-		if err := f.g.Owners.Put(Owner{ThreadID: id, Identity: me, DB: true, Name: "db"}); err != nil {
+		if err := f.g.Owners.Put(Owner{ThreadID: id, Identity: me, DB: true, Name: dbName(id)}); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -67,14 +67,19 @@ func (u *Users) visible(ctx context.Context) ([]ThreadInfo, error) {
 	if err != nil {
 		return nil, err
 	}
-	if c.Operator {
-		return all, nil
-	}
-	var mine []ThreadInfo
+	var out []ThreadInfo
 	for _, d := range all {
-		if u.Owners.Owns(c.Identity, d.ID) {
-			mine = append(mine, d)
+		rec, recorded := u.Owners.Get(d.ID)
+		if !c.Operator && (!recorded || c.Identity == "" || rec.Identity != c.Identity) {
+			continue
 		}
+		if recorded {
+			// The name its creator gave it (the header's, else the database's): a net
+			// thread's is only there, and a database created without one is unnamed,
+			// as on the Hub, not go-threads' "unnamed".
+			d.Name = rec.Name
+		}
+		out = append(out, d)
 	}
-	return mine, nil
+	return out, nil
 }

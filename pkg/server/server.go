@@ -73,6 +73,7 @@ func NewGRPC(n *node.Node, opts Options) (*GRPC, error) {
 			Owners:    owners,
 			HostKey:   n.HostKey(),
 			HasThread: n.HasThread,
+			Threads:   func(ctx context.Context) ([]hubauth.ThreadInfo, error) { return usersThreads(ctx, n) },
 			Quotas:    opts.Quotas,
 			TokenTTL:  opts.TokenTTL,
 		},
@@ -107,9 +108,13 @@ func NewGRPC(n *node.Node, opts Options) (*GRPC, error) {
 		grpc.ChainStreamInterceptor(webFlowInterceptor, g.drainInterceptor, g.Guard.StreamInterceptor(), checks.checkStream, readyInterceptor),
 	)
 	n.Register(g.Server)
-	userspb.RegisterAPIServiceServer(g.Server, &hubauth.Users{
-		Owners:  owners,
-		Threads: func(ctx context.Context) ([]hubauth.ThreadInfo, error) { return usersThreads(ctx, n) },
+	userspb.RegisterAPIServiceServer(g.Server, &usersService{
+		Users: &hubauth.Users{
+			Owners:  owners,
+			Threads: func(ctx context.Context) ([]hubauth.ThreadInfo, error) { return usersThreads(ctx, n) },
+		},
+		node:  n,
+		guard: g.Guard,
 	})
 	g.Server.RegisterService(&storeServiceDesc, &storeService{node: n})
 	healthpb.RegisterHealthServer(g.Server, g.health)
