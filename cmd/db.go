@@ -1,6 +1,7 @@
 package cmd
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 
@@ -66,7 +67,7 @@ func runDBCreate(cmd *cobra.Command, f *Factory, opts *dbCreateOptions) error {
 	}
 	ctx := cmd.Context()
 	if err := c.NewDB(ctx, id, opts.name); err != nil {
-		if strings.Contains(err.Error(), "already exists") {
+		if !errors.Is(err, hub.ErrNameTaken) && strings.Contains(err.Error(), "already exists") {
 			return withCode(ExitError, fmt.Errorf("database %s already exists; choose another --id", id))
 		}
 		if strings.Contains(err.Error(), hubauth.UnusableThread) {

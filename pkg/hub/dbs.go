@@ -251,7 +251,7 @@ func (c *Client) JoinDB(ctx context.Context, addr ma.Multiaddr, key thread.Key, 
 		_, err := api.NewDBFromAddr(ctx, &pb.NewDBFromAddrRequest{Addr: addr.Bytes(), Key: key.Bytes(), Name: name, Collections: cfgs})
 		return err
 	})
-	if err != nil && strings.Contains(err.Error(), "already exists") {
+	if err != nil && !errors.Is(err, ErrNameTaken) && strings.Contains(err.Error(), "already exists") {
 		return fmt.Errorf("%w: %v", ErrExists, err)
 	}
 	return err

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"regexp"
 	"strings"
 	"time"
 
@@ -19,6 +20,8 @@ var (
 	ErrAuth = errors.New("authentication refused")
 	// ErrNotFound: the database (or other object) does not exist on the server.
 	ErrNotFound = errors.New("not found")
+	// ErrNameTaken: another of the identity's databases or threads has the name.
+	ErrNameTaken = errors.New("name taken")
 )
 
 // UnreachableError says which server could not be reached, and why.
@@ -59,6 +62,9 @@ const (
 	msgDBNotFound     = "db not found"
 	// msgNotAccessible is hubctl's servers' answer to a user key calling an operator's method.
 	msgNotAccessible = "Method is not accessible"
+	// msgNameTaken is in hubctl's servers' refusal of a name another thread of the
+	// identity has (hubauth.NameTakenMessage).
+	msgNameTaken = "names are unique per identity"
 )
 
 // tokenRejected reports whether the server refused the user token (so a fresh one may help).
@@ -114,6 +120,8 @@ func classify(ctx context.Context, t Target, timeout time.Duration, err error) e
 		strings.Contains(msg, msgTokenNotFound):
 		return &ServerError{Class: ErrAuth, Msg: "the server refused the request: " + msg,
 			Hint: "check the user token (--token, HUBCTL_TOKEN) or get a new one with hubctl token get --refresh"}
+	case st.Code() == codes.AlreadyExists && strings.Contains(msg, msgNameTaken):
+		return nameTaken(msg)
 	case st.Code() == codes.NotFound || strings.Contains(msg, msgThreadNotFound) || strings.Contains(msg, msgDBNotFound):
 		return &ServerError{Class: ErrNotFound, Msg: msg}
 	case st.Code() == codes.ResourceExhausted && strings.Contains(msg, "limit reached:"):
@@ -123,6 +131,21 @@ func classify(ctx context.Context, t Target, timeout time.Duration, err error) e
 	default:
 		return &ServerError{Msg: "server error: " + msg}
 	}
+}
+
+// nameTakenRx reads the name and the thread that has it from hubctl's servers' refusal.
+var nameTakenRx = regexp.MustCompile(`named "([^"]*)" already exists \(([^)]*)\)`)
+
+// nameTaken is the refusal of a name another of the identity's threads has, in the
+// command line's words.
+func nameTaken(msg string) error {
+	m := nameTakenRx.FindStringSubmatch(msg)
+	if m == nil {
+		return &ServerError{Class: ErrNameTaken, Msg: msg, Hint: "give another with --name"}
+	}
+	return &ServerError{Class: ErrNameTaken,
+		Msg:  fmt.Sprintf("the name %q is taken by %s (names are unique per identity, ignoring case)", m[1], m[2]),
+		Hint: "give another with --name, or use that one"}
 }
 
 // dialReason keeps the useful end of gRPC's dial errors ("connection refused", "no such

@@ -60,7 +60,7 @@ func createName(ctx context.Context, p policy, req any) (string, error) {
 // named name (the Hub's unique index on owner and name, which ignored case); taken is the
 // thread that has it.
 func NameTakenMessage(name string, taken thread.ID) string {
-	return fmt.Sprintf("a thread named %q already exists (%s), and names are unique per identity, ignoring case: choose another name, or use that thread", name, taken)
+	return fmt.Sprintf("a thread named %q already exists (%s): names are unique per identity, ignoring case; choose another name, or use that thread", name, taken)
 }
 
 // checkName refuses, as AlreadyExists, a name that another of identity's threads already
