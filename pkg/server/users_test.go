@@ -6,6 +6,7 @@ import (
 	core "github.com/textileio/go-threads/core/net"
 	"github.com/textileio/go-threads/core/thread"
 	"github.com/textileio/go-threads/db"
+	"github.com/textileio/textile/v2/api/common"
 	"google.golang.org/grpc/codes"
 
 	"github.com/hubctl/hubctl/pkg/hubauth"
@@ -69,4 +70,11 @@ func TestUsersListsPlainThreads(t *testing.T) {
 	}
 	_, err = users.GetThread(bob.ctx, "notes")
 	wantCode(t, "GetThread of another user's database", err, codes.NotFound, "Thread not found")
+
+	// The Hub's answers without a key, and with one it does not know, through textile's
+	// client.
+	_, err = users.ListThreads(t.Context())
+	wantCode(t, "ListThreads with no API key", err, codes.Unauthenticated, "Session or API key required")
+	_, err = users.GetThread(common.NewAPIKeyContext(t.Context(), "bnotakey"), "notes")
+	wantCode(t, "GetThread with an unknown API key", err, codes.NotFound, "API key not found or is invalid")
 }
