@@ -20,6 +20,7 @@ import (
 	userspb "github.com/textileio/textile/v2/api/usersd/pb"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
 	"nhooyr.io/websocket"
 
 	"github.com/hubctl/hubctl/internal/grpcwebws"
@@ -101,6 +102,24 @@ func TestGRPCWebWebsockets(t *testing.T) {
 	if err := grpcwebws.Invoke(t.Context(), ws, "/api.usersd.pb.APIService/ListThreads", jsHeaders(t, user, tok), &userspb.ListThreadsRequest{}, &list); err != nil || len(list.List) != 1 || list.List[0].Name != "web" {
 		t.Fatalf("ListThreads over grpc-web: %v %v", list.List, err)
 	}
+	// @textile/hub names a new thread with the x-textile-thread-name header; getOrCreate
+	// then finds it with GetThread.
+	named := jsHeaders(t, user, tok)
+	named.Set("x-textile-thread-name", "js-named")
+	jsID := thread.NewIDV1(thread.Raw, 32)
+	if err := grpcwebws.Invoke(t.Context(), ws, "/threads.pb.API/NewDB", named, &pb.NewDBRequest{DbID: jsID.Bytes()}, &pb.NewDBReply{}); err != nil {
+		t.Fatalf("NewDB with the name header over grpc-web: %v", err)
+	}
+	var th userspb.GetThreadResponse
+	if err := grpcwebws.Invoke(t.Context(), ws, "/api.usersd.pb.APIService/GetThread", jsHeaders(t, user, tok), &userspb.GetThreadRequest{Name: "js-named"}, &th); err != nil || string(th.Id) != string(jsID.Bytes()) || !th.IsDb {
+		t.Fatalf("GetThread of the header's name over grpc-web: %v %v", &th, err)
+	}
+	jsDup := thread.NewIDV1(thread.Raw, 32)
+	err = grpcwebws.Invoke(t.Context(), ws, "/threads.pb.API/NewDB", named, &pb.NewDBRequest{DbID: jsDup.Bytes()}, &pb.NewDBReply{})
+	if status.Code(err) != codes.AlreadyExists {
+		t.Fatalf("a second NewDB named js-named over grpc-web: %v, want AlreadyExists", err)
+	}
+
 	// Another identity sees nothing, and Alice's DB is not found for it.
 	other, err := c.GetToken(ctx, newIdentity(t))
 	if err != nil {
