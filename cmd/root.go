@@ -94,6 +94,7 @@ Settings come from flags, then HUBCTL_* environment variables, then the config f
 		newDBCmd(f),
 		newCollectionCmd(f),
 		newInstanceCmd(f),
+		newMailCmd(f),
 		newNetCmd(f),
 		newDaemonCmd(f),
 		&cobra.Command{
