@@ -61,10 +61,12 @@ func TestTakeoverOfAnotherUsersDatabaseIsRefused(t *testing.T) {
 	bobCtx := thread.NewTokenContext(ctx, bobTok)
 
 	// Alice's database, and the keys the operator reads, as a replicator's operator can.
+	// Each has a name of its own: names are unique per identity.
 	aliceDB := func(t *testing.T) (thread.ID, thread.Info) {
 		t.Helper()
 		id := thread.NewIDV1(thread.Raw, 32)
-		if err := c.NewDB(ctx, id, db.WithNewManagedName("alice-db"), db.WithNewManagedToken(aliceTok),
+		s := id.String()
+		if err := c.NewDB(ctx, id, db.WithNewManagedName("alice-db-"+s[len(s)-8:]), db.WithNewManagedToken(aliceTok),
 			db.WithNewManagedCollections(db.CollectionConfig{Name: "notes", Schema: jsonschema.Reflect(&note{})})); err != nil {
 			t.Fatalf("NewDB (alice): %v", err)
 		}
