@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 
@@ -310,7 +311,7 @@ func mailStatus(m hub.Message, inbox bool) string {
 }
 
 func badSignature(m hub.Message) string {
-	return fmt.Sprintf("bad message signature: it does not verify against its sender's key %s, so it may not be theirs; delete it with hubctl mail rm %s", m.From, m.ID)
+	return fmt.Sprintf("bad message signature: it does not verify against its sender's key %s, so it may not be theirs; delete it with hubctl mail rm %s", safeKey(m.From), m.ID)
 }
 
 // keyNames maps the keystore's public keys to their identity names (nothing on error:
@@ -335,7 +336,16 @@ func keyLabel(names map[string]string, key string) string {
 	if n, ok := names[key]; ok {
 		return n + " (" + abbreviate(key, 16) + ")"
 	}
-	return key
+	return safeKey(key)
+}
+
+// safeKey is a message's from or to as printed: a key as is, anything else (a forged
+// message's, which may hold control characters) quoted and cut short.
+func safeKey(key string) string {
+	if _, err := hub.ParseRecipient(key); err == nil || (&thread.Libp2pPubKey{}).UnmarshalString(key) == nil {
+		return key
+	}
+	return strconv.Quote(abbreviate(key, 64))
 }
 
 // mailRead is what mail read prints with -o json: the message and its body, as text when

@@ -123,6 +123,11 @@ func mailError(err error) error {
 			Hint: "it was signed by another key than the token's identity: a --token must be for --identity"}
 	case st.Code() == codes.FailedPrecondition && msg == msgInvalidKey:
 		return argErrorf("the server refused the recipient: %s", msg)
+	case st.Code() == codes.InvalidArgument:
+		return argErrorf("the server refused the request: %s", msg)
+	case st.Code() == codes.FailedPrecondition || st.Code() == codes.ResourceExhausted:
+		// A full inbox, a mailbox missing a collection: the server's message says what to do.
+		return &ServerError{Msg: "the server refused the request: " + msg}
 	}
 	return err
 }
@@ -405,7 +410,7 @@ func (m *Mailbox) Get(ctx context.Context, b Box, id string) (Message, error) {
 // private key. A message that does not verify is not decrypted: ErrBadSignature.
 func (m *Mailbox) Open(ctx context.Context, msg Message) ([]byte, error) {
 	if !verify(msg.From, msg.Body, msg.Signature) {
-		return nil, fmt.Errorf("%w: message %s does not verify against its sender's key %s, so it may not be theirs", ErrBadSignature, msg.ID, msg.From)
+		return nil, fmt.Errorf("%w: message %s does not verify against its sender's key, so it may not be theirs", ErrBadSignature, msg.ID)
 	}
 	sk, err := m.privateKey()
 	if err != nil {
