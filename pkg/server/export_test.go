@@ -98,12 +98,22 @@ func TestExportInstancesReadsAroundReadFilters(t *testing.T) {
 	for _, text := range []string{"a", "b", "c", "secret", "d", "e", "f", "g"} {
 		docs = append(docs, &note{Text: text})
 	}
-	if _, err := alice.c.Create(alice.ctx, id, "notes", docs, db.WithTxnToken(alice.tok)); err != nil {
+	ids, err := alice.c.Create(alice.ctx, id, "notes", docs, db.WithTxnToken(alice.tok))
+	if err != nil {
 		t.Fatal(err)
 	}
-	found, err := alice.c.Find(alice.ctx, id, "notes", &db.Query{}, &note{}, db.WithTxnToken(alice.tok))
-	if err != nil || len(found.([]*note)) != 7 {
-		t.Fatalf("Find through the filter: %v %v, want 7 instances", found, err)
+	// The filter hides the secret from its owner: FindByID, not go-threads' Find, which
+	// returns nothing at all when the first instance in ID order is filtered (issue 19),
+	// as the secret is one time in eight.
+	visible := 0
+	for _, iid := range ids {
+		var n note
+		if err := alice.c.FindByID(alice.ctx, id, "notes", iid, &n, db.WithTxnToken(alice.tok)); err == nil {
+			visible++
+		}
+	}
+	if visible != 7 {
+		t.Fatalf("FindByID through the filter sees %d instances, want 7", visible)
 	}
 	// Bob's own database, with instances where a climbing name would lead.
 	bobDB := thread.NewIDV1(thread.Raw, 32)
