@@ -34,6 +34,9 @@ type usersService struct {
 	*hubauth.Users
 	node  *node.Node
 	guard *hubauth.Guard
+	// maxReply bounds the messages of one list answer in bytes (maxListReply when 0):
+	// half the server's largest gRPC message leaves room for the rest of the answer.
+	maxReply int
 
 	mail mailState
 }
@@ -59,9 +62,9 @@ const (
 // 10,000 messages).
 var maxInboxMessages = DefaultMaxInboxMessages
 
-// maxListReply bounds the messages of one list answer in bytes, below gRPC's default
-// DefaultMaxMessageSize: a page that would pass it ends early (a client pages on with
-// seek). A variable for tests.
+// maxListReply bounds the messages of one list answer in bytes when usersService.maxReply
+// is not set, below gRPC's DefaultMaxMessageSize: a page that would pass it ends early
+// (a client pages on with seek). A variable for tests.
 var maxListReply = DefaultMaxMessageSize / 2
 
 // The Hub's mailbox: each identity's database named hubmail with collections inbox and
@@ -192,8 +195,12 @@ func mailCaller(ctx context.Context) (string, thread.Token, error) {
 
 // mailboxOf finds identity's mailbox: its database named hubmail, as GetThread finds it
 // (the exact name; a thread that is no database does not count). If old records give
-// several, the oldest one the node holds wins, then the oldest.
+// several, the oldest one the node holds wins, then the oldest. The empty identity has
+// none (Owners.List would give it everyone's threads).
 func (s *usersService) mailboxOf(ctx context.Context, identity string) (thread.ID, bool) {
+	if identity == "" {
+		return thread.Undef, false
+	}
 	var found []hubauth.Owner
 	for _, rec := range s.guard.Owners.List(identity) {
 		if rec.DB && rec.Name == mailboxName {
@@ -398,7 +405,7 @@ func (s *usersService) SendMessage(ctx context.Context, req *userspb.SendMessage
 	// The recipient's copy is written with the node's own identity: the sender's would
 	// give the recipient's thread a log for every identity that ever wrote to it.
 	if err := s.writeMessage(inProcess(ctx, ""), inbox, inboxCollection, toMsg); err != nil {
-		return nil, deliveryErr(err)
+		return nil, deliveryErr(err, "the recipient's inbox")
 	}
 	count.n++
 	if err := s.writeMessage(inProcess(ctx, tok), sentbox, sentboxCollection, fromMsg); err != nil {
@@ -406,18 +413,22 @@ func (s *usersService) SendMessage(ctx context.Context, req *userspb.SendMessage
 		if _, derr := s.node.ThreadsService().Delete(inProcess(context.WithoutCancel(ctx), ""), &pb.DeleteRequest{DbID: inbox.Bytes(), CollectionName: inboxCollection, InstanceIDs: []string{msgID}}); derr == nil {
 			count.n--
 		}
-		return nil, err
+		return nil, deliveryErr(err, "your sentbox")
 	}
 	return &userspb.SendMessageResponse{Id: msgID, CreatedAt: now}, nil
 }
 
-// deliveryErr is the answer to a write the recipient's inbox refused: its own
-// collection's schema or validator, which the recipient may have changed.
-func deliveryErr(err error) error {
-	if _, ok := status.FromError(err); ok && status.Code(err) != codes.Unknown {
-		return err
+// deliveryErr is the answer to a write a box refused (whose: "the recipient's inbox",
+// "your sentbox"): go-threads' plain errors are its collection's schema or validator,
+// which its owner may have changed.
+func deliveryErr(err error, whose string) error {
+	switch status.Code(err) {
+	case codes.NotFound:
+		return errMailboxNotFound // deleted since it was looked up
+	case codes.Unknown:
+		return status.Errorf(codes.FailedPrecondition, "%s refused the message: %s", whose, status.Convert(err).Message())
 	}
-	return status.Errorf(codes.FailedPrecondition, "the recipient's inbox refused the message: %v", err)
+	return err
 }
 
 // writeMessage creates one message in a box, with the checks a Create through the
@@ -492,7 +503,10 @@ func newListQuery(seek string, limit int64, asc bool, st userspb.ListInboxMessag
 // instance lacking the filtered field and limits before it sorts).
 func (s *usersService) listMessages(ctx context.Context, box thread.ID, collection string, q listQuery) ([]*userspb.Message, error) {
 	out := []*userspb.Message{}
-	size := 0
+	size, budget := 0, s.maxReply
+	if budget <= 0 {
+		budget = maxListReply
+	}
 	from, skip := q.seek, ""
 	for {
 		page, err := s.node.SeekInstances(ctx, box, collection, node.SeekOptions{
@@ -520,7 +534,7 @@ func (s *usersService) listMessages(ctx context.Context, box thread.ID, collecti
 				}
 			}
 			n := proto.Size(m)
-			if len(out) > 0 && size+n > maxListReply {
+			if len(out) > 0 && size+n > budget {
 				return out, nil
 			}
 			out = append(out, m)

@@ -554,3 +554,67 @@ func TestMailboxWatch(t *testing.T) {
 		t.Fatalf("the event's instance is not a message textile's client reads: %v", err)
 	}
 }
+
+// A box whose owner changed its collection so that it refuses messages refuses them
+// with its own reason, and a message is never left in one box only: the recipient's copy
+// goes when the sender's sentbox refuses its own.
+func TestMailboxBoxRefusesWrites(t *testing.T) {
+	d, reg := startDaemon(t, hubauth.AuthKeys)
+	key := newKey(t, reg, hubauth.UserKey)
+	alice, bob := newMailUser(t, d, key), newMailUser(t, d, key)
+	aliceBox, bobBox := alice.setup(t), bob.setup(t)
+
+	// A schema that every message breaks: a required field no message has.
+	strict := func(u mailUser, box thread.ID, name string) {
+		t.Helper()
+		s := jsonschema.Reflect(&note{})
+		s.Definitions["note"].Required = append(s.Definitions["note"].Required, "text")
+		if err := u.c.UpdateCollection(u.ctx, box, db.CollectionConfig{Name: name, Schema: s}, db.WithManagedToken(u.tok)); err != nil {
+			t.Fatalf("UpdateCollection %s: %v", name, err)
+		}
+	}
+	strict(bob, bobBox, "sentbox")
+	_, err := bob.users.SendMessage(bob.ctx, bob.id, alice.id.GetPublic(), []byte("hi"))
+	if c := status.Code(err); c != codes.FailedPrecondition || !strings.HasPrefix(status.Convert(err).Message(), "your sentbox refused the message: ") {
+		t.Fatalf("SendMessage to a sentbox that refuses it: %v", err)
+	}
+	if in := alice.inbox(t); len(in) != 0 {
+		t.Fatalf("the message is in alice's inbox although bob's sentbox refused it: %v", ids(in))
+	}
+
+	strict(alice, aliceBox, "inbox")
+	_, err = alice.users.SendMessage(alice.ctx, alice.id, alice.id.GetPublic(), []byte("to myself"))
+	if c := status.Code(err); c != codes.FailedPrecondition || !strings.HasPrefix(status.Convert(err).Message(), "the recipient's inbox refused the message: ") {
+		t.Fatalf("SendMessage to an inbox that refuses it: %v", err)
+	}
+	if out := alice.sentbox(t); len(out) != 0 {
+		t.Fatalf("the message is in alice's sentbox although her inbox refused it: %v", ids(out))
+	}
+}
+
+// The mailbox is the database named hubmail: a thread of the caller's with that name in
+// another case stops SetupMailbox with the fix, and deleting the mailbox database is
+// deleting the mailbox.
+func TestMailboxNameTaken(t *testing.T) {
+	d, reg := startDaemon(t, hubauth.AuthKeys)
+	alice := newMailUser(t, d, newKey(t, reg, hubauth.UserKey))
+	other := thread.NewIDV1(thread.Raw, 32)
+	if err := alice.c.NewDB(alice.ctx, other, db.WithNewManagedName("HubMail"), db.WithNewManagedToken(alice.tok)); err != nil {
+		t.Fatal(err)
+	}
+	_, err := alice.users.SetupMailbox(alice.ctx)
+	wantCode(t, "SetupMailbox with a database named HubMail", err, codes.AlreadyExists,
+		`cannot set up the mailbox: it is the database named "hubmail", and your thread `+other.String()+` is named "HubMail" (names are unique per identity, ignoring case); rename or delete that thread first`)
+	if err := alice.c.DeleteDB(alice.ctx, other, db.WithManagedToken(alice.tok)); err != nil {
+		t.Fatal(err)
+	}
+	box := alice.setup(t)
+	if err := alice.c.DeleteDB(alice.ctx, box, db.WithManagedToken(alice.tok)); err != nil {
+		t.Fatal(err)
+	}
+	_, err = alice.users.ListInboxMessages(alice.ctx)
+	wantCode(t, "ListInboxMessages after the mailbox was deleted", err, codes.FailedPrecondition, "mail not found")
+	if again := alice.setup(t); again == box {
+		t.Fatal("SetupMailbox after a delete gave the deleted mailbox's ID")
+	}
+}
