@@ -18,14 +18,16 @@ import (
 	"github.com/hubctl/hubctl/pkg/hub"
 	"github.com/hubctl/hubctl/pkg/keystore"
 	"github.com/hubctl/hubctl/pkg/output"
+	"github.com/hubctl/hubctl/pkg/server"
 )
 
-// maxMailBody is the largest encrypted body the server takes (the Hub set none; hubctl's
-// servers do). A body is refused before any call when its ciphertext would exceed it.
-const maxMailBody = 64 << 10
-
-// maxMailText is the largest message hubctl sends: the limit less what encryption adds.
-const maxMailText = maxMailBody - hub.MailOverhead
+// maxMailBody is the largest encrypted body hubctl's servers take (the Hub set none),
+// and maxMailText the largest message, the limit less what encryption adds: a longer
+// body is refused before any call.
+const (
+	maxMailBody = server.MaxMessageBody
+	maxMailText = server.MaxMessagePlaintext
+)
 
 func newMailCmd(f *Factory) *cobra.Command {
 	return group(&cobra.Command{
