@@ -212,7 +212,7 @@ func (s *usersService) mailboxOf(ctx context.Context, identity string) (thread.I
 	}
 	sort.SliceStable(found, func(i, j int) bool { return found[i].Created.Before(found[j].Created) })
 	for _, rec := range found {
-		if has, err := s.node.HasDB(ctx, rec.ThreadID); err == nil && has {
+		if has, err := s.node.HasDB(inProcess(ctx, ""), rec.ThreadID); err == nil && has {
 			return rec.ThreadID, true
 		}
 	}
