@@ -115,6 +115,8 @@ func NewGRPC(n *node.Node, opts Options) (*GRPC, error) {
 		},
 		node:  n,
 		guard: g.Guard,
+		// A list answer stays well under what a client accepts (--max-message-size).
+		maxReply: limits.MaxMessageSize / 2,
 	})
 	g.Server.RegisterService(&storeServiceDesc, &storeService{node: n})
 	healthpb.RegisterHealthServer(g.Server, g.health)
