@@ -303,7 +303,8 @@ func TestMailForgedSignature(t *testing.T) {
 // The mailbox's refusals name the fix: no mailbox of one's own, a recipient without one,
 // a message that is not there, a bad ID.
 func TestMailRefusals(t *testing.T) {
-	alice, bob := mailPair(t)
+	tgt, k, _ := keysDaemon(t, 0)
+	alice, bob, carol := newMailUser(t, tgt, k, "alice"), newMailUser(t, tgt, k, "bob"), newMailUser(t, tgt, k, "carol")
 	ctx := testCtx(t)
 	for what, err := range map[string]error{
 		"list":  func() error { _, err := alice.c.Mailbox().List(ctx, Inbox, ListOptions{}); return err }(),
@@ -324,9 +325,14 @@ func TestMailRefusals(t *testing.T) {
 	if _, err := bob.c.Mailbox().Setup(ctx); err != nil {
 		t.Fatal(err)
 	}
-	// Bob has a mailbox now; the sender's missing one is named as such.
 	if _, err := bob.c.Mailbox().Send(ctx, alice.pub, []byte("x")); err != nil {
 		t.Fatal(err)
+	}
+	// A sender without a mailbox, to a recipient with one: the server says "mail not
+	// found" for both, and hubctl names the right one.
+	_, err = carol.c.Mailbox().Send(ctx, bob.pub, []byte("x"))
+	if !errors.Is(err, ErrNotFound) || !strings.Contains(err.Error(), "identity carol has no mailbox on ") {
+		t.Fatalf("send without a mailbox of one's own: %v", err)
 	}
 	if _, err := alice.c.Mailbox().Get(ctx, Inbox, "01h0000000000000000000000"); !errors.Is(err, ErrNotFound) || !strings.Contains(err.Error(), "no message 01h") {
 		t.Fatalf("Get of a missing message: %v", err)
