@@ -10,6 +10,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/spf13/cobra"
@@ -435,10 +436,40 @@ func runMailRead(ctx context.Context, f *Factory, id string, opts *mailReadOptio
 		}
 	}
 	if p.Format == output.Table {
+		if f.IO.IsStdoutTTY() {
+			if shown, escaped := terminalText(body); escaped {
+				f.IO.Warnf("message %s holds control characters or bytes that are not UTF-8 text, shown escaped; redirect the output to a file for the body as sent", m.ID)
+				body = shown
+			}
+		}
 		_, err = f.IO.Out.Write(body)
 		return err
 	}
 	return p.Print(withBody(m, body), nil)
+}
+
+// terminalText escapes what a terminal would act on rather than show (escape sequences,
+// other control characters, bytes that are not UTF-8), keeping newlines and tabs: a
+// sender must not be able to drive the reader's terminal.
+func terminalText(body []byte) ([]byte, bool) {
+	var b strings.Builder
+	escaped := false
+	for len(body) > 0 {
+		r, n := utf8.DecodeRune(body)
+		switch {
+		case r == utf8.RuneError && n <= 1:
+			fmt.Fprintf(&b, `\x%02x`, body[0])
+			escaped = true
+		case r == '\n' || r == '\t' || unicode.IsPrint(r):
+			b.Write(body[:n])
+		default:
+			q := strconv.QuoteRune(r)
+			b.WriteString(q[1 : len(q)-1])
+			escaped = true
+		}
+		body = body[n:]
+	}
+	return []byte(b.String()), escaped
 }
 
 type mailRmOptions struct {

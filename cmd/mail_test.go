@@ -71,4 +71,34 @@ func TestMailOnATerminal(t *testing.T) {
 	if _, stderr, code := runMail(t, false, "", "--identity", "bob", "mail", "read", id); code != ExitNotFound {
 		t.Fatalf("read after rm: %d %q", code, stderr)
 	}
+
+	// A body that would drive the terminal is shown escaped there, and as sent elsewhere.
+	evil := "clear\x1b[2J\x07\n"
+	id, stderr, code = runMail(t, false, evil, "--identity", "alice", "mail", "send", "bob", "-")
+	if code != 0 {
+		t.Fatalf("send: %d %q", code, stderr)
+	}
+	id = strings.TrimSpace(id)
+	out, stderr, code := runMail(t, true, "", "--identity", "bob", "mail", "read", id)
+	if code != 0 || out != `clear\x1b[2J\a`+"\n" || !strings.Contains(stderr, "shown escaped") {
+		t.Fatalf("read on a terminal: %d %q %q", code, out, stderr)
+	}
+	if out, _, code := runMail(t, false, "", "--identity", "bob", "mail", "read", id); code != 0 || out != evil {
+		t.Fatalf("read into a pipe: %d %q", code, out)
+	}
+}
+
+func TestTerminalText(t *testing.T) {
+	for in, want := range map[string]string{
+		"plain text\n\ttabbed, ünïcode ✓": "plain text\n\ttabbed, ünïcode ✓",
+		"\x1b]0;title\x07":                `\x1b]0;title\a`,
+		"right\u202eleft":                 `right\u202eleft`,
+		"bad \xff byte":                   `bad \xff byte`,
+		"cr\r":                            `cr\r`,
+	} {
+		got, escaped := terminalText([]byte(in))
+		if string(got) != want || escaped != (in != want) {
+			t.Errorf("terminalText(%q) = %q, %v; want %q", in, got, escaped, want)
+		}
+	}
 }
