@@ -381,7 +381,9 @@ func newMailReadCmd(f *Factory) *cobra.Command {
 		Short: "Decrypt and print a message, and mark it read",
 		Long: `Print an inbox message's body, decrypted with your identity's private key, and mark it
 read. -o json prints the message with its body ("body", or "bodyBase64" when it is not
-UTF-8 text). --sent prints your own copy of a sent message instead.
+UTF-8 text). --sent prints your own copy of a sent message instead. On a terminal,
+control characters are shown escaped, so that a sender cannot drive it; into a pipe or a
+file the body is written as sent.
 
 A message whose signature does not verify against its sender's key is not printed nor
 marked read: it may be forged (exit 4).`,
