@@ -26,9 +26,10 @@
 // message):
 //   - flag 0x00: a data frame carrying one response message;
 //   - flag 0x80: a header frame whose body is "Key: value\r\n" lines. The first one
-//     carries the response headers; the last one carries the trailers grpc-status and
-//     grpc-message (percent-encoded). For a trailers-only response (an error before any
-//     message) there is a single header frame with everything in it.
+//     carries the response headers; the second the trailers grpc-status and
+//     grpc-message (percent-encoded). The JS client takes the status from the second
+//     alone: a server that sends an error's status in the first (a "trailers-only"
+//     answer) fails every call with "Response closed without grpc-status".
 //
 // After the trailers the server closes the websocket with a normal closure.
 package grpcwebws
@@ -212,19 +213,20 @@ func (s *ServerStream) Recv(m proto.Message) error {
 			return nil
 		}
 		h := parseHeaderBlock(body)
-		if _, ok := h["grpc-status"]; ok {
-			// Trailers, or a trailers-only response. Like client.ts, the status comes
-			// from whichever header frame carries grpc-status.
-			s.finish(statusFromHeaders(h))
-			break
+		if !s.headers {
+			// As client.ts (grpc-web 0.12 to 0.14, which @textile/hub uses) reads a
+			// websocket: the first header frame is the response headers, whatever it
+			// holds, grpc-status included; the status comes from the next one alone.
+			s.headers = true
+			continue
 		}
-		if s.headers {
-			// A second header frame is the trailers, and trailers without grpc-status
-			// are an error (client.ts onTransportEnd).
+		if _, ok := h["grpc-status"]; !ok {
+			// Trailers without grpc-status are an error (client.ts onTransportEnd:
+			// "Response closed without grpc-status (Trailers provided)").
 			s.finish(status.Errorf(codes.Internal, "grpcwebws: %s: response trailers without grpc-status", s.method))
 			break
 		}
-		s.headers = true
+		s.finish(statusFromHeaders(h))
 	}
 	return s.end
 }

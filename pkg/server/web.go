@@ -336,7 +336,12 @@ func (w *wsResponse) Write(b []byte) (int, error) {
 	return len(b), w.err
 }
 
-func (w *wsResponse) Flush() {}
+// Flush sends the headers if they have not gone yet, as net/http's Flush does. grpc's
+// handler transport relies on it: an error before any message is answered with a Flush,
+// then the status set in the header map, which must go out as trailers of their own.
+// Without this the status went out in the header frame, which the JS client reads as
+// headers only: every error reached a Hub app as "Response closed without grpc-status".
+func (w *wsResponse) Flush() { w.WriteHeader(http.StatusOK) }
 
 // flushTrailers sends what was set in the header map after the headers went out, the
 // status among it, with keys in lower case as grpc-web wants.
