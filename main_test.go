@@ -39,6 +39,7 @@ func TestScript(t *testing.T) {
 			env.Setenv("XDG_DATA_HOME", filepath.Join(home, ".local", "share"))
 			env.Setenv("XDG_CACHE_HOME", filepath.Join(home, ".cache"))
 			env.Setenv("NO_COLOR", "1")
+			env.Setenv("JSCOMPAT", jsCompatDir)
 			return nil
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
@@ -67,9 +68,31 @@ func TestScript(t *testing.T) {
 			if cond == "tmpfs" {
 				return tmpfsOK(), nil
 			}
+			if cond == "jsclient" {
+				return jsClientInstalled()
+			}
 			return false, fmt.Errorf("unknown condition %q", cond)
 		},
 	})
+}
+
+// jsCompatDir holds Textile's JS Hub client and the script that drives it
+// (compat/js/hub.js), installed by scripts/test.sh (npm ci).
+var jsCompatDir, _ = filepath.Abs(filepath.Join("compat", "js"))
+
+// jsClientInstalled is the jsclient condition: node and compat/js's packages are there.
+// Where HUBCTL_REQUIRE_JS_CLIENT is set (CI) their absence fails the script, so that a
+// broken install cannot pass as a skip.
+func jsClientInstalled() (bool, error) {
+	_, nodeErr := exec.LookPath("node")
+	_, pkgErr := os.Stat(filepath.Join(jsCompatDir, "node_modules", "@textile", "hub", "package.json"))
+	if nodeErr == nil && pkgErr == nil {
+		return true, nil
+	}
+	if os.Getenv("HUBCTL_REQUIRE_JS_CLIENT") != "" {
+		return false, fmt.Errorf("the JS client is required but not installed (node: %v; packages: %v): run npm ci --prefix compat/js", nodeErr, pkgErr)
+	}
+	return false, nil
 }
 
 // spawn N PROG ARGS... runs N copies of PROG at once and fails unless all succeed.

@@ -18,6 +18,15 @@ if [ -n "${CI:-}" ]; then
   export HUBCTL_REQUIRE_BASH_COMPLETION=1
 fi
 
+# Textile's JS Hub client, for testdata/script/js_*.txtar (compat/js; exact versions in
+# its package-lock.json). CI must run those scripts rather than skip them.
+if command -v npm >/dev/null; then
+  npm ci --prefix compat/js --no-audit --no-fund --ignore-scripts --loglevel=error
+fi
+if [ -n "${CI:-}" ]; then
+  export HUBCTL_REQUIRE_JS_CLIENT=1
+fi
+
 unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './vendor/*'))
 if [ -n "$unformatted" ]; then
   printf 'gofmt would change:\n%s\n' "$unformatted" >&2

@@ -1,0 +1,171 @@
+// Textile's JS Hub client (@textile/hub), unmodified, against a hubctl server's grpc-web
+// address, over websockets as a browser app uses it. testdata/script/js_*.txtar run it:
+//
+//   node hub.js COMMAND [ARGS...]   with HUB_WEB (http://HOST:PORT), HUB_KEY, HUB_SECRET
+//
+// Each check prints one line; anything unexpected exits 1 with the reason on stderr.
+global.WebSocket = require('ws')
+const fs = require('fs')
+const { Client, Users, PrivateKey, PublicKey } = require('@textile/hub')
+
+const keyInfo = { key: process.env.HUB_KEY, secret: process.env.HUB_SECRET }
+const host = process.env.HUB_WEB
+
+function fail(msg) {
+  throw new Error(msg)
+}
+
+// identity reads the identity kept in file, making it first when asked.
+function identity(file, create) {
+  if (create) {
+    const id = PrivateKey.fromRandom()
+    fs.writeFileSync(file, id.toString(), { mode: 0o600 })
+    return id
+  }
+  return PrivateKey.fromString(fs.readFileSync(file, 'utf8').trim())
+}
+
+async function users(id) {
+  const u = await Users.withKeyInfo(keyInfo, { host })
+  await u.getToken(id)
+  return u
+}
+
+// refusal runs fn, which must fail with exactly msg: a Hub app matches these strings.
+async function refusal(what, fn, msg) {
+  try {
+    await fn()
+  } catch (e) {
+    if (e.message !== msg) fail(`${what}: got ${JSON.stringify(e.message)}, want ${JSON.stringify(msg)}`)
+    console.log(`refused ${what}: ${e.message}`)
+    return
+  }
+  fail(`${what}: succeeded, want ${JSON.stringify(msg)}`)
+}
+
+const commands = {
+  // Thread names: newDB(id, name) sends the x-textile-thread-name header; getThread
+  // finds the name, a second database of that name is refused, a missing name is the
+  // Hub's "Thread not found" (what Buckets.getOrCreate relies on).
+  async names() {
+    const id = PrivateKey.fromRandom()
+    const client = await Client.withKeyInfo(keyInfo, host)
+    await client.getToken(id)
+    const u = await users(id)
+    await refusal('getThread of a missing name', () => u.getThread('js-named'), 'Thread not found')
+    const dbID = await client.newDB(undefined, 'js-named')
+    const found = await u.getThread('js-named')
+    if (found.id !== dbID.toString()) fail(`getThread: ${JSON.stringify(found)}, want ${dbID}`)
+    console.log(`getThread js-named: ${found.id}`)
+    const list = await u.listThreads()
+    if (!list.some((t) => t.name === 'js-named' && t.id === dbID.toString())) fail(`listThreads: ${JSON.stringify(list)}`)
+    console.log(`listThreads: ${list.length}`)
+    try {
+      // A client of its own: the first one's context keeps the name it was given.
+      const other = await Client.withKeyInfo(keyInfo, host)
+      await other.getToken(id)
+      await other.newDB(undefined, 'JS-Named')
+    } catch (e) {
+      if (!e.message.includes('already exists')) fail(`second JS-Named: ${e.message}`)
+      console.log(`refused a second JS-Named: ${e.message}`)
+      return
+    }
+    fail('a second database named JS-Named was made')
+  },
+
+  async 'mail-setup'(file) {
+    const id = identity(file, true)
+    const u = await users(id)
+    const box = await u.setupMailbox()
+    if (box !== (await u.setupMailbox())) fail('setupMailbox is not idempotent')
+    if ((await u.getThread('hubmail')).id !== box) fail('getThread(hubmail) is not the mailbox')
+    console.log(id.public.toString())
+  },
+
+  // mail-read prints each inbox message, decrypted and verified, and marks it read.
+  async 'mail-read'(file) {
+    const id = identity(file)
+    const u = await users(id)
+    for (const m of await u.listInboxMessages()) {
+      if (m.from === id.public.toString()) {
+        await u.deleteInboxMessage(m.id) // mail-watch's own
+        continue
+      }
+      const body = Buffer.from(await id.decrypt(m.body)).toString()
+      const verified = await PublicKey.fromString(m.from).verify(m.body, m.signature)
+      console.log(`inbox from ${m.from} ${JSON.stringify(body)} verified ${verified}`)
+      await u.readInboxMessage(m.id)
+    }
+    const unread = await u.listInboxMessages({ status: 2 /* UNREAD */ })
+    if (unread.length !== 0) fail(`${unread.length} unread after reading them all`)
+  },
+
+  async 'mail-send'(file, to, body) {
+    const id = identity(file)
+    const u = await users(id)
+    const msg = await u.sendMessage(id, PublicKey.fromString(to), new TextEncoder().encode(body))
+    console.log(msg.id)
+  },
+
+  // mail-watch writes "watching" to ready once the inbox is watched, then prints the
+  // first message from another key that arrives, decrypted. The watch is known to be on
+  // when a message it sent itself arrives: the JS client does not say when its Listen
+  // stream is in place, and a message sent before would be missed.
+  async 'mail-watch'(file, ready) {
+    const id = identity(file)
+    const self = id.public.toString()
+    const u = await users(id)
+    const box = await u.getMailboxID()
+    let watching = false
+    await new Promise((resolve, reject) => {
+      u.watchInbox(box, (reply, err) => {
+        if (err) return reject(err)
+        if (!reply || !reply.message) return
+        if (reply.message.from === self) {
+          if (!watching) {
+            watching = true
+            fs.writeFileSync(ready, 'watching\n')
+          }
+          return
+        }
+        id.decrypt(reply.message.body).then((b) => {
+          console.log(`watched from ${reply.message.from} ${JSON.stringify(Buffer.from(b).toString())}`)
+          resolve() // main exits, which ends the watch
+        }, reject)
+      })
+      const ping = async (tries) => {
+        if (watching) return
+        if (tries === 0) return reject(new Error('the watch saw none of its own messages'))
+        await u.sendMessage(id, id.public, new TextEncoder().encode('ping'))
+        setTimeout(() => ping(tries - 1).catch(reject), 500)
+      }
+      ping(60).catch(reject)
+    })
+  },
+
+  // mail-errors: the Hub's answers reach the JS client intact.
+  async 'mail-errors'(file) {
+    const id = identity(file)
+    const u = await users(id)
+    const missing = '01nosuchmessage00000000000'
+    await refusal('readInboxMessage of a missing ID', () => u.readInboxMessage(missing), `message ${missing} not found in your inbox`)
+    await refusal('deleteInboxMessage of a missing ID', () => u.deleteInboxMessage(missing), `message ${missing} not found in your inbox`)
+    const stranger = PrivateKey.fromRandom()
+    await refusal('sendMessage to a key without a mailbox', () => u.sendMessage(id, stranger.public, new Uint8Array([1])), 'mail not found')
+  },
+}
+
+async function main() {
+  const [cmd, ...args] = process.argv.slice(2)
+  if (!commands[cmd]) fail(`usage: node hub.js ${Object.keys(commands).join('|')} ...`)
+  if (!host || !keyInfo.key || !keyInfo.secret) fail('set HUB_WEB, HUB_KEY and HUB_SECRET')
+  await commands[cmd](...args)
+}
+
+main().then(
+  () => process.exit(0),
+  (e) => {
+    console.error(`hub.js: ${e && e.message ? e.message : e}`)
+    process.exit(1)
+  },
+)
