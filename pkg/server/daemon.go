@@ -33,6 +33,10 @@ type DaemonOptions struct {
 	DataDir string
 	// APIAddr serves gRPC, WebAddr grpc-web (with websockets); port 0 picks a free port.
 	APIAddr, WebAddr string
+	// GatewayAddr serves buckets' content over HTTP (the gateway); GatewayURL is the
+	// gateway's address in the links the server reports (Options.GatewayURL; by default
+	// http:// and the gateway's listen address).
+	GatewayAddr, GatewayURL string
 	// HostAddr is the libp2p listen multiaddr.
 	HostAddr string
 	// AnnounceAddrs replace the listen addresses in what peers are told (node.Options).
@@ -111,7 +115,7 @@ func StartDaemon(ctx context.Context, o DaemonOptions) (d *Daemon, err error) {
 		}
 	}()
 	g, err := NewGRPC(n, Options{Mode: o.Mode, Keys: o.Keys, MaxSigTTL: o.MaxSigTTL, Limits: o.Limits,
-		Quotas: o.Quotas, TokenTTL: o.TokenTTL, UserDial: o.UserDial, Warnf: o.Warnf})
+		Quotas: o.Quotas, TokenTTL: o.TokenTTL, UserDial: o.UserDial, Warnf: o.Warnf, GatewayURL: o.GatewayURL})
 	if err != nil {
 		return nil, err
 	}

@@ -40,6 +40,9 @@ type Options struct {
 	UserDial DialPolicy
 	// Warnf reports what the operator must see without --debug (nil: nothing).
 	Warnf func(format string, args ...any)
+	// GatewayURL is where the bucket links the server reports point (Links): the
+	// daemon's gateway, or whatever serves it to the outside.
+	GatewayURL string
 }
 
 // GRPC is a node's gRPC server.
