@@ -1,0 +1,52 @@
+package buckets
+
+import (
+	"fmt"
+	"strings"
+)
+
+// SeedName is the name of the seed file in every bucket's root directory.
+const SeedName = ".textileseed"
+
+// CleanPath returns the bucket-relative form of a path a client sent: a leading "/" and
+// a trailing "/" are trimmed, "" (or "/") is the bucket's root. It refuses what the Hub
+// let through: "." and ".." segments, empty segments ("a//b"), NUL, and any segment
+// named SeedName. The error is one line naming the path and the rule; pkg/server answers
+// it as InvalidArgument.
+func CleanPath(p string) (string, error) {
+	orig := p
+	p = strings.TrimPrefix(p, "/")
+	if p != "" {
+		p = strings.TrimSuffix(p, "/")
+		if p == "" {
+			return "", &PathError{Path: orig, Rule: "empty path segments are not allowed"}
+		}
+	}
+	if strings.IndexByte(p, 0) >= 0 {
+		return "", &PathError{Path: orig, Rule: "NUL is not allowed in a path"}
+	}
+	if p == "" {
+		return "", nil
+	}
+	for _, seg := range strings.Split(p, "/") {
+		switch seg {
+		case "":
+			return "", &PathError{Path: orig, Rule: "empty path segments are not allowed"}
+		case ".", "..":
+			return "", &PathError{Path: orig, Rule: `"." and ".." are not allowed in a path`}
+		case SeedName:
+			return "", &PathError{Path: orig, Rule: "paths containing " + SeedName + " are not allowed"}
+		}
+	}
+	return p, nil
+}
+
+// PathError is CleanPath's refusal.
+type PathError struct {
+	Path string // as the client sent it
+	Rule string
+}
+
+func (e *PathError) Error() string {
+	return fmt.Sprintf("invalid path %q: %s", e.Path, e.Rule)
+}

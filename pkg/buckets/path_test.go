@@ -1,0 +1,61 @@
+package buckets
+
+import (
+	"errors"
+	"strings"
+	"testing"
+)
+
+func TestCleanPathAccepts(t *testing.T) {
+	for in, want := range map[string]string{
+		"":                 "",
+		"/":                "",
+		"a":                "a",
+		"/a/b.txt":         "a/b.txt",
+		"a/b/":             "a/b",
+		"dir/.hidden":      "dir/.hidden",
+		"a..b/c...":        "a..b/c...",
+		".textileseed.bak": ".textileseed.bak",
+		"x/my.textileseed": "x/my.textileseed",
+	} {
+		got, err := CleanPath(in)
+		if err != nil || got != want {
+			t.Errorf("CleanPath(%q) = %q, %v; want %q", in, got, err, want)
+		}
+	}
+}
+
+// TestCleanPathRefuses is what a client trying to escape or corrupt a bucket sends.
+func TestCleanPathRefuses(t *testing.T) {
+	for in, rule := range map[string]string{
+		"..":                    `".."`,
+		"../etc/passwd":         `".."`,
+		"a/../../b":             `".."`,
+		"a/..":                  `".."`,
+		"/./a":                  `"."`,
+		"a/./b":                 `"."`,
+		".":                     `"."`,
+		"a//b":                  "empty path segments",
+		"//":                    "empty path segments",
+		"a/b//":                 "empty path segments",
+		"a\x00b":                "NUL",
+		"a/\x00":                "NUL",
+		".textileseed":          ".textileseed",
+		"/.textileseed":         ".textileseed",
+		"dir/.textileseed":      ".textileseed",
+		"dir/.textileseed/file": ".textileseed",
+	} {
+		got, err := CleanPath(in)
+		if err == nil {
+			t.Errorf("CleanPath(%q) = %q; want an error about %s", in, got, rule)
+			continue
+		}
+		var pe *PathError
+		if !errors.As(err, &pe) || pe.Path != in {
+			t.Errorf("CleanPath(%q): %v is not a PathError naming the path", in, err)
+		}
+		if msg := err.Error(); !strings.Contains(msg, rule) || strings.Contains(msg, "\n") {
+			t.Errorf("CleanPath(%q): %q: want one line naming %s", in, msg, rule)
+		}
+	}
+}
