@@ -143,7 +143,7 @@ func Run[T any](ctx context.Context, src Source[T], cfg Config[T]) (Result, erro
 	rctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	chunks := make(chan chunk[T], 1) // one batch read ahead while the previous one is sent
-	cut := false // set by the reader, before it closes chunks, when ctx cut the stream short
+	cut := false                     // set by the reader, before it closes chunks, when ctx cut the stream short
 	go read(rctx, src, &cfg, chunks, &cut)
 
 	r := &runner[T]{cfg: &cfg, res: Result{Written: map[string]int{}}}
