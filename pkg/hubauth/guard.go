@@ -15,6 +15,7 @@ import (
 	netpb "github.com/textileio/go-threads/net/api/pb"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 )
 
@@ -195,6 +196,11 @@ func (g *Guard) UnaryInterceptor() grpc.UnaryServerInterceptor {
 			return handler(ctx, req)
 		case unimplemented:
 			return nil, errUnimplementedUsers(info.FullMethod)
+		case bucket:
+			if err := g.checkBucket(ctx, c, p); err != nil {
+				return nil, err
+			}
+			return handler(ctx, req)
 		}
 		if c.Operator {
 			return handler(ctx, req)
@@ -231,6 +237,11 @@ func (g *Guard) StreamInterceptor() grpc.StreamServerInterceptor {
 			ws.issue = func(m any) error { return g.reissue(m, aud) }
 		}
 		switch {
+		case p.kind == bucket:
+			// The database is in the stream's headers: checked before any message.
+			if err := g.checkBucket(ctx, c, p); err != nil {
+				return err
+			}
 		case p.kind == public || c.Operator:
 		case p.kind == owned:
 			ws.check = func(m any) error { return g.checkOwned(c, p, m) }
@@ -528,6 +539,7 @@ const (
 	users                     // the users API methods hubctl serves
 	mailbox                   // the users API's mailbox: a token is required
 	unimplemented             // the rest of the users API
+	bucket                    // the buckets API: its database is in the x-textile-thread header
 )
 
 const (
@@ -537,7 +549,52 @@ const (
 	// storeAPI is hubctl's own service (pkg/server): its RepairDB is left to the
 	// operators (policyFor), its ExportInstances is in the table.
 	storeAPI = "/hubctl.v1.Store/"
+	// bucketsAPI is textile's buckets service, as hubctl serves it (pkg/server/buckets.go).
+	bucketsAPI = "/api.bucketsd.pb.APIService/"
 )
+
+// HeaderThread is the header Hub clients name the database of a buckets call with (textile's
+// common.ThreadIDFromMD): the thread ID's string form.
+const HeaderThread = "x-textile-thread"
+
+// errBucketDBRequired is the Hub's answer to a buckets call without a database (textile
+// api/bucketsd errDBRequired), with a code.
+var errBucketDBRequired = status.Error(codes.InvalidArgument, "db required")
+
+// HeaderThreadID is the database a buckets call names in its x-textile-thread header; a
+// malformed one counts as none, as on the Hub.
+func HeaderThreadID(ctx context.Context) (thread.ID, bool) {
+	md, _ := metadata.FromIncomingContext(ctx)
+	v := md.Get(HeaderThread)
+	if len(v) != 1 || v[0] == "" {
+		return thread.Undef, false
+	}
+	id, err := thread.Decode(v[0])
+	if err != nil || !id.Defined() {
+		return thread.Undef, false
+	}
+	return id, true
+}
+
+// checkBucket applies a buckets method's policy: one whose database is in the
+// x-textile-thread header needs that header (InvalidArgument "db required", operators
+// included: the method cannot run without it) and, but for operators, a database the
+// caller owns (NotFound "db not found" otherwise, as for every other database); one
+// without (ListIpfsPath, PullIpfsPath: p.db false) only the caller checks of
+// authenticate.
+func (g *Guard) checkBucket(ctx context.Context, c Caller, p policy) error {
+	if !p.db {
+		return nil
+	}
+	id, ok := HeaderThreadID(ctx)
+	if !ok {
+		return errBucketDBRequired
+	}
+	if !c.Operator && !g.Owners.Owns(c.Identity, id) {
+		return errDBNotFound
+	}
+	return nil
+}
 
 // errUnimplementedUsers answers the users API methods hubctl does not serve: the
 // Filecoin archive calls.
@@ -552,7 +609,7 @@ func policyFor(method string) policy {
 	switch {
 	case strings.HasPrefix(method, "/grpc.health.v1.Health/"):
 		return policy{kind: open}
-	case strings.HasPrefix(method, usersAPI):
+	case strings.HasPrefix(method, usersAPI), strings.HasPrefix(method, bucketsAPI):
 		return policy{kind: unimplemented}
 	}
 	return policy{kind: operatorOnly}
@@ -643,4 +700,36 @@ var policies = map[string]policy{
 	usersAPI + "DeleteInboxMessage":   {kind: mailbox},
 	usersAPI + "DeleteSentboxMessage": {kind: mailbox},
 	usersAPI + "GetThread":            {kind: users},
+
+	// Buckets: every method on a database named by the x-textile-thread header is its
+	// owner's (and operators'); the two that read a CID of the node's own blocks name
+	// no database and are for any caller with a token. The Hub let other identities
+	// reach some of them, for its path access roles: not yet served.
+	bucketsAPI + "List":                    bucketDB,
+	bucketsAPI + "Create":                  bucketDB,
+	bucketsAPI + "Root":                    bucketDB,
+	bucketsAPI + "Links":                   bucketDB,
+	bucketsAPI + "ListPath":                bucketDB,
+	bucketsAPI + "ListIpfsPath":            bucketBlocks,
+	bucketsAPI + "PushPath":                bucketDB,
+	bucketsAPI + "PushPaths":               bucketDB,
+	bucketsAPI + "PullPath":                bucketDB,
+	bucketsAPI + "PullIpfsPath":            bucketBlocks,
+	bucketsAPI + "SetPath":                 bucketDB,
+	bucketsAPI + "MovePath":                bucketDB,
+	bucketsAPI + "Remove":                  bucketDB,
+	bucketsAPI + "RemovePath":              bucketDB,
+	bucketsAPI + "PushPathAccessRoles":     bucketDB,
+	bucketsAPI + "PullPathAccessRoles":     bucketDB,
+	bucketsAPI + "DefaultArchiveConfig":    {kind: unimplemented},
+	bucketsAPI + "SetDefaultArchiveConfig": {kind: unimplemented},
+	bucketsAPI + "Archive":                 {kind: unimplemented},
+	bucketsAPI + "Archives":                {kind: unimplemented},
+	bucketsAPI + "ArchiveWatch":            {kind: unimplemented},
 }
+
+// The two policies of buckets methods: on the header's database, or on blocks only.
+var (
+	bucketDB     = policy{kind: bucket, db: true, notFound: errDBNotFound}
+	bucketBlocks = policy{kind: bucket}
+)
