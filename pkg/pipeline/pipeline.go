@@ -16,7 +16,11 @@
 // succeeded with it: only refused batches are sent again, in halves.
 //
 // Run reads one batch ahead while the previous one is sent, so the source's Next runs in a
-// goroutine of its own; it is never called concurrently with itself.
+// goroutine of its own; it is never called concurrently with itself. When ctx ends, Run
+// returns at once, even while Next is blocked (on a terminal, a pipe); Next is not called
+// again after the call under way returns. After a Run that returned nil or the source's
+// own error, Next is not called again and the source is the caller's again (e.g. to read a
+// trailer); after any other error a call of Next may still be under way.
 package pipeline
 
 import (
@@ -147,7 +151,19 @@ func Run[T any](ctx context.Context, src Source[T], cfg Config[T]) (Result, erro
 	go read(rctx, src, &cfg, chunks, &cut)
 
 	r := &runner[T]{cfg: &cfg, res: Result{Written: map[string]int{}}}
-	for c := range chunks {
+	for {
+		var c chunk[T]
+		var ok bool
+		select {
+		case c, ok = <-chunks:
+		case <-ctx.Done():
+			// The source may be blocked (a terminal, a pipe): do not wait for it. The
+			// reader makes no call of Next after the one under way returns.
+			return r.res, &StoppedError[T]{Err: ctx.Err()}
+		}
+		if !ok {
+			break
+		}
 		if len(c.b.Items) > 0 {
 			if err := r.send(ctx, c.b); err != nil {
 				return r.res, err
