@@ -34,7 +34,7 @@ type usersService struct {
 	*hubauth.Users
 	node  *node.Node
 	guard *hubauth.Guard
-	// maxReply bounds the messages of one list answer in bytes (maxListReply when 0):
+	// maxReply bounds the messages of one list answer in bytes, below maxListReply:
 	// half the server's largest gRPC message leaves room for the rest of the answer.
 	maxReply int
 
@@ -62,9 +62,9 @@ const (
 // 10,000 messages).
 var maxInboxMessages = DefaultMaxInboxMessages
 
-// maxListReply bounds the messages of one list answer in bytes when usersService.maxReply
-// is not set, below gRPC's DefaultMaxMessageSize: a page that would pass it ends early
-// (a client pages on with seek). A variable for tests.
+// maxListReply bounds the messages of one list answer in bytes, whatever
+// usersService.maxReply allows, below gRPC's DefaultMaxMessageSize: a page that would
+// pass it ends early (a client pages on with seek). A variable for tests.
 var maxListReply = DefaultMaxMessageSize / 2
 
 // The Hub's mailbox: each identity's database named hubmail with collections inbox and
@@ -503,9 +503,9 @@ func newListQuery(seek string, limit int64, asc bool, st userspb.ListInboxMessag
 // instance lacking the filtered field and limits before it sorts).
 func (s *usersService) listMessages(ctx context.Context, box thread.ID, collection string, q listQuery) ([]*userspb.Message, error) {
 	out := []*userspb.Message{}
-	size, budget := 0, s.maxReply
-	if budget <= 0 {
-		budget = maxListReply
+	size, budget := 0, maxListReply
+	if s.maxReply > 0 && s.maxReply < budget {
+		budget = s.maxReply
 	}
 	from, skip := q.seek, ""
 	for {
