@@ -1,0 +1,529 @@
+package buckets
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+
+	ipfslite "github.com/hsanjuan/ipfs-lite"
+	"github.com/ipfs/go-cid"
+	chunker "github.com/ipfs/go-ipfs-chunker"
+	ipld "github.com/ipfs/go-ipld-format"
+	dag "github.com/ipfs/go-merkledag"
+	"github.com/ipfs/go-unixfs"
+	"github.com/ipfs/go-unixfs/importer/balanced"
+	"github.com/ipfs/go-unixfs/importer/helpers"
+	"github.com/multiformats/go-multihash"
+)
+
+// FileParams are the one set of parameters every bucket file is added with, as the Hub
+// and its CLI added them: CIDv1, sha2-256, raw leaves, 256 KiB chunks, balanced layout
+// (ipfs-lite's defaults but for RawLeaves, which it defaults to false and which changes
+// every CID). A new value each call: ipfs-lite's AddFile writes into the one it is given.
+func FileParams() *ipfslite.AddParams {
+	return &ipfslite.AddParams{Layout: "balanced", Chunker: "", RawLeaves: true, HashFun: "sha2-256"}
+}
+
+// AddFile adds the content of r to ds as a UnixFS file built as ipfs-lite's AddFile
+// builds it with FileParams (the same CIDs), into any DAG service: LocalDAG, a batch, or
+// the discarding one FileCID uses. Blocks are written in batches. To stop it, make r
+// fail (ctx is only used for writing).
+func AddFile(ctx context.Context, ds ipld.DAGService, r io.Reader) (ipld.Node, error) {
+	b := ipld.NewBufferedDAG(ctx, ds)
+	n, err := layout(b, r)
+	if err != nil {
+		return nil, err
+	}
+	if err := b.Commit(); err != nil {
+		return nil, err
+	}
+	return n, nil
+}
+
+func layout(ds ipld.DAGService, r io.Reader) (ipld.Node, error) {
+	prefix, err := dag.PrefixForCidVersion(1)
+	if err != nil {
+		return nil, err
+	}
+	prefix.MhType = multihash.SHA2_256
+	prefix.MhLength = -1
+	params := helpers.DagBuilderParams{
+		Dagserv:    ds,
+		RawLeaves:  true,
+		Maxlinks:   helpers.DefaultLinksPerBlock,
+		CidBuilder: &prefix,
+	}
+	db, err := params.New(chunker.DefaultSplitter(r))
+	if err != nil {
+		return nil, err
+	}
+	return balanced.Layout(db)
+}
+
+// SeedSize is the size of a bucket's seed.
+const SeedSize = 32
+
+// NewSeed returns a new random seed.
+func NewSeed() ([]byte, error) {
+	seed := make([]byte, SeedSize)
+	if _, err := rand.Read(seed); err != nil {
+		return nil, fmt.Errorf("making a bucket seed: %v", err)
+	}
+	return seed, nil
+}
+
+// SeedNode is the block a seed is stored as: raw, CIDv1 (bafkrei…).
+func SeedNode(seed []byte) ipld.Node {
+	return dag.NewRawNode(seed)
+}
+
+// newDir is an empty UnixFS directory with CIDv1: every directory hubctl makes.
+func newDir() *dag.ProtoNode {
+	d := unixfs.EmptyDirNode()
+	d.SetCidBuilder(dag.V1CidPrefix())
+	return d
+}
+
+// NewRoot stores and returns the root of a new empty bucket: a CIDv1 directory holding
+// only the seed (SeedSize bytes) as SeedName.
+func NewRoot(ctx context.Context, ds ipld.DAGService, seed []byte) (ipld.Node, error) {
+	if len(seed) != SeedSize {
+		return nil, fmt.Errorf("a bucket seed has %d bytes, not %d", SeedSize, len(seed))
+	}
+	s := SeedNode(seed)
+	d := newDir()
+	if err := d.AddNodeLink(SeedName, s); err != nil {
+		return nil, err
+	}
+	if err := ds.AddMany(ctx, []ipld.Node{s, d}); err != nil {
+		return nil, fmt.Errorf("storing the bucket root: %v", err)
+	}
+	return d, nil
+}
+
+// ErrBootstrapNotDir is NewRootFrom's refusal of a CID that is not a UnixFS directory.
+var ErrBootstrapNotDir = errors.New("not a UnixFS directory")
+
+// NewRootFrom stores and returns the root of a bucket bootstrapped from the directory c:
+// its links, with its seed (if any) replaced by seed, as CIDv1. c must be a plain UnixFS
+// directory (not a file, not a sharded directory); its node is read from ds, which
+// should not reach the network for a CID a client named (the node's LocalDAG).
+func NewRootFrom(ctx context.Context, ds ipld.DAGService, c cid.Cid, seed []byte) (ipld.Node, error) {
+	if len(seed) != SeedSize {
+		return nil, fmt.Errorf("a bucket seed has %d bytes, not %d", SeedSize, len(seed))
+	}
+	n, err := ds.Get(ctx, c)
+	if err != nil {
+		return nil, fmt.Errorf("bootstrap cid %s: %v", c, err)
+	}
+	if !isDir(n) {
+		return nil, fmt.Errorf("bootstrap cid %s: %w", c, ErrBootstrapNotDir)
+	}
+	d := n.(*dag.ProtoNode).Copy().(*dag.ProtoNode)
+	d.SetCidBuilder(dag.V1CidPrefix())
+	_ = d.RemoveNodeLink(SeedName) // every link of that name; none is fine
+	s := SeedNode(seed)
+	if err := d.AddNodeLink(SeedName, s); err != nil {
+		return nil, err
+	}
+	if err := ds.AddMany(ctx, []ipld.Node{s, d}); err != nil {
+		return nil, fmt.Errorf("storing the bucket root: %v", err)
+	}
+	return d, nil
+}
+
+// isDir says whether n is a plain UnixFS directory, the only node an Editor descends
+// into or adds links to (a file's dag-pb node has links too; a sharded directory's
+// links are not names).
+func isDir(n ipld.Node) bool {
+	pn, ok := n.(*dag.ProtoNode)
+	if !ok {
+		return false
+	}
+	fs, err := unixfs.FSNodeFromBytes(pn.Data())
+	return err == nil && fs.Type() == unixfs.TDirectory
+}
+
+// NotFoundError is a missing path, in the words of go-path's resolver, which the Hub
+// answered with and its clients look for ("no link named").
+type NotFoundError struct {
+	Name  string  // the missing segment
+	Under cid.Cid // the node it is missing from
+}
+
+func (e *NotFoundError) Error() string {
+	return fmt.Sprintf("no link named %q under %s", e.Name, e.Under)
+}
+
+// The refusals of an Editor, wrapped in one-line errors naming the paths (errors.Is).
+var (
+	ErrNotDirectory = errors.New("not a directory")
+	ErrIntoItself   = errors.New("a directory cannot move into itself")
+	ErrRoot         = errors.New("the bucket's root")
+)
+
+// Editor edits a bucket's directory tree in memory and stores the directories it
+// changed on Commit. It holds only the directories it edits (a file is a link, never
+// loaded), so one Editor can take a whole push of many files; it never descends into or
+// adds a link to a file, and every directory it writes is CIDv1. Paths are
+// bucket-relative and checked with CleanPath. An Editor is not safe for concurrent use.
+type Editor struct {
+	ds   ipld.DAGService
+	root *edDir
+}
+
+// edDir is a directory being edited: its node has a link for every child in sub, stale
+// until flush brings it up to date.
+type edDir struct {
+	node  *dag.ProtoNode
+	sub   map[string]*edDir
+	dirty bool // node or something in sub changed since the last flush
+}
+
+func editable(n ipld.Node) *edDir {
+	d := n.(*dag.ProtoNode).Copy().(*dag.ProtoNode)
+	d.SetCidBuilder(dag.V1CidPrefix())
+	return &edDir{node: d}
+}
+
+// NewEditor starts editing the tree whose root is root, reading nodes from ds and
+// writing to it on Commit.
+func NewEditor(ctx context.Context, ds ipld.DAGService, root cid.Cid) (*Editor, error) {
+	n, err := ds.Get(ctx, root)
+	if err != nil {
+		return nil, fmt.Errorf("bucket root %s: %v", root, err)
+	}
+	if !isDir(n) {
+		return nil, fmt.Errorf("bucket root %s: %w", root, ErrNotDirectory)
+	}
+	return &Editor{ds: ds, root: &edDir{node: n.(*dag.ProtoNode).Copy().(*dag.ProtoNode)}}, nil
+}
+
+// flush brings d's links up to date and returns its node.
+func (d *edDir) flush() (*dag.ProtoNode, error) {
+	if !d.dirty {
+		return d.node, nil
+	}
+	for name, c := range d.sub {
+		if !c.dirty {
+			continue
+		}
+		n, err := c.flush()
+		if err != nil {
+			return nil, err
+		}
+		_ = d.node.RemoveNodeLink(name)
+		if err := d.node.AddNodeLink(name, n); err != nil {
+			return nil, err
+		}
+	}
+	d.dirty = false
+	return d.node, nil
+}
+
+// dirty marks d and every directory of the chain leading to it.
+func markDirty(chain []*edDir) {
+	for _, d := range chain {
+		d.dirty = true
+	}
+}
+
+// attach is a pending attachment of a directory loaded or created during a walk.
+type attach struct {
+	parent  *edDir
+	name    string
+	child   *edDir
+	created bool // no link of that name yet
+}
+
+// walk returns the chain of directories from the root to the directory named by segs
+// (the root for none), loading what is not being edited yet; create makes missing
+// directories. The chain is attached to the tree only by commit(), so a walk that fails
+// leaves the tree as it was.
+func (e *Editor) walk(ctx context.Context, segs []string, create bool, what string) (chain []*edDir, commit func(), err error) {
+	var pending []attach
+	d := e.root
+	chain = []*edDir{d}
+	for i, seg := range segs {
+		next, ok := d.sub[seg]
+		if !ok {
+			l, err := d.node.GetNodeLink(seg)
+			switch {
+			case err == dag.ErrLinkNotFound && create:
+				next = &edDir{node: newDir(), dirty: true}
+			case err == dag.ErrLinkNotFound:
+				n, ferr := d.flush()
+				if ferr != nil {
+					return nil, nil, ferr
+				}
+				return nil, nil, &NotFoundError{Name: seg, Under: n.Cid()}
+			case err != nil:
+				return nil, nil, err
+			default:
+				n, err := e.ds.Get(ctx, l.Cid)
+				if err != nil {
+					return nil, nil, fmt.Errorf("%s %q: reading %q: %v", what, strings.Join(segs, "/"), strings.Join(segs[:i+1], "/"), err)
+				}
+				if !isDir(n) {
+					return nil, nil, fmt.Errorf("%s %q: %q is %w", what, strings.Join(segs, "/"), strings.Join(segs[:i+1], "/"), ErrNotDirectory)
+				}
+				next = editable(n)
+			}
+			pending = append(pending, attach{d, seg, next, err == dag.ErrLinkNotFound})
+		}
+		chain = append(chain, next)
+		d = next
+	}
+	return chain, func() {
+		for _, a := range pending {
+			if a.parent.sub == nil {
+				a.parent.sub = map[string]*edDir{}
+			}
+			a.parent.sub[a.name] = a.child
+			if a.created {
+				// Every directory in sub has a link in its parent, up to date or not.
+				_ = a.parent.node.AddNodeLink(a.name, a.child.node)
+			}
+		}
+	}, nil
+}
+
+func split(what, p string) (clean string, segs []string, err error) {
+	clean, err = CleanPath(p)
+	if err != nil {
+		return "", nil, err
+	}
+	if clean == "" {
+		return "", nil, nil
+	}
+	return clean, strings.Split(clean, "/"), nil
+}
+
+// Put links n at p, replacing what is there (a file or a directory), and creates the
+// missing directories on the way. It refuses a path through a file (ErrNotDirectory)
+// and the root (ErrRoot). n must be stored in the Editor's DAG service.
+func (e *Editor) Put(ctx context.Context, p string, n ipld.Node) error {
+	return e.put(ctx, "write", p, n, nil)
+}
+
+func (e *Editor) put(ctx context.Context, what, p string, n ipld.Node, sub *edDir) error {
+	clean, segs, err := split(what, p)
+	if err != nil {
+		return err
+	}
+	if clean == "" {
+		return fmt.Errorf("cannot %s %q: it is %w", what, p, ErrRoot)
+	}
+	chain, commit, err := e.walk(ctx, segs[:len(segs)-1], true, "cannot "+what)
+	if err != nil {
+		return err
+	}
+	if sub != nil {
+		if n, err = sub.flush(); err != nil {
+			return err
+		}
+	}
+	parent, name := chain[len(chain)-1], segs[len(segs)-1]
+	_ = parent.node.RemoveNodeLink(name)
+	if err := parent.node.AddNodeLink(name, n); err != nil {
+		return err
+	}
+	commit()
+	if sub != nil {
+		if parent.sub == nil {
+			parent.sub = map[string]*edDir{}
+		}
+		parent.sub[name] = sub
+	} else {
+		delete(parent.sub, name)
+	}
+	markDirty(chain)
+	return nil
+}
+
+// Remove removes p (a file, or a directory and all it holds). A missing path is a
+// *NotFoundError; the root is refused (ErrRoot). Empty parent directories are kept.
+func (e *Editor) Remove(ctx context.Context, p string) error {
+	clean, segs, err := split("remove", p)
+	if err != nil {
+		return err
+	}
+	if clean == "" {
+		return fmt.Errorf("cannot remove %q: it is %w", p, ErrRoot)
+	}
+	chain, commit, err := e.walk(ctx, segs[:len(segs)-1], false, "cannot remove")
+	if err != nil {
+		return err
+	}
+	parent, name := chain[len(chain)-1], segs[len(segs)-1]
+	if parent.node.RemoveNodeLink(name) != nil {
+		n, err := parent.flush()
+		if err != nil {
+			return err
+		}
+		return &NotFoundError{Name: name, Under: n.Cid()}
+	}
+	commit()
+	delete(parent.sub, name)
+	markDirty(chain)
+	return nil
+}
+
+// resolve returns what p names: the directory being edited, or the stored node.
+func (e *Editor) resolve(ctx context.Context, p string) (*edDir, ipld.Node, error) {
+	clean, segs, err := split("read", p)
+	if err != nil {
+		return nil, nil, err
+	}
+	if clean == "" {
+		return e.root, nil, nil
+	}
+	d := e.root
+	for i, seg := range segs {
+		if next, ok := d.sub[seg]; ok {
+			d = next
+			continue
+		}
+		l, err := d.node.GetNodeLink(seg)
+		if err != nil {
+			n, ferr := d.flush()
+			if ferr != nil {
+				return nil, nil, ferr
+			}
+			return nil, nil, &NotFoundError{Name: seg, Under: n.Cid()}
+		}
+		n, err := e.ds.Get(ctx, l.Cid)
+		if err != nil {
+			return nil, nil, fmt.Errorf("reading %q: %v", strings.Join(segs[:i+1], "/"), err)
+		}
+		// The rest is stored as it is: resolve it as go-path does, never into a file.
+		for _, rest := range segs[i+1:] {
+			if !isDir(n) {
+				return nil, nil, &NotFoundError{Name: rest, Under: n.Cid()}
+			}
+			l, err := n.(*dag.ProtoNode).GetNodeLink(rest)
+			if err != nil {
+				return nil, nil, &NotFoundError{Name: rest, Under: n.Cid()}
+			}
+			if n, err = e.ds.Get(ctx, l.Cid); err != nil {
+				return nil, nil, fmt.Errorf("reading %q: %v", clean, err)
+			}
+		}
+		return nil, n, nil
+	}
+	return d, nil, nil
+}
+
+// Get returns the node at p ("" is the root) as the tree stands in the Editor. A missing
+// path is a *NotFoundError. Directories edited since the last Commit, and what they
+// hold, are stored only by Commit: link the result elsewhere with Move, not Put.
+func (e *Editor) Get(ctx context.Context, p string) (ipld.Node, error) {
+	d, n, err := e.resolve(ctx, p)
+	if err != nil {
+		return nil, err
+	}
+	if d != nil {
+		pn, err := d.flush()
+		if err != nil {
+			return nil, err
+		}
+		return pn.Copy(), nil
+	}
+	return n, nil
+}
+
+// Move moves from to to as mv does: into to when to is a directory (as to/<base of
+// from>), else to the name to, replacing a file there and creating missing parents. It
+// refuses moving the root (ErrRoot), a directory into itself or anything under it
+// (ErrIntoItself), and a directory onto a file (ErrNotDirectory). Moving onto itself
+// changes nothing.
+func (e *Editor) Move(ctx context.Context, from, to string) error {
+	src, err := CleanPath(from)
+	if err != nil {
+		return err
+	}
+	dst, err := CleanPath(to)
+	if err != nil {
+		return err
+	}
+	if src == "" {
+		return fmt.Errorf("cannot move %q: it is %w", from, ErrRoot)
+	}
+	if src == dst {
+		return nil
+	}
+	sd, sn, err := e.resolve(ctx, src)
+	if err != nil {
+		return err
+	}
+	srcIsDir := sd != nil || isDir(sn)
+	switch td, tn, err := e.resolve(ctx, dst); {
+	case err == nil && (td != nil || isDir(tn)):
+		dst = joinPath(dst, src[strings.LastIndexByte(src, '/')+1:])
+	case err == nil && srcIsDir:
+		return fmt.Errorf("cannot move %q to %q: %q is %w", from, to, dst, ErrNotDirectory)
+	case err == nil:
+		// a file onto a file: replaced
+	case errors.As(err, new(*NotFoundError)):
+		// a new name
+	default:
+		return err
+	}
+	if dst == src {
+		return nil
+	}
+	if strings.HasPrefix(dst, src+"/") {
+		return fmt.Errorf("cannot move %q to %q: %w", from, dst, ErrIntoItself)
+	}
+	if sd != nil {
+		err = e.put(ctx, "move to", dst, nil, sd)
+	} else {
+		err = e.put(ctx, "move to", dst, sn, nil)
+	}
+	if err != nil {
+		return err
+	}
+	return e.Remove(ctx, src)
+}
+
+func joinPath(dir, name string) string {
+	if dir == "" {
+		return name
+	}
+	return dir + "/" + name
+}
+
+// Root returns the CID of the root as the tree stands, without storing anything.
+func (e *Editor) Root() (cid.Cid, error) {
+	n, err := e.root.flush()
+	if err != nil {
+		return cid.Undef, err
+	}
+	return n.Cid(), nil
+}
+
+// Commit stores every directory changed since the last Commit and returns the new
+// root's CID. The Editor then goes on from that root, holding nothing else.
+func (e *Editor) Commit(ctx context.Context) (cid.Cid, error) {
+	root, err := e.root.flush()
+	if err != nil {
+		return cid.Undef, err
+	}
+	var nodes []ipld.Node
+	var collect func(d *edDir)
+	collect = func(d *edDir) {
+		nodes = append(nodes, d.node)
+		for _, c := range d.sub {
+			collect(c)
+		}
+	}
+	collect(e.root)
+	if err := e.ds.AddMany(ctx, nodes); err != nil {
+		return cid.Undef, fmt.Errorf("storing the bucket's directories: %v", err)
+	}
+	e.root = &edDir{node: root}
+	return root.Cid(), nil
+}
