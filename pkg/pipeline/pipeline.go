@@ -115,9 +115,11 @@ func (e *RefusedError[T]) Error() string { return e.Err.Error() }
 func (e *RefusedError[T]) Unwrap() error { return e.Err }
 
 // StoppedError is a batch whose Send failed for a reason other than its content (the
-// connection, the server, the context), or that was not sent because the context ended
-// (Sent false). The items before it were written; its own may or may not have been when
-// Sent is true, and none after it were.
+// connection, the server, the context): the items before it were written, its own may or
+// may not have been, none after it were. A batch read before ctx ended is still given to
+// Send (with the ended ctx: a gRPC call then fails at once), so it is the sender that says
+// how it failed. Sent false: ctx ended while no batch was ready (the source was still
+// reading, or blocked); Batch is empty, and nothing after the items written was sent.
 type StoppedError[T any] struct {
 	Batch Batch[T]
 	Err   error
@@ -155,11 +157,15 @@ func Run[T any](ctx context.Context, src Source[T], cfg Config[T]) (Result, erro
 		var c chunk[T]
 		var ok bool
 		select {
-		case c, ok = <-chunks:
-		case <-ctx.Done():
-			// The source may be blocked (a terminal, a pipe): do not wait for it. The
-			// reader makes no call of Next after the one under way returns.
-			return r.res, &StoppedError[T]{Err: ctx.Err()}
+		case c, ok = <-chunks: // a batch read ahead goes to Send even after ctx ended
+		default:
+			select {
+			case c, ok = <-chunks:
+			case <-ctx.Done():
+				// The source may be blocked (a terminal, a pipe): do not wait for it. The
+				// reader makes no call of Next after the one under way returns.
+				return r.res, &StoppedError[T]{Err: ctx.Err()}
+			}
 		}
 		if !ok {
 			break
@@ -230,9 +236,6 @@ type runner[T any] struct {
 }
 
 func (r *runner[T]) send(ctx context.Context, b Batch[T]) error {
-	if err := ctx.Err(); err != nil {
-		return &StoppedError[T]{Batch: b, Err: err}
-	}
 	err := r.cfg.Send(ctx, b)
 	switch {
 	case err == nil:

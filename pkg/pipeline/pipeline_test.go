@@ -371,3 +371,51 @@ func TestPipelineConfig(t *testing.T) {
 		t.Fatal("a nil Send was accepted")
 	}
 }
+
+// Canceled between two calls with the next batch already read: that batch still goes to
+// Send, with the ended context, and the sender's failure names it; nothing after it is sent.
+func TestPipelineCancelBetweenBatches(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	inner := items(100, "c", sizes(1))
+	third := make(chan struct{})
+	n := 0
+	src := SourceFunc[int](func(ctx context.Context) (Item[int], error) {
+		if n == 8 {
+			close(third) // the second batch (4..7) was handed over: the reader reads the third
+		}
+		n++
+		return inner(ctx)
+	})
+	r := &receiver{}
+	var sentCtx []error
+	send := func(sctx context.Context, b Batch[int]) error {
+		sentCtx = append(sentCtx, sctx.Err())
+		if err := sctx.Err(); err != nil {
+			return err
+		}
+		return r.send(sctx, b)
+	}
+	res, err := run(t, ctx, src, Config[int]{MaxItems: 4, Send: send, Sent: func(b Batch[int], res Result) error {
+		select {
+		case <-third:
+		case <-time.After(wait):
+			return errors.New("the reader did not read ahead within a minute")
+		}
+		cancel()
+		return nil
+	}})
+	var se *StoppedError[int]
+	if !errors.As(err, &se) || !errors.Is(err, context.Canceled) || !se.Sent {
+		t.Fatalf("error %v (%T), want a *StoppedError of a sent batch", err, err)
+	}
+	if got := se.Batch.Values(); !reflect.DeepEqual(got, []int{4, 5, 6, 7}) {
+		t.Fatalf("stopped batch %v", got)
+	}
+	if len(sentCtx) != 2 || sentCtx[0] != nil || sentCtx[1] != context.Canceled {
+		t.Fatalf("Send saw contexts %v", sentCtx)
+	}
+	if res.Total != 4 || !reflect.DeepEqual(r.written, seq(4)) {
+		t.Fatalf("result %+v, written %v", res, r.written)
+	}
+}
