@@ -18,6 +18,7 @@ import (
 	"github.com/hubctl/hubctl/pkg/archive"
 	"github.com/hubctl/hubctl/pkg/hub"
 	"github.com/hubctl/hubctl/pkg/output"
+	"github.com/hubctl/hubctl/pkg/pipeline"
 )
 
 // modField is go-threads' modification time, set by the server on every write: it is not
@@ -25,7 +26,7 @@ import (
 const modField = "_mod"
 
 // importBatch bounds one Create call of an import: whichever of the count and the size
-// comes first.
+// comes first (a batch ends before an instance that would take it past the size).
 const (
 	importBatchDocs  = 500
 	importBatchBytes = 4 << 20
@@ -331,63 +332,55 @@ func archiveErr(label string, err error) error {
 	return err
 }
 
-// importer sends an archive's instances in batches, one collection at a time.
+// importer sends an archive's collections and instances through the write pipeline: a
+// collection is created alone, before its instances, which go in batches of their
+// collection.
 type importer struct {
 	c       *hub.Client
 	db      thread.ID
-	col     string
-	batch   [][]byte
-	size    int
 	written map[string]int
 }
 
 func (imp *importer) run(ctx context.Context, r *archive.Reader) error {
-	for {
+	src := pipeline.SourceFunc[archive.Item](func(context.Context) (pipeline.Item[archive.Item], error) {
 		item, err := r.Next()
-		if err == io.EOF {
-			return imp.flush(ctx)
-		}
 		if err != nil {
-			if ferr := imp.flush(ctx); ferr != nil {
-				return ferr
-			}
-			return err
+			return pipeline.Item[archive.Item]{}, err // io.EOF at the end
 		}
 		if item.Collection != nil {
-			if err := imp.flush(ctx); err != nil {
-				return err
-			}
-			if err := imp.c.NewCollection(ctx, imp.db, *item.Collection); err != nil {
-				return fmt.Errorf("collection %s: %w", item.Collection.Name, err)
-			}
-			imp.col = item.Collection.Name
-			imp.written[imp.col] = 0
-			continue
+			return pipeline.Item[archive.Item]{Value: item, Target: item.Collection.Name, Alone: true}, nil
 		}
-		if item.InstanceOf != imp.col {
-			if err := imp.flush(ctx); err != nil {
-				return err
-			}
-			imp.col = item.InstanceOf
-		}
-		imp.batch = append(imp.batch, item.Instance)
-		imp.size += len(item.Instance)
-		if len(imp.batch) >= importBatchDocs || imp.size >= importBatchBytes {
-			if err := imp.flush(ctx); err != nil {
-				return err
-			}
-		}
-	}
+		return pipeline.Item[archive.Item]{Value: item, Target: item.InstanceOf, Size: int64(len(item.Instance))}, nil
+	})
+	_, err := pipeline.Run(ctx, src, pipeline.Config[archive.Item]{
+		MaxItems: importBatchDocs, MaxBytes: importBatchBytes, Send: imp.send, Sent: imp.sent,
+	})
+	return err // a failed call's own message, or the archive's error after what was before it
 }
 
-func (imp *importer) flush(ctx context.Context) error {
-	if len(imp.batch) == 0 {
+func (imp *importer) send(ctx context.Context, b pipeline.Batch[archive.Item]) error {
+	if col := b.Items[0].Value.Collection; col != nil {
+		if err := imp.c.NewCollection(ctx, imp.db, *col); err != nil {
+			return fmt.Errorf("collection %s: %w", col.Name, err)
+		}
 		return nil
 	}
-	if _, err := imp.c.CreateInstances(ctx, imp.db, imp.col, imp.batch); err != nil {
-		return fmt.Errorf("create instances of %s: %w", imp.col, err)
+	docs := make([][]byte, len(b.Items))
+	for i, it := range b.Items {
+		docs[i] = it.Value.Instance
 	}
-	imp.written[imp.col] += len(imp.batch)
-	imp.batch, imp.size = imp.batch[:0], 0
+	if _, err := imp.c.CreateInstances(ctx, imp.db, b.Target, docs); err != nil {
+		return fmt.Errorf("create instances of %s: %w", b.Target, err)
+	}
+	return nil
+}
+
+// sent counts the instances written per collection (a collection, once created, with none).
+func (imp *importer) sent(b pipeline.Batch[archive.Item], _ pipeline.Result) error {
+	if b.Items[0].Value.Collection != nil {
+		imp.written[b.Target] = 0
+		return nil
+	}
+	imp.written[b.Target] += len(b.Items)
 	return nil
 }

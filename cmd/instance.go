@@ -12,7 +12,6 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
 	"github.com/textileio/go-threads/core/thread"
 	"github.com/textileio/go-threads/db"
@@ -22,6 +21,7 @@ import (
 	"github.com/hubctl/hubctl/pkg/instanceid"
 	"github.com/hubctl/hubctl/pkg/jsonin"
 	"github.com/hubctl/hubctl/pkg/output"
+	"github.com/hubctl/hubctl/pkg/pipeline"
 )
 
 // defaultBatchSize is the number of instances per Create or Save call, chosen with
@@ -120,14 +120,6 @@ func (o *instanceWriteOptions) register(cmd *cobra.Command) {
 	cmd.Flags().BoolVar(&o.dryRun, "dry-run", false, "check every instance against the collection's schema; write nothing")
 }
 
-// batch is instances read from the input, with the line each starts on.
-type batch struct {
-	docs  [][]byte
-	lines []int
-	end   int64 // input offset after the last instance
-	err   error // what ended the input right after this batch (nil: not ended, or EOF)
-}
-
 func runInstanceWrite(cmd *cobra.Command, f *Factory, opts *instanceWriteOptions, args []string) error {
 	dbRef, collection := args[0], args[1]
 	file := "-"
@@ -178,17 +170,13 @@ func runInstanceWrite(cmd *cobra.Command, f *Factory, opts *instanceWriteOptions
 		c: c, db: dbID, collection: collection, save: opts.save, name: name, ids: ids,
 		bar: newProgress(f, size, opts),
 	}
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	batches := make(chan batch, 1) // one batch read ahead while the previous one is sent
-	go readBatches(ctx, jsonin.NewReader(in), opts, name, batches)
-
+	src := instanceSource(jsonin.NewReader(in), opts.save, name)
 	if opts.dryRun {
-		err = w.validate(batches, validator)
+		err = w.validate(ctx, src, opts.batchSize, validator)
 	} else {
-		err = w.write(ctx, batches)
+		err = w.write(ctx, src, opts.batchSize)
 	}
-	w.bar.done(err == nil)
+	w.bar.Done(err == nil)
 	if ids != nil {
 		if cerr := ids.close(); err == nil {
 			err = cerr
@@ -239,54 +227,23 @@ func openInput(f *Factory, file string, explicit bool) (io.Reader, string, int64
 	return fh, file, size, func() { fh.Close() }, nil
 }
 
-// readBatches reads the input into batches and closes out at its end or first error,
-// which travels with the instances read before it.
-func readBatches(ctx context.Context, r *jsonin.Reader, opts *instanceWriteOptions, name string, out chan<- batch) {
-	defer close(out)
-	var b batch
-	n := 0
-	send := func() bool {
-		select {
-		case out <- b:
-			b, n = batch{}, 0
-			return true
-		case <-ctx.Done():
-			return false
-		}
-	}
-	for {
+// instanceSource streams the input's instances, each checked for its _id, to the write
+// pipeline; an input error names FILE:LINE.
+func instanceSource(r *jsonin.Reader, save bool, name string) pipeline.SourceFunc[jsonin.Doc] {
+	return func(context.Context) (pipeline.Item[jsonin.Doc], error) {
 		d, err := r.Next()
 		if err == io.EOF {
-			if len(b.docs) > 0 {
-				send()
-			}
-			return
+			return pipeline.Item[jsonin.Doc]{}, io.EOF
 		}
 		if err == nil {
-			err = checkID(d.Data, opts.save)
-			if err != nil {
+			if err = checkID(d.Data, save); err != nil {
 				err = &jsonin.Error{Line: d.Line, Msg: err.Error()}
 			}
 		}
 		if err != nil {
-			b.err = inputError(name, err)
-			send()
-			return
+			return pipeline.Item[jsonin.Doc]{}, inputError(name, err)
 		}
-		if len(b.docs) > 0 && n+len(d.Data) > maxBatchBytes {
-			if !send() {
-				return
-			}
-		}
-		b.docs = append(b.docs, d.Data)
-		b.lines = append(b.lines, d.Line)
-		b.end = d.End
-		n += len(d.Data)
-		if len(b.docs) >= opts.batchSize {
-			if !send() {
-				return
-			}
-		}
+		return pipeline.Item[jsonin.Doc]{Value: d, Size: int64(len(d.Data))}, nil
 	}
 }
 
@@ -328,7 +285,8 @@ func inputError(name string, err error) error {
 	return fmt.Errorf("read %s: %w", name, err)
 }
 
-// instanceWriter sends batches and keeps count of what was written.
+// instanceWriter is the command's side of the write pipeline: what a batch is sent as,
+// what is printed after it, and the messages that say how many instances were written.
 type instanceWriter struct {
 	c          *hub.Client
 	db         thread.ID
@@ -336,73 +294,90 @@ type instanceWriter struct {
 	save       bool
 	name       string
 	ids        *listWriter // nil for save
-	bar        *progress
+	bar        *pipeline.Bar
 
 	written int
 	checked int
+	created []string // the IDs of the batch just sent
+	outErr  error    // what printing them failed with
 }
 
-func (w *instanceWriter) send(ctx context.Context, docs [][]byte) ([]string, error) {
-	if w.save {
-		return nil, w.c.SaveInstances(ctx, w.db, w.collection, docs)
+// instanceRefused is a refusal of a call for its instances, or for its size: the call wrote
+// nothing, and its halves are worth sending.
+func instanceRefused(err error) bool {
+	return errors.Is(err, hub.ErrRefused) || errors.Is(err, hub.ErrTooLarge)
+}
+
+func instanceDocs(b pipeline.Batch[jsonin.Doc]) [][]byte {
+	d := make([][]byte, len(b.Items))
+	for i, it := range b.Items {
+		d[i] = it.Value.Data
 	}
-	return w.c.CreateInstances(ctx, w.db, w.collection, docs)
+	return d
 }
 
-func (w *instanceWriter) wrote(ids []string, n int, end int64) error {
-	w.written += n
+// batchEnd is the input offset after a batch's last instance.
+func batchEnd(b pipeline.Batch[jsonin.Doc]) int64 { return b.Items[len(b.Items)-1].Value.End }
+
+func (w *instanceWriter) send(ctx context.Context, b pipeline.Batch[jsonin.Doc]) error {
+	if w.save {
+		return w.c.SaveInstances(ctx, w.db, w.collection, instanceDocs(b))
+	}
+	ids, err := w.c.CreateInstances(ctx, w.db, w.collection, instanceDocs(b))
+	w.created = ids
+	return err
+}
+
+// wrote prints a written batch's IDs, then moves the bar below them.
+func (w *instanceWriter) wrote(b pipeline.Batch[jsonin.Doc], r pipeline.Result) error {
+	w.written = r.Total
 	if w.ids != nil {
-		for _, id := range ids {
+		for _, id := range w.created {
 			if err := w.ids.addString(id); err != nil {
+				w.outErr = err
 				return err
 			}
 		}
-		w.bar.clear()
+		w.bar.Clear()
 		if err := w.ids.flush(); err != nil {
+			w.outErr = err
 			return err
 		}
 	}
-	w.bar.update(end, w.written) // after the IDs, so the bar is drawn below them
+	w.bar.Update(batchEnd(b), plural(w.written, "instance"))
 	return nil
 }
 
-func (w *instanceWriter) write(ctx context.Context, batches <-chan batch) error {
-	for b := range batches {
-		if err := w.sendBatch(ctx, b); err != nil {
-			return err
-		}
-		if b.err != nil {
-			return w.withCount(b.err)
-		}
-	}
-	return nil
-}
-
-// sendBatch writes a batch. A batch the server refuses wrote nothing (a call is one
-// transaction). When the refusal is about an instance's content, or the batch is too large
-// for one of the server's transactions, it is sent again in halves, recursively: the
-// instances before the one at fault are written and the message names its line, in a few
-// calls more than one.
-func (w *instanceWriter) sendBatch(ctx context.Context, b batch) error {
-	if len(b.docs) == 0 {
-		return nil
-	}
-	ids, err := w.send(ctx, b.docs)
-	retry := errors.Is(err, hub.ErrRefused) || errors.Is(err, hub.ErrTooLarge)
+// write sends the input in batches of up to size instances (and maxBatchBytes). A batch
+// the server refuses wrote nothing (a call is one transaction). When the refusal is about
+// an instance's content, or the batch is too large for one of the server's transactions,
+// the pipeline sends it again in halves, recursively: the instances before the one at
+// fault are written and the message names its line, in a few calls more than one.
+func (w *instanceWriter) write(ctx context.Context, src pipeline.Source[jsonin.Doc], size int) error {
+	res, err := pipeline.Run(ctx, src, pipeline.Config[jsonin.Doc]{
+		MaxItems: size, MaxBytes: maxBatchBytes,
+		Send: w.send, Split: instanceRefused, Sent: w.wrote,
+	})
+	w.written = res.Total
+	var refused *pipeline.RefusedError[jsonin.Doc]
+	var stopped *pipeline.StoppedError[jsonin.Doc]
 	switch {
 	case err == nil:
-		return w.wrote(ids, len(b.docs), b.end)
-	case retry && len(b.docs) == 1:
-		return w.withCount(&lineError{file: w.name, line: b.lines[0], msg: err.Error()})
-	case retry:
-		h := len(b.docs) / 2
-		// The first half's end offset is unknown: the bar waits for the batch's end.
-		if err := w.sendBatch(ctx, batch{docs: b.docs[:h], lines: b.lines[:h], end: -1}); err != nil {
-			return err
+		return nil
+	case w.outErr != nil && err == w.outErr:
+		return err
+	case errors.As(err, &refused):
+		return w.withCount(&lineError{file: w.name, line: refused.Item.Value.Line, msg: refused.Err.Error()})
+	case errors.As(err, &stopped) && stopped.Sent:
+		return w.stopped(ctx, stopped.Err, stopped.Batch.Items[0].Value.Line, len(stopped.Batch.Items))
+	case errors.As(err, &stopped):
+		// Interrupted while the next instances were being read: nothing more was sent.
+		if w.written == 0 {
+			return errors.New("stopped; no instances were written")
 		}
-		return w.sendBatch(ctx, batch{docs: b.docs[h:], lines: b.lines[h:], end: b.end})
-	default:
-		return w.stopped(ctx, err, b.lines[0], len(b.docs))
+		return fmt.Errorf("stopped; %s, none after them", w.wroteCount())
+	default: // the input's error, after the instances before it
+		return w.withCount(err)
 	}
 }
 
@@ -427,12 +402,23 @@ func (w *instanceWriter) count() string {
 	}
 }
 
+func (w *instanceWriter) wroteCount() string {
+	if w.written == 1 {
+		return "1 instance was written"
+	}
+	return fmt.Sprintf("%d instances were written", w.written)
+}
+
+func (w *instanceWriter) before(line int) string {
+	if w.written == 1 {
+		return fmt.Sprintf("1 instance before %s:%d was written", w.name, line)
+	}
+	return fmt.Sprintf("%d instances before %s:%d were written", w.written, w.name, line)
+}
+
 // stopped reports a call that failed for a reason other than its instances.
 func (w *instanceWriter) stopped(ctx context.Context, err error, line, n int) error {
-	written := fmt.Sprintf("%d instances before %s:%d were written", w.written, w.name, line)
-	if w.written == 1 {
-		written = fmt.Sprintf("1 instance before %s:%d was written", w.name, line)
-	}
+	written := w.before(line)
 	maybe := fmt.Sprintf("the %d from line %d on may or may not have been (check with hubctl instance has)", n, line)
 	switch {
 	case ctx.Err() != nil:
@@ -448,97 +434,44 @@ func (w *instanceWriter) stopped(ctx context.Context, err error, line, n int) er
 	}
 }
 
-func (w *instanceWriter) validate(batches <-chan batch, v *hub.InstanceValidator) error {
-	for b := range batches {
-		for i, doc := range b.docs {
-			if err := v.Validate(doc, !w.save); err != nil {
-				return withCode(ExitUsage, fmt.Errorf("%w; nothing was written (--dry-run)", &lineError{file: w.name, line: b.lines[i], msg: err.Error()}))
+// validate checks the input against the schema in the pipeline's batches, writing nothing.
+func (w *instanceWriter) validate(ctx context.Context, src pipeline.Source[jsonin.Doc], size int, v *hub.InstanceValidator) error {
+	check := func(_ context.Context, b pipeline.Batch[jsonin.Doc]) error {
+		for _, it := range b.Items {
+			if err := v.Validate(it.Value.Data, !w.save); err != nil {
+				return &lineError{file: w.name, line: it.Value.Line, msg: err.Error()}
 			}
 			w.checked++
 		}
-		w.bar.update(b.end, w.checked)
-		if b.err != nil {
-			return withCode(ExitUsage, fmt.Errorf("%w; nothing was written (--dry-run)", b.err))
-		}
+		return nil
 	}
-	return nil
-}
-
-// progress is a bar on standard error when it is a terminal, else nothing.
-type progress struct {
-	bar *progressbar.ProgressBar
-	out io.Writer
-	// sized: the input's size is known, so the bar shows a percentage (else a spinner).
-	sized bool
-	// shared: standard output is the same terminal, so the bar steps aside for output.
-	shared bool
-	what   string
-}
-
-// clear takes the bar off its line before output is written to the terminal; the next
-// update draws it again below.
-func (p *progress) clear() {
-	if p.bar != nil && p.shared {
-		_ = p.bar.Clear()
+	checked := func(b pipeline.Batch[jsonin.Doc], r pipeline.Result) error {
+		w.bar.Update(batchEnd(b), plural(w.checked, "instance"))
+		return nil
+	}
+	_, err := pipeline.Run(ctx, src, pipeline.Config[jsonin.Doc]{
+		MaxItems: size, MaxBytes: maxBatchBytes, Send: check, Sent: checked,
+	})
+	var le *lineError
+	var stopped *pipeline.StoppedError[jsonin.Doc]
+	switch {
+	case err == nil:
+		return nil
+	case errors.As(err, &stopped) && !errors.As(err, &le):
+		return err // interrupted
+	default: // an instance the schema refuses, or the input's error
+		return withCode(ExitUsage, fmt.Errorf("%w; nothing was written (--dry-run)", err))
 	}
 }
 
-func newProgress(f *Factory, size int64, opts *instanceWriteOptions) *progress {
-	if !f.IO.IsStderrTTY() || size == 0 { // an empty file has nothing to show progress through
-		return &progress{}
-	}
+// newProgress is a bar on standard error when it is a terminal, else nothing.
+func newProgress(f *Factory, size int64, opts *instanceWriteOptions) *pipeline.Bar {
 	what := map[bool]string{false: "creating", true: "saving"}[opts.save]
 	if opts.dryRun {
 		what = "checking"
 	}
-	options := []progressbar.Option{
-		progressbar.OptionSetWriter(f.IO.ErrOut),
-		progressbar.OptionSetDescription(what),
-		progressbar.OptionShowBytes(true),
-		progressbar.OptionSetPredictTime(size > 0),
-		progressbar.OptionFullWidth(),
-	}
-	if size < 0 {
-		// A spinner has no last frame worth keeping: the summary line says the count.
-		options = append(options, progressbar.OptionClearOnFinish())
-		if f.IO.IsStdoutTTY() {
-			// clear() erases the bar between outputs with the library's Clear, which takes
-			// no lock (progressbar v3.19.1); a spinner that turned on a timer would redraw
-			// from its own goroutine meanwhile. It turns with each update instead.
-			options = append(options, progressbar.OptionSetSpinnerChangeInterval(0))
-		}
-	}
-	return &progress{bar: progressbar.NewOptions64(size, options...),
-		out: f.IO.ErrOut, sized: size > 0, shared: f.IO.IsStdoutTTY(), what: what}
-}
-
-// update moves the bar to input offset end (-1: unknown) with n instances done.
-func (p *progress) update(end int64, n int) {
-	if p.bar == nil {
-		return
-	}
-	p.bar.Describe(fmt.Sprintf("%s: %s", p.what, plural(n, "instance")))
-	if end >= 0 {
-		_ = p.bar.Set64(end)
-	}
-}
-
-// done ends the bar. After the whole input (ok), a bar with a size is drawn full, at
-// 100%, and kept on its line above the summary: the last update stops short of the end
-// (the input's last newline is after the last instance), so without that the bar's last
-// frame read 99%. A spinner, or a bar that an error stopped, is cleared for the message.
-func (p *progress) done(ok bool) {
-	switch {
-	case p.bar == nil:
-	case !p.sized:
-		_ = p.bar.Finish() // clears the spinner and stops its goroutine
-	case ok && p.bar.IsStarted():
-		_ = p.bar.Finish()
-		fmt.Fprintln(p.out)
-	default:
-		_ = p.bar.Exit()
-		_ = p.bar.Clear()
-	}
+	return pipeline.NewBar(pipeline.BarOptions{Out: f.IO.ErrOut, Terminal: f.IO.IsStderrTTY(),
+		Shared: f.IO.IsStdoutTTY(), Size: size, What: what})
 }
 
 // listWriter streams a list to standard output in an output format: as it comes for
