@@ -3,6 +3,7 @@ package buckets
 import (
 	"fmt"
 	"strings"
+	"unicode/utf8"
 )
 
 // SeedName is the name of the seed file in every bucket's root directory.
@@ -11,8 +12,11 @@ const SeedName = ".textileseed"
 // CleanPath returns the bucket-relative form of a path a client sent: a leading "/" and
 // a trailing "/" are trimmed, "" (or "/") is the bucket's root. It refuses what the Hub
 // let through: "." and ".." segments, empty segments ("a//b"), NUL, and any segment
-// named SeedName. The error is one line naming the path and the rule; pkg/server answers
-// it as InvalidArgument.
+// named SeedName. It also refuses what a bucket's metadata, which is keyed by path,
+// cannot hold: text that is not UTF-8 (JSON would change it), and the characters
+// ThreadDB cannot hand to the collection's JavaScript validator (pkg/jssafe: ', ", \,
+// control characters, U+2028 and U+2029). The error is one line naming the path
+// (quoted) and the rule; pkg/server answers it as InvalidArgument.
 func CleanPath(p string) (string, error) {
 	orig := p
 	p = strings.TrimPrefix(p, "/")
@@ -24,6 +28,17 @@ func CleanPath(p string) (string, error) {
 	}
 	if strings.IndexByte(p, 0) >= 0 {
 		return "", &PathError{Path: orig, Rule: "NUL is not allowed in a path"}
+	}
+	if !utf8.ValidString(p) {
+		return "", &PathError{Path: orig, Rule: "a path must be UTF-8 text"}
+	}
+	for _, r := range p {
+		switch {
+		case r == '\'', r == '"', r == '\\':
+			return "", &PathError{Path: orig, Rule: `quotes (' and ") and backslashes are not allowed in a path, bucket metadata cannot hold them: rename the file`}
+		case r < 0x20 || r == '\u2028' || r == '\u2029':
+			return "", &PathError{Path: orig, Rule: fmt.Sprintf("control character %U is not allowed in a path: rename the file", r)}
+		}
 	}
 	if p == "" {
 		return "", nil

@@ -44,6 +44,14 @@ func TestCleanPathRefuses(t *testing.T) {
 		"/.textileseed":         ".textileseed",
 		"dir/.textileseed":      ".textileseed",
 		"dir/.textileseed/file": ".textileseed",
+		"it's.txt":              "quotes",
+		`say "hi"`:              "quotes",
+		`a\b`:                   "backslashes",
+		"a\nb":                  "U+000A",
+		"tab\there":             "U+0009",
+		"line\u2028sep":         "U+2028",
+		"para\u2029sep":         "U+2029",
+		"bad\xffutf8":           "UTF-8",
 	} {
 		got, err := CleanPath(in)
 		if err == nil {
