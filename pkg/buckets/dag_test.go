@@ -416,7 +416,9 @@ func TestEditorMove(t *testing.T) {
 		{"d", "d/new", nil}, // to a name under itself
 		{"", "x", nil},      // the root
 		{"nope", "x", nil},  // missing
-		{"f/x", "y", nil},   // through a file
+		{"f/x", "y", nil},
+		{"f", "big/x", nil},   // to a path through a file
+		{"d", "big/x/y", nil}, // a directory, through a file   // through a file
 	} {
 		e, err := NewEditor(ctx, p, start)
 		if err != nil {

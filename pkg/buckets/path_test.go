@@ -8,15 +8,17 @@ import (
 
 func TestCleanPathAccepts(t *testing.T) {
 	for in, want := range map[string]string{
-		"":                 "",
-		"/":                "",
-		"a":                "a",
-		"/a/b.txt":         "a/b.txt",
-		"a/b/":             "a/b",
-		"dir/.hidden":      "dir/.hidden",
-		"a..b/c...":        "a..b/c...",
-		".textileseed.bak": ".textileseed.bak",
-		"x/my.textileseed": "x/my.textileseed",
+		"":                                    "",
+		"/":                                   "",
+		"a":                                   "a",
+		"/a/b.txt":                            "a/b.txt",
+		"a/b/":                                "a/b",
+		"dir/.hidden":                         "dir/.hidden",
+		"a..b/c...":                           "a..b/c...",
+		".textileseed.bak":                    ".textileseed.bak",
+		"x/my.textileseed":                    "x/my.textileseed",
+		strings.Repeat("n", MaxSegmentLength): strings.Repeat("n", MaxSegmentLength),
+		strings.Repeat("a/", MaxPathLength/2-1) + "aa": strings.Repeat("a/", MaxPathLength/2-1) + "aa",
 	} {
 		got, err := CleanPath(in)
 		if err != nil || got != want {
@@ -52,8 +54,14 @@ func TestCleanPathRefuses(t *testing.T) {
 		"line\u2028sep":         "U+2028",
 		"para\u2029sep":         "U+2029",
 		"bad\xffutf8":           "UTF-8",
+		strings.Repeat("a/", MaxPathLength/2) + "a": "at most 4096 bytes",
+		strings.Repeat("n", MaxSegmentLength+1):     "at most 255 bytes",
+		"d/" + strings.Repeat("n", 256) + "/f":      "at most 255 bytes",
 	} {
 		got, err := CleanPath(in)
+		if len(in) > MaxPathLength {
+			in = in[:64] + "..."
+		}
 		if err == nil {
 			t.Errorf("CleanPath(%q) = %q; want an error about %s", in, got, rule)
 			continue
