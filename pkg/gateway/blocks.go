@@ -1,0 +1,107 @@
+package gateway
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+
+	cid "github.com/ipfs/go-cid"
+	ipld "github.com/ipfs/go-ipld-format"
+)
+
+// errRefused is a block the gateway does not serve (errNotServed answers it as absent).
+var errRefused = errors.New("block not served by the gateway")
+
+// localBlocks is the DAG the gateway reads: the node's local blockstore (never the
+// network), narrowed to what UnixFS is made of.
+//
+// The blockstore also holds go-threads' records, events, headers and bodies, and it keys
+// blocks by multihash alone: a CID naming a record's hash with the raw codec gets the
+// record's bytes back as if they were a file. So the gateway serves only dag-pb and raw
+// blocks, and never a raw block that is exactly one CBOR byte string: the shape of every
+// block go-threads encrypts (cbor.EncodeBlock wraps the ciphertext so; go-threads v1.1.5
+// cbor/coding.go), records and event bodies alike. The one other block go-threads writes,
+// an event's node (a CBOR map of two CIDs), holds no secret. A user's file whose whole
+// 256 KiB chunk is exactly one CBOR byte string is refused too: nothing but a file made
+// for it is.
+type localBlocks struct{ dag ipld.DAGService }
+
+func (b localBlocks) Get(ctx context.Context, c cid.Cid) (ipld.Node, error) {
+	if !servedCodec(c) {
+		return nil, errRefused
+	}
+	nd, err := b.dag.Get(ctx, c)
+	if err != nil {
+		return nil, err
+	}
+	if threadShaped(c, nd.RawData()) {
+		return nil, errRefused
+	}
+	return nd, nil
+}
+
+func (b localBlocks) GetMany(ctx context.Context, cids []cid.Cid) <-chan *ipld.NodeOption {
+	out := make(chan *ipld.NodeOption, len(cids))
+	go func() {
+		defer close(out)
+		for _, c := range cids {
+			nd, err := b.Get(ctx, c)
+			select {
+			case out <- &ipld.NodeOption{Node: nd, Err: err}:
+			case <-ctx.Done():
+				return
+			}
+			if err != nil {
+				return
+			}
+		}
+	}()
+	return out
+}
+
+// The gateway never writes.
+var errReadOnly = errors.New("the gateway is read-only")
+
+func (localBlocks) Add(context.Context, ipld.Node) error        { return errReadOnly }
+func (localBlocks) AddMany(context.Context, []ipld.Node) error  { return errReadOnly }
+func (localBlocks) Remove(context.Context, cid.Cid) error       { return errReadOnly }
+func (localBlocks) RemoveMany(context.Context, []cid.Cid) error { return errReadOnly }
+
+// servedCodec: UnixFS is dag-pb nodes and raw leaves.
+func servedCodec(c cid.Cid) bool {
+	t := c.Type()
+	return t == cid.DagProtobuf || t == cid.Raw
+}
+
+// notServed is a block that is not here, or that the gateway does not serve: both are
+// answered alike, as absent.
+func notServed(err error) bool {
+	return errors.Is(err, errRefused) || errors.Is(err, ipld.ErrNotFound)
+}
+
+// threadShaped is a raw block with the shape of go-threads' encrypted blocks.
+func threadShaped(c cid.Cid, data []byte) bool {
+	return c.Type() == cid.Raw && isCBORByteString(data)
+}
+
+// isCBORByteString reports whether data is exactly one definite-length CBOR byte string
+// (major type 2; RFC 8949 3.1).
+func isCBORByteString(data []byte) bool {
+	if len(data) == 0 || data[0]>>5 != 2 {
+		return false
+	}
+	info := data[0] & 0x1f
+	if info < 24 {
+		return uint64(len(data)-1) == uint64(info)
+	}
+	if info > 27 {
+		return false // reserved, or indefinite length (31)
+	}
+	hl := 1 << (info - 24) // 1, 2, 4 or 8 bytes of length
+	if len(data) < 1+hl {
+		return false
+	}
+	var n [8]byte
+	copy(n[8-hl:], data[1:1+hl])
+	return uint64(len(data)-1-hl) == binary.BigEndian.Uint64(n[:])
+}
