@@ -95,6 +95,7 @@ Settings come from flags, then HUBCTL_* environment variables, then the config f
 		newCollectionCmd(f),
 		newInstanceCmd(f),
 		newMailCmd(f),
+		newBucketCmd(f),
 		newNetCmd(f),
 		newDaemonCmd(f),
 		&cobra.Command{

@@ -448,12 +448,12 @@ func (b *Buckets) PushPath(ctx context.Context, key, pth string, r io.Reader, op
 		go func() {
 			for {
 				rep, err := stream.Recv()
+				if err == io.EOF && res.CID == "" {
+					err = errors.New("the server ended the push without a result")
+				}
 				if err == io.EOF {
-					if res.CID == "" {
-						err = errors.New("the server ended the push without a result")
-					} else {
-						err = nil
-					}
+					done <- nil
+					return
 				}
 				if err != nil {
 					done <- err
@@ -577,12 +577,12 @@ func (b *Buckets) PushPaths(ctx context.Context, key string, files []PushFile, o
 			n := 0
 			for {
 				rep, err := stream.Recv()
+				if err == io.EOF && n != len(files) {
+					err = fmt.Errorf("the server ended the push after %d of %d files", n, len(files))
+				}
 				if err == io.EOF {
-					if n != len(files) {
-						err = fmt.Errorf("the server ended the push after %d of %d files", n, len(files))
-					} else {
-						err = nil
-					}
+					done <- nil
+					return
 				}
 				if err != nil {
 					done <- err
