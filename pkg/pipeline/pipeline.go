@@ -17,8 +17,9 @@
 //
 // Run reads one batch ahead while the previous one is sent, so the source's Next runs in a
 // goroutine of its own; it is never called concurrently with itself. When ctx ends, Run
-// returns at once, even while Next is blocked (on a terminal, a pipe); Next is not called
-// again after the call under way returns. After a Run that returned nil or the source's
+// does not wait for a Next that is blocked (on a terminal, a pipe): it gives Send the batch
+// already read, if any, and returns; Next is not called again after the call under way
+// returns. After a Run that returned nil or the source's
 // own error, Next is not called again and the source is the caller's again (e.g. to read a
 // trailer); after any other error a call of Next may still be under way.
 package pipeline
