@@ -161,7 +161,7 @@ func (e *NotFoundError) Error() string {
 // The refusals of an Editor, wrapped in one-line errors naming the paths (errors.Is).
 var (
 	ErrNotDirectory = errors.New("not a directory")
-	ErrIntoItself   = errors.New("a directory cannot move into itself")
+	ErrIntoItself   = errors.New("a path cannot move into itself, nor onto a directory that holds it")
 	ErrRoot         = errors.New("the bucket's root")
 )
 
@@ -178,9 +178,12 @@ type Editor struct {
 // edDir is a directory being edited: its node has a link for every child in sub, stale
 // until flush brings it up to date.
 type edDir struct {
-	node  *dag.ProtoNode
-	sub   map[string]*edDir
-	dirty bool // node or something in sub changed since the last flush
+	node *dag.ProtoNode
+	sub  map[string]*edDir
+	// changed: this directory changed since its parent last linked it. Only the parent
+	// clears it, so that flushing a directory on its own (a Get) leaves its parent to
+	// link the new node.
+	changed bool
 }
 
 func editable(n ipld.Node) *edDir {
@@ -204,11 +207,8 @@ func NewEditor(ctx context.Context, ds ipld.DAGService, root cid.Cid) (*Editor, 
 
 // flush brings d's links up to date and returns its node.
 func (d *edDir) flush() (*dag.ProtoNode, error) {
-	if !d.dirty {
-		return d.node, nil
-	}
 	for name, c := range d.sub {
-		if !c.dirty {
+		if !c.changed {
 			continue
 		}
 		n, err := c.flush()
@@ -219,15 +219,15 @@ func (d *edDir) flush() (*dag.ProtoNode, error) {
 		if err := d.node.AddNodeLink(name, n); err != nil {
 			return nil, err
 		}
+		c.changed = false
 	}
-	d.dirty = false
 	return d.node, nil
 }
 
-// dirty marks d and every directory of the chain leading to it.
-func markDirty(chain []*edDir) {
+// markChanged marks every directory of a chain from the root.
+func markChanged(chain []*edDir) {
 	for _, d := range chain {
-		d.dirty = true
+		d.changed = true
 	}
 }
 
@@ -253,7 +253,7 @@ func (e *Editor) walk(ctx context.Context, segs []string, create bool, what stri
 			l, err := d.node.GetNodeLink(seg)
 			switch {
 			case err == dag.ErrLinkNotFound && create:
-				next = &edDir{node: newDir(), dirty: true}
+				next = &edDir{node: newDir(), changed: true}
 			case err == dag.ErrLinkNotFound:
 				n, ferr := d.flush()
 				if ferr != nil {
@@ -340,7 +340,7 @@ func (e *Editor) put(ctx context.Context, what, p string, n ipld.Node, sub *edDi
 	} else {
 		delete(parent.sub, name)
 	}
-	markDirty(chain)
+	markChanged(chain)
 	return nil
 }
 
@@ -368,7 +368,7 @@ func (e *Editor) Remove(ctx context.Context, p string) error {
 	}
 	commit()
 	delete(parent.sub, name)
-	markDirty(chain)
+	markChanged(chain)
 	return nil
 }
 
@@ -437,9 +437,11 @@ func (e *Editor) Get(ctx context.Context, p string) (ipld.Node, error) {
 
 // Move moves from to to as mv does: into to when to is a directory (as to/<base of
 // from>), else to the name to, replacing a file there and creating missing parents. It
-// refuses moving the root (ErrRoot), a directory into itself or anything under it
-// (ErrIntoItself), and a directory onto a file (ErrNotDirectory). Moving onto itself
-// changes nothing.
+// refuses moving the root (ErrRoot), a directory into itself or anything under it, or
+// a path onto a directory that holds it (ErrIntoItself: "d/x" to "" when the root has
+// "d" would replace d, x's own parent), and a directory onto a file (ErrNotDirectory).
+// A directory the move lands on (after going into to) is replaced, as the Hub did.
+// Moving onto itself changes nothing. A refused move changes nothing.
 func (e *Editor) Move(ctx context.Context, from, to string) error {
 	src, err := CleanPath(from)
 	if err != nil {
@@ -475,7 +477,7 @@ func (e *Editor) Move(ctx context.Context, from, to string) error {
 	if dst == src {
 		return nil
 	}
-	if strings.HasPrefix(dst, src+"/") {
+	if strings.HasPrefix(dst, src+"/") || strings.HasPrefix(src, dst+"/") {
 		return fmt.Errorf("cannot move %q to %q: %w", from, dst, ErrIntoItself)
 	}
 	if sd != nil {

@@ -452,6 +452,25 @@ func TestEditorMove(t *testing.T) {
 	if err := e.Move(ctx, "d", "d/e"); !errors.Is(err, ErrIntoItself) {
 		t.Errorf("into itself: %v", err)
 	}
+	// "d/d" to the root lands on "d", its own parent: refused, nothing changed.
+	if err := e.Put(ctx, "d/d/x", files["f"]); err != nil {
+		t.Fatal(err)
+	}
+	before, _ := e.Root()
+	for _, to := range []string{"", "/"} {
+		if err := e.Move(ctx, "d/d", to); !errors.Is(err, ErrIntoItself) {
+			t.Errorf("onto its parent: %v", err)
+		}
+	}
+	if err := e.Move(ctx, "d/e/h", "d"); err != nil { // a file up into its grandparent is fine
+		t.Errorf("d/e/h to d: %v", err)
+	}
+	if err := e.Move(ctx, "d/h", "d/e"); err != nil {
+		t.Errorf("back: %v", err)
+	}
+	if after, _ := e.Root(); !after.Equals(before) {
+		t.Error("refused moves changed the root")
+	}
 	if err := e.Move(ctx, "", "x"); !errors.Is(err, ErrRoot) {
 		t.Errorf("root: %v", err)
 	}
@@ -559,5 +578,34 @@ func TestNewItem(t *testing.T) {
 	}
 	if _, ok := byName[SeedName]; !ok {
 		t.Error("the seed is an ordinary item of the root, as on the Hub")
+	}
+}
+
+// TestEditorGetThenCommit reads an edited directory (which brings its links up to date)
+// before the root is computed: the root must still link the directory's new node.
+func TestEditorGetThenCommit(t *testing.T) {
+	ctx := t.Context()
+	p := newPeer(t)
+	e, files := tree(t, p)
+	commit(t, e)
+	if err := e.Put(ctx, "d/e/x", files["f"]); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.Get(ctx, "d/e"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.Get(ctx, "d"); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.Remove(ctx, "d/nope"); err == nil { // the error path reads d too
+		t.Fatal("removed a missing path")
+	}
+	root, _ := e.Root()
+	c := commit(t, e)
+	if !c.Equals(root) {
+		t.Errorf("Root %s, Commit %s", root, c)
+	}
+	if got := listing(t, p, c); got["d/e/x"] != files["f"].Cid().String() || got["d/e/h"] == "" {
+		t.Errorf("tree %v", got)
 	}
 }
