@@ -99,7 +99,7 @@ func NewRoot(ctx context.Context, ds ipld.DAGService, seed []byte) (ipld.Node, e
 		return nil, err
 	}
 	if err := ds.AddMany(ctx, []ipld.Node{s, d}); err != nil {
-		return nil, fmt.Errorf("storing the bucket root: %v", err)
+		return nil, fmt.Errorf("storing the bucket root: %w", err)
 	}
 	return d, nil
 }
@@ -117,7 +117,7 @@ func NewRootFrom(ctx context.Context, ds ipld.DAGService, c cid.Cid, seed []byte
 	}
 	n, err := ds.Get(ctx, c)
 	if err != nil {
-		return nil, fmt.Errorf("bootstrap cid %s: %v", c, err)
+		return nil, fmt.Errorf("bootstrap cid %s: %w", c, err)
 	}
 	if !isDir(n) {
 		return nil, fmt.Errorf("bootstrap cid %s: %w", c, ErrBootstrapNotDir)
@@ -130,14 +130,16 @@ func NewRootFrom(ctx context.Context, ds ipld.DAGService, c cid.Cid, seed []byte
 		return nil, err
 	}
 	if err := ds.AddMany(ctx, []ipld.Node{s, d}); err != nil {
-		return nil, fmt.Errorf("storing the bucket root: %v", err)
+		return nil, fmt.Errorf("storing the bucket root: %w", err)
 	}
 	return d, nil
 }
 
-// isDir says whether n is a plain UnixFS directory, the only node an Editor descends
+// IsDir says whether n is a plain UnixFS directory, the only node an Editor descends
 // into or adds links to (a file's dag-pb node has links too; a sharded directory's
 // links are not names).
+func IsDir(n ipld.Node) bool { return isDir(n) }
+
 func isDir(n ipld.Node) bool {
 	pn, ok := n.(*dag.ProtoNode)
 	if !ok {
@@ -197,7 +199,7 @@ func editable(n ipld.Node) *edDir {
 func NewEditor(ctx context.Context, ds ipld.DAGService, root cid.Cid) (*Editor, error) {
 	n, err := ds.Get(ctx, root)
 	if err != nil {
-		return nil, fmt.Errorf("bucket root %s: %v", root, err)
+		return nil, fmt.Errorf("bucket root %s: %w", root, err)
 	}
 	if !isDir(n) {
 		return nil, fmt.Errorf("bucket root %s: %w", root, ErrNotDirectory)
@@ -265,7 +267,7 @@ func (e *Editor) walk(ctx context.Context, segs []string, create bool, what stri
 			default:
 				n, err := e.ds.Get(ctx, l.Cid)
 				if err != nil {
-					return nil, nil, fmt.Errorf("%s %q: reading %q: %v", what, strings.Join(segs, "/"), strings.Join(segs[:i+1], "/"), err)
+					return nil, nil, fmt.Errorf("%s %q: reading %q: %w", what, strings.Join(segs, "/"), strings.Join(segs[:i+1], "/"), err)
 				}
 				if !isDir(n) {
 					return nil, nil, fmt.Errorf("%s %q: %q is %w", what, strings.Join(segs, "/"), strings.Join(segs[:i+1], "/"), ErrNotDirectory)
@@ -397,7 +399,7 @@ func (e *Editor) resolve(ctx context.Context, p string) (*edDir, ipld.Node, erro
 		}
 		n, err := e.ds.Get(ctx, l.Cid)
 		if err != nil {
-			return nil, nil, fmt.Errorf("reading %q: %v", strings.Join(segs[:i+1], "/"), err)
+			return nil, nil, fmt.Errorf("reading %q: %w", strings.Join(segs[:i+1], "/"), err)
 		}
 		// The rest is stored as it is: resolve it as go-path does, never into a file.
 		for _, rest := range segs[i+1:] {
@@ -409,7 +411,7 @@ func (e *Editor) resolve(ctx context.Context, p string) (*edDir, ipld.Node, erro
 				return nil, nil, &NotFoundError{Name: rest, Under: n.Cid()}
 			}
 			if n, err = e.ds.Get(ctx, l.Cid); err != nil {
-				return nil, nil, fmt.Errorf("reading %q: %v", clean, err)
+				return nil, nil, fmt.Errorf("reading %q: %w", clean, err)
 			}
 		}
 		return nil, n, nil
@@ -524,7 +526,7 @@ func (e *Editor) Commit(ctx context.Context) (cid.Cid, error) {
 	}
 	collect(e.root)
 	if err := e.ds.AddMany(ctx, nodes); err != nil {
-		return cid.Undef, fmt.Errorf("storing the bucket's directories: %v", err)
+		return cid.Undef, fmt.Errorf("storing the bucket's directories: %w", err)
 	}
 	e.root = &edDir{node: root}
 	return root.Cid(), nil

@@ -609,3 +609,48 @@ func TestEditorGetThenCommit(t *testing.T) {
 		t.Errorf("tree %v", got)
 	}
 }
+
+// TestEditorErrorsWrap: a block missing from the DAG service stays ipld.ErrNotFound
+// through the Editor's messages, so the service can answer it as such.
+func TestEditorErrorsWrap(t *testing.T) {
+	ctx := t.Context()
+	p := newPeer(t)
+	e, files := tree(t, p)
+	missing := newDir()
+	_ = missing.AddNodeLink("x", files["f"]) // never stored
+	if err := e.Put(ctx, "gone", missing); err != nil {
+		t.Fatal(err)
+	}
+	c := commit(t, e)
+	e, _ = NewEditor(ctx, p, c)
+	for _, err := range []error{
+		e.Put(ctx, "gone/y", files["f"]),
+		e.Remove(ctx, "gone/x"),
+		func() error { _, err := e.Get(ctx, "gone/x"); return err }(),
+		func() error { _, err := NewEditor(ctx, p, missing.Cid()); return err }(),
+		func() error { _, err := NewRootFrom(ctx, p, missing.Cid(), make([]byte, SeedSize)); return err }(),
+	} {
+		if !errors.Is(err, ipld.ErrNotFound) {
+			t.Errorf("%v: not ipld.ErrNotFound", err)
+		}
+	}
+	if !IsDir(missing) || IsDir(files["big"]) || IsDir(files["f"]) {
+		t.Error("IsDir")
+	}
+}
+
+// TestAddFileReaderFails: a push cut off mid-file fails the add with the reader's error.
+func TestAddFileReaderFails(t *testing.T) {
+	cut := errors.New("cut off")
+	r := io.MultiReader(bytes.NewReader(content(300<<10, 3)), iotestErr{cut})
+	if _, err := AddFile(t.Context(), newPeer(t), r); !errors.Is(err, cut) {
+		t.Fatalf("AddFile: %v", err)
+	}
+	if _, err := FileCID(io.MultiReader(strings.NewReader("x"), iotestErr{cut})); !errors.Is(err, cut) {
+		t.Fatalf("FileCID: %v", err)
+	}
+}
+
+type iotestErr struct{ err error }
+
+func (r iotestErr) Read([]byte) (int, error) { return 0, r.err }
