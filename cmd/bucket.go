@@ -701,7 +701,7 @@ func runBucketPull(ctx context.Context, f *Factory, bo *bucketOptions, srcArg, d
 			target = filepath.Join(dst, path.Base(ref.path))
 		}
 		bar := newTransferProgress(f, item.Size, "pulling")
-		err = pullFile(ctx, s, ref.path, target, bar, 0)
+		err = pullFile(ctx, s, ref.path, target, bar.bytes)
 		bar.done(err == nil)
 		if err != nil {
 			return err
@@ -739,7 +739,7 @@ func pullFiles(ctx context.Context, f *Factory, s *bucketSession, from string, f
 			bar.done(false)
 			return i, fmt.Errorf("pull %s: %v", it.Path, err)
 		}
-		if err := pullFile(ctx, s, it.Path, target, bar, base); err != nil {
+		if err := pullFile(ctx, s, it.Path, target, func(n int64) { bar.bytes(base + n) }); err != nil {
 			bar.done(false)
 			return i, err
 		}
@@ -752,7 +752,7 @@ func pullFiles(ctx context.Context, f *Factory, s *bucketSession, from string, f
 
 // pullFile writes the bucket's file at p to target atomically: a temporary file in the
 // same directory, renamed over target once complete and synced; removed on any error.
-func pullFile(ctx context.Context, s *bucketSession, p, target string, bar *transferProgress, base int64) error {
+func pullFile(ctx context.Context, s *bucketSession, p, target string, progress func(int64)) error {
 	dir, name := filepath.Split(target)
 	if dir == "" {
 		dir = "."
@@ -762,7 +762,7 @@ func pullFile(ctx context.Context, s *bucketSession, p, target string, bar *tran
 		return fmt.Errorf("pull %s: %v", p, err)
 	}
 	defer os.Remove(tmp.Name()) // a no-op once renamed
-	_, err = s.bs.PullPath(ctx, s.b.Key, p, tmp, func(n int64) { bar.bytes(base + n) })
+	_, err = s.bs.PullPath(ctx, s.b.Key, p, tmp, progress)
 	if err == nil {
 		err = tmp.Sync()
 	}

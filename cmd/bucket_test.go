@@ -1,6 +1,8 @@
 package cmd
 
 import (
+	"bytes"
+	"context"
 	"os"
 	"path/filepath"
 	"strings"
@@ -77,5 +79,106 @@ func TestWalkLocal(t *testing.T) {
 	}
 	if _, err := walkLocal(f, dir, ""); err == nil || exitCode(t.Context(), err) != ExitUsage || !strings.Contains(err.Error(), ".textileseed") {
 		t.Fatalf("a seed name in the tree: %v", err)
+	}
+}
+
+// runBucket is run for bucket commands, closing what the command opened (the embedded
+// node) before the next.
+func runBucket(t *testing.T, tty bool, stdin string, args ...string) (string, string, int) {
+	t.Helper()
+	return runMail(t, tty, stdin, args...)
+}
+
+func mustBucket(t *testing.T, args ...string) string {
+	t.Helper()
+	out, stderr, code := runBucket(t, false, "", args...)
+	if code != 0 {
+		t.Fatalf("%v: exit %d: %s", args, code, stderr)
+	}
+	return out
+}
+
+// Destructive commands ask on a terminal: a declined rm or rm-path changes nothing, an
+// accepted one goes ahead (embedded node).
+func TestBucketOnATerminal(t *testing.T) {
+	isolate(t)
+	dir := t.TempDir()
+	file := filepath.Join(dir, "a.txt")
+	if err := os.WriteFile(file, []byte("a\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	mustBucket(t, "identity", "new", "alice")
+	mustBucket(t, "bucket", "create", "site")
+	mustBucket(t, "bucket", "push", "site", file)
+
+	_, stderr, code := runBucket(t, true, "n\n", "bucket", "rm-path", "site/a.txt")
+	if code != ExitError || !strings.Contains(stderr, "Remove a.txt (a file) from bucket site?") || !strings.Contains(stderr, "Nothing was changed.") {
+		t.Fatalf("declined rm-path: %d %q", code, stderr)
+	}
+	if out := mustBucket(t, "bucket", "cat", "site/a.txt"); out != "a\n" {
+		t.Fatalf("after a declined rm-path: %q", out)
+	}
+	_, stderr, code = runBucket(t, true, "n\n", "bucket", "rm", "site")
+	if code != ExitError || !strings.Contains(stderr, "Delete bucket site (bafz") {
+		t.Fatalf("declined rm: %d %q", code, stderr)
+	}
+	mustBucket(t, "bucket", "show", "site")
+	if _, stderr, code := runBucket(t, true, "y\n", "bucket", "rm-path", "site/a.txt"); code != 0 || !strings.Contains(stderr, "Removed a.txt from bucket site") {
+		t.Fatalf("accepted rm-path: %d %q", code, stderr)
+	}
+	if _, stderr, code := runBucket(t, true, "y\n", "bucket", "rm", "site"); code != 0 || !strings.Contains(stderr, "Deleted bucket site") {
+		t.Fatalf("accepted rm: %d %q", code, stderr)
+	}
+	if _, _, code := runBucket(t, false, "", "bucket", "show", "site"); code != ExitNotFound {
+		t.Fatalf("show after rm: exit %d", code)
+	}
+}
+
+// A pull that fails part way leaves the file it was replacing as it was and no temporary
+// file behind (embedded node: the pull is cancelled after its first chunk).
+func TestBucketPullIsAtomic(t *testing.T) {
+	isolate(t)
+	dir := t.TempDir()
+	big := filepath.Join(dir, "big.bin")
+	data := make([]byte, 1<<20)
+	for i := range data {
+		data[i] = byte(i * 7)
+	}
+	if err := os.WriteFile(big, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	mustBucket(t, "identity", "new", "alice")
+	mustBucket(t, "bucket", "create", "site")
+	mustBucket(t, "bucket", "push", "site", big)
+
+	out := t.TempDir()
+	target := filepath.Join(out, "big.bin")
+	if err := os.WriteFile(target, []byte("old\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, f := newRoot(iostreams.Test(strings.NewReader(""), &strings.Builder{}, &strings.Builder{}))
+	t.Cleanup(func() { _ = f.Close() })
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	s, err := (&bucketOptions{}).open(ctx, f, "site")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := int64(0)
+	err = pullFile(ctx, s, "big.bin", target, func(n int64) { got = n; cancel() })
+	if err == nil || got == 0 || got >= int64(len(data)) {
+		t.Fatalf("cancelled pull: %v after %d bytes", err, got)
+	}
+	if b, _ := os.ReadFile(target); string(b) != "old\n" {
+		t.Fatalf("the file a failed pull was replacing now holds %d bytes", len(b))
+	}
+	if entries, _ := os.ReadDir(out); len(entries) != 1 {
+		t.Fatalf("left behind: %v", entries)
+	}
+	if err := pullFile(t.Context(), s, "big.bin", target, nil); err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := os.ReadFile(target); !bytes.Equal(b, data) {
+		t.Fatal("a complete pull differs from what was pushed")
 	}
 }
