@@ -321,7 +321,8 @@ func TestEditorRefusesPathsThroughFiles(t *testing.T) {
 }
 
 // TestDagutilsCorruptsFiles documents why the Editor does not use go-merkledag's editor
-// as is: it adds a named link to a multi-block file's node.
+// (dagutils): it adds a named link to a multi-block file's node, and it loses a
+// directory equal to one it edits.
 func TestDagutilsCorruptsFiles(t *testing.T) {
 	ctx := t.Context()
 	p := newPeer(t)
@@ -337,6 +338,36 @@ func TestDagutilsCorruptsFiles(t *testing.T) {
 	l, _ := n.GetNodeLink("big")
 	if l.Cid.Equals(files["big"].Cid()) {
 		t.Fatal("go-merkledag left the file alone")
+	}
+
+	// Two equal directories (x and y hold the same file): editing x drops the block
+	// they share from go-merkledag's editor, and Finalize never stores y.
+	p2 := newPeer(t)
+	f := addFile(t, p2, []byte("same"))
+	de = dagutils.NewDagEditor(newDir(), p2)
+	for _, path := range []string{"x/f", "y/f", "x/g"} {
+		if err := de.InsertNodeAtPath(ctx, path, f, func() *dag.ProtoNode { return newDir() }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	n, err = de.Finalize(ctx, p2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	y, _ := n.GetNodeLink("y")
+	if _, err := p2.Get(ctx, y.Cid); !errors.Is(err, ipld.ErrNotFound) {
+		t.Skipf("go-merkledag now stores y: %v", err)
+	}
+	// The Editor stores both.
+	root, _ = NewRoot(ctx, p2, make([]byte, SeedSize))
+	e, _ = NewEditor(ctx, p2, root.Cid())
+	for _, path := range []string{"x/f", "y/f", "x/g"} {
+		if err := e.Put(ctx, path, f); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := listing(t, p2, commit(t, e)); got["y/f"] != f.Cid().String() || got["x/g"] != f.Cid().String() {
+		t.Errorf("tree %v", got)
 	}
 }
 
