@@ -28,8 +28,15 @@
 //     is computed (FileCID computes it without storing anything). Directories are CIDv1
 //     dag-pb everywhere, intermediates included (the Hub made its intermediates CIDv0;
 //     only file CIDs are ever compared, so this changes nothing a client checks).
-//   - Edits go through an Editor, which refuses to descend into a file: go-merkledag's
-//     editor would otherwise add a named link to a multi-block file node and corrupt it.
+//   - Edits go through an Editor, which keeps the directories it changes in memory by
+//     path, never loads a file, and stores the changed directories on Commit (one Commit
+//     per push, not per file). It refuses to descend into a file. It is not go-merkledag's
+//     dagutils editor, which adds a named link to a multi-block file's node (corrupting
+//     it), drops a directory equal to one it edits, and holds every inserted file's root
+//     block in memory (TestDagutilsCorruptsFiles).
+//   - Paths are bucket-relative, checked by CleanPath: no "." or "..", no empty
+//     segment, no seed, and nothing bucket metadata (keyed by path, handed to the
+//     collection's JavaScript) cannot hold; at most PATH_MAX bytes, NAME_MAX a name.
 //
 // Metadata (per-path roles and keys) is kept as the Hub kept it, so that private buckets
 // and sharing (not served yet) need no change of format.
