@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 // hubctlRun runs hubctl without a terminal and fails the test unless it succeeds.
@@ -130,5 +131,70 @@ func TestInstanceCreateInterrupted(t *testing.T) {
 	stored := strings.Count(hubctlRun(t, env, "instance", "list", "demo", "items"), "\n")
 	if stored != written && stored != written+inFlight {
 		t.Errorf("%d instances stored; the message said %d, and perhaps %d more", stored, written, inFlight)
+	}
+}
+
+// Ctrl-C while hubctl waits for more input stops it at once (exit 130) and says what was
+// written; it used to wait for the input to end, then report success.
+func TestInstanceCreateInterruptedWhileReading(t *testing.T) {
+	home := t.TempDir()
+	env := []string{"PATH=" + os.Getenv("PATH"), "HOME=" + home, "NO_COLOR=1",
+		"XDG_CONFIG_HOME=" + filepath.Join(home, "config"), "XDG_DATA_HOME=" + filepath.Join(home, "data")}
+	schema := filepath.Join(home, "schema.json")
+	if err := os.WriteFile(schema, []byte(`{"type":"object","properties":{"_id":{"type":"string"}}}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	hubctlRun(t, env, "db", "create", "--name", "demo")
+	hubctlRun(t, env, "collection", "create", "demo", "items", "--schema", schema)
+
+	prog, _ := exec.LookPath("hubctl")
+	cmd := exec.Command(prog, "instance", "create", "demo", "items", "-", "--batch-size", "2")
+	cmd.Env = env
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stdin.Close()
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	// Three instances: a full batch of two is written, the third waits for a partner.
+	for i := range 3 {
+		if _, err := fmt.Fprintf(stdin, `{"n":%d}`+"\n", i); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sc := bufio.NewScanner(stdout)
+	for ids := 0; ids < 2; ids++ {
+		if !sc.Scan() {
+			t.Fatalf("hubctl printed %d IDs before its output ended; stderr: %s", ids, stderr.String())
+		}
+	}
+	if err := cmd.Process.Signal(os.Interrupt); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err = <-done:
+	case <-time.After(time.Minute): // a bound for a broken build, not a timing
+		_ = cmd.Process.Kill()
+		t.Fatalf("hubctl still waiting for input a minute after Ctrl-C; stderr: %s", stderr.String())
+	}
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 130 {
+		t.Fatalf("exit = %v, want 130; stderr: %s", err, stderr.String())
+	}
+	if got, want := stderr.String(), "hubctl: interrupted: stopped; 2 instances were written, none after them\n"; got != want {
+		t.Fatalf("stderr = %q, want %q", got, want)
+	}
+	if stored := strings.Count(hubctlRun(t, env, "instance", "list", "demo", "items"), "\n"); stored != 2 {
+		t.Fatalf("%d instances stored, want the 2 written", stored)
 	}
 }
