@@ -187,9 +187,10 @@ func runBucketCreate(ctx context.Context, f *Factory, bo *bucketOptions, name st
 
 func newBucketListCmd(f *Factory, bo *bucketOptions) *cobra.Command {
 	return &cobra.Command{
-		Use:     "list",
-		Aliases: []string{"list-buckets"},
-		Short:   "List the buckets of a database (name, key, root)",
+		Use: "list",
+		// "lst" is one edit from ls as well; list is what every group suggests for it.
+		SuggestFor: []string{"lst"},
+		Short:      "List the buckets of a database (name, key, root)",
 		Example: `  hubctl bucket list
   hubctl bucket list --db media -o json`,
 		Args: usageArgs(cobra.NoArgs),
