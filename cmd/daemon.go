@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/url"
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"time"
 
@@ -22,6 +24,7 @@ import (
 
 type daemonOptions struct {
 	apiAddr, webAddr, hostAddr string
+	gatewayAddr, gatewayURL    string
 	corsOrigins                []string
 	bootstrap                  []string
 	announceAddrs              []string
@@ -48,7 +51,9 @@ func newDaemonCmd(f *Factory) *cobra.Command {
 		Short: "Run a self-hosted Hub: the ThreadDB API with Hub API keys and per-user databases",
 		Long: `Run a self-hosted Hub in the foreground: a ThreadDB node stored in --data-dir, serving
 the threads, net and Hub users APIs over gRPC (--api-addr) and grpc-web with websockets
-for browser and Node clients (--web-addr), with the Hub's API key checks.
+for browser and Node clients (--web-addr), with the Hub's API key checks, and buckets'
+public content over HTTP (--gateway-addr: /thread/DB/buckets/KEY/PATH, /ipns/KEY/PATH,
+/ipfs/CID/PATH), from the daemon's own blocks only.
 
 Every call needs an API key (see 'hubctl keys'); a secure key also needs a signature. A
 user token's identity owns the databases it creates or joins: with a user key, callers
@@ -72,6 +77,8 @@ databases it holds, and pulls every database from its peers each --pull-interval
 	fl := c.Flags()
 	fl.StringVar(&o.apiAddr, "api-addr", server.DefaultAPIAddr, "gRPC listen address HOST:PORT")
 	fl.StringVar(&o.webAddr, "web-addr", server.DefaultWebAddr, "grpc-web listen address HOST:PORT")
+	fl.StringVar(&o.gatewayAddr, "gateway-addr", server.DefaultGatewayAddr, "buckets gateway (HTTP) listen address HOST:PORT (\"\": no gateway)")
+	fl.StringVar(&o.gatewayURL, "gateway-url", "", "URL of the gateway in the bucket links the daemon reports (default http:// and --gateway-addr; set it behind a proxy or on 0.0.0.0)")
 	fl.StringVar(&o.hostAddr, "host-addr", server.DefaultHostAddr, "libp2p host listen multiaddr")
 	fl.StringSliceVar(&o.corsOrigins, "cors-origin", nil, "browser origin allowed on --web-addr (repeatable; default any)")
 	fl.StringSliceVar(&o.bootstrap, "bootstrap", nil, "peer multiaddr with /p2p/ID to connect to at start (repeatable; default none)")
@@ -121,6 +128,10 @@ func runDaemon(ctx context.Context, f *Factory, o *daemonOptions) error {
 	if err != nil {
 		return err
 	}
+	gatewayURL, err := checkGatewayURL(o.gatewayURL)
+	if err != nil {
+		return err
+	}
 	quotas, err := o.quotas()
 	if err != nil {
 		return err
@@ -139,6 +150,7 @@ func runDaemon(ctx context.Context, f *Factory, o *daemonOptions) error {
 	defer cancel()
 	opts := server.DaemonOptions{
 		DataDir: cfg.DataDir, APIAddr: o.apiAddr, WebAddr: o.webAddr, HostAddr: o.hostAddr,
+		GatewayAddr: o.gatewayAddr, GatewayURL: gatewayURL,
 		CORSOrigins: o.corsOrigins, Bootstrap: o.bootstrap, Mode: mode, MaxSigTTL: o.maxSigTTL,
 		AnnounceAddrs: o.announceAddrs, IncludePrivateAddrs: o.includePrivateAddrs, PullInterval: o.pullInterval,
 		CloseTimeout: o.shutdownTimeout / 4, Debug: cfg.Debug, Warnf: f.IO.Warnf,
@@ -168,6 +180,9 @@ func runDaemon(ctx context.Context, f *Factory, o *daemonOptions) error {
 	io.Infof("hubctl daemon: serving %s (auth: %s, pid %d)", cfg.DataDir, mode, st.PID)
 	io.Infof("  gRPC:      %s", st.API)
 	io.Infof("  grpc-web:  %s (websockets too)", st.Web)
+	if st.Gateway != "" {
+		io.Infof("  gateway:   http://%s", st.Gateway)
+	}
 	io.Infof("  peer ID:   %s", st.PeerID)
 	for _, a := range st.Listen {
 		io.Infof("  host:      %s", a)
@@ -240,6 +255,19 @@ func (o *daemonOptions) limits() (server.Limits, error) {
 		return server.Limits{}, usageErrorf("--idle-timeout must be at least 2s")
 	}
 	return server.Limits{MaxMessageSize: int(size), MaxStreams: o.maxStreams, IdleTimeout: o.idleTimeout}, nil
+}
+
+// checkGatewayURL reads --gateway-url: an http or https URL with a host and nothing after
+// its path, without the final slash the links are appended to.
+func checkGatewayURL(s string) (string, error) {
+	if s == "" {
+		return "", nil
+	}
+	u, err := url.Parse(s)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil || u.RawQuery != "" || u.Fragment != "" {
+		return "", usageErrorf("invalid --gateway-url %q: use an http or https URL without a query, e.g. https://gateway.example.com", s)
+	}
+	return strings.TrimSuffix(s, "/"), nil
 }
 
 // Bounds of --max-message-size: below 1 MiB ordinary instances and pulls fail; above

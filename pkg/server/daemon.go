@@ -24,6 +24,9 @@ const (
 	DefaultHostAddr = "/ip4/127.0.0.1/tcp/4006"
 )
 
+// DefaultGatewayAddr is where the gateway listens by default: the Hub gateway's port.
+const DefaultGatewayAddr = "127.0.0.1:8006"
+
 // ErrRunning means a daemon already serves the data directory.
 var ErrRunning = errors.New("a daemon is already running")
 
@@ -35,7 +38,7 @@ type DaemonOptions struct {
 	APIAddr, WebAddr string
 	// GatewayAddr serves buckets' content over HTTP (the gateway); GatewayURL is the
 	// gateway's address in the links the server reports (Options.GatewayURL; by default
-	// http:// and the gateway's listen address).
+	// http:// and the gateway's listen address). An empty GatewayAddr serves no gateway.
 	GatewayAddr, GatewayURL string
 	// HostAddr is the libp2p listen multiaddr.
 	HostAddr string
@@ -72,6 +75,7 @@ type Daemon struct {
 	node    *node.Node
 	grpc    *GRPC
 	web     *http.Server
+	gateway *http.Server // nil without GatewayAddr
 	state   State
 	failed  chan error
 	served  chan struct{}
@@ -114,8 +118,20 @@ func StartDaemon(ctx context.Context, o DaemonOptions) (d *Daemon, err error) {
 			err = errors.Join(err, n.Close())
 		}
 	}()
+	// The gateway listens first: its address is the links' default URL.
+	gatewayURL := o.GatewayURL
+	var gatewayLis net.Listener
+	if o.GatewayAddr != "" {
+		if gatewayLis, err = net.Listen("tcp", o.GatewayAddr); err != nil {
+			return nil, fmt.Errorf("listen on --gateway-addr %s: %w", o.GatewayAddr, err)
+		}
+		closers = append(closers, gatewayLis.Close)
+		if gatewayURL == "" {
+			gatewayURL = "http://" + gatewayLis.Addr().String()
+		}
+	}
 	g, err := NewGRPC(n, Options{Mode: o.Mode, Keys: o.Keys, MaxSigTTL: o.MaxSigTTL, Limits: o.Limits,
-		Quotas: o.Quotas, TokenTTL: o.TokenTTL, UserDial: o.UserDial, Warnf: o.Warnf, GatewayURL: o.GatewayURL})
+		Quotas: o.Quotas, TokenTTL: o.TokenTTL, UserDial: o.UserDial, Warnf: o.Warnf, GatewayURL: gatewayURL})
 	if err != nil {
 		return nil, err
 	}
@@ -142,7 +158,7 @@ func StartDaemon(ctx context.Context, o DaemonOptions) (d *Daemon, err error) {
 		dataDir:      o.DataDir,
 		node:         n,
 		grpc:         g,
-		failed:       make(chan error, 2),
+		failed:       make(chan error, 3),
 		served:       make(chan struct{}),
 		closeTimeout: closeTimeout,
 		abort:        abort,
@@ -173,6 +189,10 @@ func StartDaemon(ctx context.Context, o DaemonOptions) (d *Daemon, err error) {
 		// net/http logs every client that breaks off its TLS or HTTP exchange: noise.
 		d.web.ErrorLog = log.New(io.Discard, "", 0)
 	}
+	if gatewayLis != nil {
+		d.gateway = newGatewayServer(n, g.limits, debugf, o.Debug)
+		d.state.Gateway = gatewayLis.Addr().String()
+	}
 	if err := writeState(o.DataDir, d.state); err != nil {
 		return nil, err
 	}
@@ -189,7 +209,17 @@ func StartDaemon(ctx context.Context, o DaemonOptions) (d *Daemon, err error) {
 			d.failed <- fmt.Errorf("serve grpc-web on %s: %w", d.state.Web, err)
 		}
 	}()
-	go func() { <-apiDone; <-webDone; close(d.served) }()
+	gatewayDone := make(chan struct{})
+	go func() {
+		defer close(gatewayDone)
+		if d.gateway == nil {
+			return
+		}
+		if err := d.gateway.Serve(gatewayLis); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			d.failed <- fmt.Errorf("serve the gateway on %s: %w", d.state.Gateway, err)
+		}
+	}()
+	go func() { <-apiDone; <-webDone; <-gatewayDone; close(d.served) }()
 	return d, nil
 }
 
@@ -210,6 +240,10 @@ func (d *Daemon) Failed() <-chan error { return d.failed }
 // grpc-web calls are let finish first: grpc v1.39's GracefulStop panics on a call served
 // through ServeHTTP (its handler transport cannot drain), so none may be left by then.
 func (d *Daemon) Shutdown(ctx context.Context) error {
+	// The gateway's requests end along with the calls (downloads in flight get until ctx
+	// ends), and before the stores close.
+	gatewayErr := make(chan error, 1)
+	go func() { gatewayErr <- d.stopGateway(ctx) }()
 	d.grpc.Drain()
 	d.webServer.stop()            // websockets that have not started a call
 	webErr := d.web.Shutdown(ctx) // waits for grpc-web over HTTP; websockets are hijacked
@@ -226,10 +260,22 @@ func (d *Daemon) Shutdown(ctx context.Context) error {
 	if webErr != nil {
 		webErr = d.web.Close()
 	}
+	gwErr := <-gatewayErr
 	<-d.served
 	closeCtx, cancel := context.WithTimeout(d.abort, d.closeTimeout)
 	defer cancel()
-	return errors.Join(webErr, d.node.CloseContext(closeCtx), removeState(d.dataDir, d.state.PID))
+	return errors.Join(webErr, gwErr, d.node.CloseContext(closeCtx), removeState(d.dataDir, d.state.PID))
+}
+
+// stopGateway stops the gateway gracefully, or closes its connections when ctx ends.
+func (d *Daemon) stopGateway(ctx context.Context) error {
+	if d.gateway == nil {
+		return nil
+	}
+	if err := d.gateway.Shutdown(ctx); err != nil {
+		return d.gateway.Close()
+	}
+	return nil
 }
 
 // Abort makes a Shutdown in progress, or the next one, give up waiting for the stores to

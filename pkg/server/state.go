@@ -16,8 +16,8 @@ import (
 // StateFile is the name of the running daemon's state file in its data directory.
 const StateFile = "daemon.json"
 
-// State is what a running daemon tells other hubctl processes: where it listens. It holds
-// no secrets.
+// State is what a running daemon tells other hubctl processes: where it listens (Gateway
+// is empty when it serves no gateway). It holds no secrets.
 type State struct {
 	PID    int    `json:"pid"`
 	API    string `json:"api"`
@@ -26,6 +26,7 @@ type State struct {
 	// HostAddrs are the libp2p addresses announced to peers; Listen all it listens on.
 	HostAddrs []string  `json:"hostAddrs"`
 	Listen    []string  `json:"listenAddrs"`
+	Gateway   string    `json:"gateway,omitempty"`
 	Auth      string    `json:"auth"`
 	Started   time.Time `json:"started"`
 }
