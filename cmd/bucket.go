@@ -1171,21 +1171,31 @@ func runBucketSyncUp(ctx context.Context, f *Factory, bo *bucketOptions, local, 
 			return err
 		}
 	}
+	// Every write names the root the comparison was made on (then the one the write
+	// before it left): a bucket that someone else changed meanwhile is not overwritten.
 	if len(send) > 0 {
-		res, err := pushFiles(ctx, f, s, send, "")
+		res, err := pushFiles(ctx, f, s, send, s.b.Root)
 		if err != nil {
-			return err
+			return syncStale(err, s)
 		}
 		out.Pushed, out.Root = res.Pushed, res.Root
 	}
 	for i, g := range gone {
-		root, err := s.bs.RemovePath(ctx, s.b.Key, g, "")
+		root, err := s.bs.RemovePath(ctx, s.b.Key, g, out.Root)
 		if err != nil {
-			return fmt.Errorf("remove %s: %w (%s pushed, %d of %d removed before it)", g, err, plural(len(out.Pushed), "file"), i, len(gone))
+			return fmt.Errorf("remove %s: %w (%s pushed, %d of %d removed before it)", g, syncStale(err, s), plural(len(out.Pushed), "file"), i, len(gone))
 		}
 		out.Root = root
 	}
 	return printSync(f, p, s, out, "push", unchanged)
+}
+
+// syncStale says what a stale root means for a sync.
+func syncStale(err error, s *bucketSession) error {
+	if hub.IsStaleRoot(err) {
+		return withCode(ExitError, fmt.Errorf("bucket %s changed while sync compared it (update is non-fast-forward); nothing after that was written: run the sync again", s.label()))
+	}
+	return err
 }
 
 func printSync(f *Factory, p *output.Printer, s *bucketSession, out pushed, verb string, unchanged int) error {
