@@ -951,9 +951,13 @@ func (p *transferProgress) files(n int) {
 	p.bar.Update(p.sent, plural(n, "file"))
 }
 
+// done ends the bar; a transfer of one file, which counts none on the way, ends at one.
 func (p *transferProgress) done(ok bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	if ok && p.count == 0 {
+		p.bar.Update(p.sent, plural(1, "file"))
+	}
 	p.bar.Done(ok)
 }
 
