@@ -26,6 +26,12 @@ var errRefused = errors.New("block not served by the gateway")
 // for it is.
 type localBlocks struct{ dag ipld.DAGService }
 
+// FilesOnly is a read-only view of dag that gets only what the gateway serves: dag-pb
+// and raw blocks, never one shaped as go-threads' encrypted blocks (see localBlocks).
+// Whatever hands out blocks by a caller's CID from the node's blockstore (the buckets
+// API's ListIpfsPath and PullIpfsPath, too) should read through it.
+func FilesOnly(dag ipld.DAGService) ipld.DAGService { return localBlocks{dag: dag} }
+
 func (b localBlocks) Get(ctx context.Context, c cid.Cid) (ipld.Node, error) {
 	if !servedCodec(c) {
 		return nil, errRefused

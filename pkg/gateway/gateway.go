@@ -38,6 +38,8 @@ import (
 	unixfs "github.com/ipfs/go-unixfs"
 	uio "github.com/ipfs/go-unixfs/io"
 	"github.com/textileio/go-threads/core/thread"
+
+	"github.com/hubctl/hubctl/pkg/buckets"
 )
 
 // Bucket is what the gateway needs of a bucket instance.
@@ -222,17 +224,14 @@ func (h *Handler) bucketRequest(r *http.Request, base string, b Bucket, err erro
 
 // seedName is the bucket's random seed file: bucket paths never name it (as bucket paths
 // elsewhere), and listings of a bucket leave it out.
-const seedName = ".textileseed"
+const seedName = buckets.SeedName
 
 // notFound is the one answer for a missing database, bucket, path or block, and for a
 // private bucket: none says which.
 const notFound = "not found"
 
 // validKey is a bucket key: a CID of a libp2p key (peer.ToCid), as every bucket has.
-func validKey(s string) bool {
-	c, err := cid.Decode(s)
-	return err == nil && c.Type() == cid.Libp2pKey
-}
+func validKey(s string) bool { return buckets.CheckKey(s) == nil }
 
 // serve resolves the segments under the root and answers the file or the directory.
 func (h *Handler) serve(w http.ResponseWriter, r *http.Request, req request) {

@@ -560,6 +560,13 @@ func TestGatewayNeverServesThreadRecords(t *testing.T) {
 	if _, err := f.dag.Get(t.Context(), cid.NewCidV1(cid.Raw, bodyCID.Hash())); err != nil {
 		t.Fatalf("the record is not in the blockstore: %v", err)
 	}
+	// FilesOnly, for other readers of caller-named CIDs, refuses them alike.
+	if _, err := FilesOnly(f.dag).Get(t.Context(), cid.NewCidV1(cid.Raw, bodyCID.Hash())); !notServed(err) {
+		t.Fatalf("FilesOnly served the encrypted body: %v", err)
+	}
+	if _, err := FilesOnly(f.dag).Get(t.Context(), f.bigCID); err != nil {
+		t.Fatalf("FilesOnly: a file: %v", err)
+	}
 }
 
 func TestCBORByteString(t *testing.T) {
