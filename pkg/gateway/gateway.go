@@ -79,6 +79,10 @@ type Options struct {
 	// (DefaultWriteStall when 0): a slow client holds a request no longer than that
 	// without progress, however large the file.
 	WriteStall time.Duration
+	// MaxInFlight bounds the requests served at once (DefaultMaxInFlight when 0): each
+	// holds a block of the file it sends, up to 256 KiB, for as long as its client takes
+	// to read it. Beyond it, requests are answered 503 at once.
+	MaxInFlight int
 	// Logf reports failures of the store or the blockstore (nil: nothing). Never secrets.
 	Logf func(format string, args ...any)
 }
@@ -87,6 +91,8 @@ type Options struct {
 const (
 	DefaultMaxListing = 1000
 	DefaultWriteStall = time.Minute
+	// DefaultMaxInFlight requests at once hold at most about 80 MB.
+	DefaultMaxInFlight = 256
 	// maxSegments and maxSegmentLen bound a path: each segment is one directory lookup.
 	maxSegments   = 256
 	maxSegmentLen = 1024
@@ -100,6 +106,7 @@ const (
 type Handler struct {
 	o      Options
 	blocks localBlocks
+	slots  chan struct{} // one per request in flight
 }
 
 // New returns the gateway for o.
@@ -110,10 +117,13 @@ func New(o Options) *Handler {
 	if o.WriteStall <= 0 {
 		o.WriteStall = DefaultWriteStall
 	}
+	if o.MaxInFlight <= 0 {
+		o.MaxInFlight = DefaultMaxInFlight
+	}
 	if o.Logf == nil {
 		o.Logf = func(string, ...any) {}
 	}
-	return &Handler{o: o, blocks: localBlocks{dag: o.DAG}}
+	return &Handler{o: o, blocks: localBlocks{dag: o.DAG}, slots: make(chan struct{}, o.MaxInFlight)}
 }
 
 // NewServer is the http.Server for h: the timeouts of the daemon's other listeners
@@ -164,6 +174,14 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if len(parts) == 1 && parts[0] == "health" {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		io.WriteString(w, "ok\n")
+		return
+	}
+	select {
+	case h.slots <- struct{}{}:
+		defer func() { <-h.slots }()
+	default:
+		w.Header().Set("Retry-After", "5")
+		httpError(w, http.StatusServiceUnavailable, fmt.Sprintf("the gateway is busy: %d requests in progress already; retry later", h.o.MaxInFlight))
 		return
 	}
 	req, status, msg := h.route(r, parts)

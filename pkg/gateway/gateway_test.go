@@ -616,3 +616,33 @@ func TestGatewayCutsOffStalledClients(t *testing.T) {
 		t.Fatal("the handler still writes to a client that reads nothing after a minute")
 	}
 }
+
+// Requests at once are bounded: with one slot held by a download its client does not
+// read, the next request is answered 503 at once (without the bound, it is served).
+func TestGatewayBoundsRequestsInFlight(t *testing.T) {
+	dag := testDAG()
+	big := addFile(t, dag, make([]byte, 64<<20))
+	small := addFile(t, dag, []byte("small"))
+	url := serve(t, New(Options{Store: &mapStore{}, DAG: dag, MaxInFlight: 1}))
+	conn, err := net.Dial("tcp", strings.TrimPrefix(url, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	conn.SetDeadline(time.Now().Add(time.Minute))
+	fmt.Fprintf(conn, "GET /ipfs/%s HTTP/1.1\r\nHost: x\r\n\r\n", big.Cid())
+	// Its headers came: its handler holds the slot, and sends for as long as it can.
+	res, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil || res.StatusCode != http.StatusOK {
+		t.Fatalf("the first request: %v %v", res, err)
+	}
+	res2, body := get(t, url+"/ipfs/"+small.Cid().String())
+	wantStatus(t, "a request beyond the bound", res2, body, http.StatusServiceUnavailable)
+	if !strings.Contains(string(body), "busy") || res2.Header.Get("Retry-After") == "" {
+		t.Fatalf("503: %q", body)
+	}
+	// Health checks are answered still.
+	res2, body = get(t, url+"/health")
+	wantStatus(t, "health", res2, body, http.StatusOK)
+	conn.Close()
+}
