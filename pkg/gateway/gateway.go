@@ -80,8 +80,9 @@ type Options struct {
 	// without progress, however large the file.
 	WriteStall time.Duration
 	// MaxInFlight bounds the requests served at once (DefaultMaxInFlight when 0): each
-	// holds a block of the file it sends, up to 256 KiB, for as long as its client takes
-	// to read it. Beyond it, requests are answered 503 at once.
+	// holds the blocks of the file it sends and those go-unixfs's reader reads ahead (up
+	// to 15 of 256 KiB), for as long as its client takes to read them. Beyond it,
+	// requests are answered 503 at once.
 	MaxInFlight int
 	// Logf reports failures of the store or the blockstore (nil: nothing). Never secrets.
 	Logf func(format string, args ...any)
@@ -91,8 +92,8 @@ type Options struct {
 const (
 	DefaultMaxListing = 1000
 	DefaultWriteStall = time.Minute
-	// DefaultMaxInFlight requests at once hold at most about 80 MB.
-	DefaultMaxInFlight = 256
+	// DefaultMaxInFlight requests at once hold at most about 250 MB.
+	DefaultMaxInFlight = 64
 	// maxSegments and maxSegmentLen bound a path: each segment is one directory lookup.
 	maxSegments   = 256
 	maxSegmentLen = 1024
