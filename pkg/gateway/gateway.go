@@ -160,7 +160,11 @@ type request struct {
 	bucket *Bucket
 }
 
-func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+func (h *Handler) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
+	// Every write of the answer gets WriteStall, the first one too: a keep-alive
+	// connection keeps the deadline of its previous answer otherwise.
+	w := &stallWriter{ResponseWriter: rw, rc: http.NewResponseController(rw), stall: h.o.WriteStall}
+	w.extend()
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		w.Header().Set("Allow", "GET, HEAD")
@@ -319,8 +323,7 @@ func (h *Handler) file(w http.ResponseWriter, r *http.Request, req request, nd i
 	if tooManyRanges(r.Header.Get("Range")) {
 		r.Header.Del("Range")
 	}
-	sw := &stallWriter{ResponseWriter: w, rc: http.NewResponseController(w), stall: h.o.WriteStall}
-	http.ServeContent(sw, r, name, time.Time{}, &lazySeeker{rd: rd})
+	http.ServeContent(w, r, name, time.Time{}, &lazySeeker{rd: rd})
 }
 
 // lazySeeker answers a seek from the end with the file's size without walking the DAG
@@ -380,9 +383,13 @@ type stallWriter struct {
 }
 
 func (s *stallWriter) Write(p []byte) (int, error) {
+	s.extend()
+	return s.ResponseWriter.Write(p)
+}
+
+func (s *stallWriter) extend() {
 	// Not every ResponseWriter has deadlines (httptest's recorder): then none is set.
 	_ = s.rc.SetWriteDeadline(time.Now().Add(s.stall))
-	return s.ResponseWriter.Write(p)
 }
 
 func (s *stallWriter) Unwrap() http.ResponseWriter { return s.ResponseWriter }
