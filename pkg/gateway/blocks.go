@@ -4,13 +4,15 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
+	"fmt"
 
 	cid "github.com/ipfs/go-cid"
 	ipld "github.com/ipfs/go-ipld-format"
 )
 
-// errRefused is a block the gateway does not serve (errNotServed answers it as absent).
-var errRefused = errors.New("block not served by the gateway")
+// errRefused is a block the gateway does not serve: to its readers, a block that is not
+// there (it wraps ipld.ErrNotFound).
+var errRefused = fmt.Errorf("block not served by the gateway: %w", ipld.ErrNotFound)
 
 // localBlocks is the DAG the gateway reads: the node's local blockstore (never the
 // network), narrowed to what UnixFS is made of.
@@ -29,7 +31,8 @@ type localBlocks struct{ dag ipld.DAGService }
 // FilesOnly is a read-only view of dag that gets only what the gateway serves: dag-pb
 // and raw blocks, never one shaped as go-threads' encrypted blocks (see localBlocks).
 // Whatever hands out blocks by a caller's CID from the node's blockstore (the buckets
-// API's ListIpfsPath and PullIpfsPath, too) should read through it.
+// API's ListIpfsPath and PullIpfsPath, too) should read through it. A block it refuses
+// is ipld.ErrNotFound to its callers (errors.Is), as one that is not there.
 func FilesOnly(dag ipld.DAGService) ipld.DAGService { return localBlocks{dag: dag} }
 
 func (b localBlocks) Get(ctx context.Context, c cid.Cid) (ipld.Node, error) {
