@@ -27,6 +27,7 @@ import (
 	cbornode "github.com/ipfs/go-ipld-cbor"
 	ipld "github.com/ipfs/go-ipld-format"
 	merkledag "github.com/ipfs/go-merkledag"
+	"github.com/ipfs/go-unixfs/hamt"
 	"github.com/ipfs/go-unixfs/importer/balanced"
 	"github.com/ipfs/go-unixfs/importer/helpers"
 	uio "github.com/ipfs/go-unixfs/io"
@@ -645,4 +646,58 @@ func TestGatewayBoundsRequestsInFlight(t *testing.T) {
 	res2, body = get(t, url+"/health")
 	wantStatus(t, "health", res2, body, http.StatusOK)
 	conn.Close()
+}
+
+// A sharded (HAMT) directory, as a bootstrapped bucket may hold, resolves and lists in
+// pages as a basic one does.
+func TestGatewayShardedDirectories(t *testing.T) {
+	dag := testDAG()
+	sh, err := hamt.NewShard(dag, 256)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sh.SetCidBuilder(merkledag.V1CidPrefix())
+	for i := 0; i < 600; i++ {
+		if err := sh.Set(t.Context(), fmt.Sprintf("f%03d", i), addFile(t, dag, []byte(fmt.Sprint(i)))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	nd, err := sh.Node()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := dag.Add(t.Context(), nd); err != nil {
+		t.Fatal(err)
+	}
+	url := serve(t, New(Options{Store: &mapStore{}, DAG: dag, MaxListing: 250}))
+	res, body := get(t, url+"/ipfs/"+nd.Cid().String()+"/f417")
+	wantStatus(t, "a file of a sharded directory", res, body, http.StatusOK)
+	if string(body) != "417" {
+		t.Fatalf("f417: %q", body)
+	}
+	res, body = get(t, url+"/ipfs/"+nd.Cid().String()+"/f600")
+	wantStatus(t, "a missing name", res, body, http.StatusNotFound)
+	seen := map[string]bool{}
+	next := "/ipfs/" + nd.Cid().String() + "?json=true"
+	for pages := 0; next != ""; pages++ {
+		if pages > 3 {
+			t.Fatal("more pages than 600 entries make")
+		}
+		res, body = get(t, url+next)
+		wantStatus(t, "a page", res, body, http.StatusOK)
+		var l Listing
+		if err := json.Unmarshal(body, &l); err != nil {
+			t.Fatal(err)
+		}
+		for _, it := range l.Items {
+			if seen[it.Name] || it.IsDir || it.Size == 0 {
+				t.Fatalf("entry %+v (seen %v)", it, seen[it.Name])
+			}
+			seen[it.Name] = true
+		}
+		next = l.Next
+	}
+	if len(seen) != 600 {
+		t.Fatalf("%d entries listed, want 600", len(seen))
+	}
 }
