@@ -1052,8 +1052,10 @@ write ./NAME for a directory named like a bucket.
 
 --delete also removes what the source does not have (asking first on a terminal; --yes
 skips the question); --dry-run prints what would change and changes nothing. Each file
-sent or removed is printed on standard output ("push PATH", "pull PATH", "delete PATH"),
-and a summary on standard error.`,
+sent or removed is printed on standard output ("push PATH", "pull PATH", "delete PATH":
+bucket paths when pushing, paths under LOCALDIR when pulling), and a summary on standard
+error. Each write names the bucket root the comparison was made on, so a bucket changed
+meanwhile is not overwritten: the sync stops and says to run it again.`,
 		Example: `  hubctl bucket sync ./public site
   hubctl bucket sync ./public site --delete --yes
   hubctl bucket sync site/img ./img --dry-run`,
@@ -1298,8 +1300,9 @@ func runBucketSyncDown(ctx context.Context, f *Factory, bo *bucketOptions, srcAr
 		sort.Strings(gone)
 	}
 	out := pushed{Bucket: s.b.Key, Root: s.b.Root, Pushed: []hub.PushResult{}, Deleted: gone, DryRun: opts.dryRun}
-	for _, it := range get {
-		out.Pushed = append(out.Pushed, hub.PushResult{Path: it.Path, CID: it.CID, Size: it.Size})
+	for _, it := range get { // paths relative to the directories synced, as deletes are
+		rel := strings.TrimPrefix(strings.TrimPrefix(it.Path, ref.path), "/")
+		out.Pushed = append(out.Pushed, hub.PushResult{Path: rel, CID: it.CID, Size: it.Size})
 	}
 	if opts.dryRun {
 		return printSync(f, p, s, out, "pull", unchanged)
