@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/textileio/go-threads/core/thread"
@@ -139,11 +140,13 @@ func (b *Buckets) unary(ctx context.Context, fn func(ctx context.Context, api bp
 	})
 }
 
-// stream runs a streaming bucketsd call. A stream has no deadline (--timeout bounds the
-// connection and the calls before it): a push of a large file takes as long as it takes.
-// The token is the one the client already holds, or a fresh one; a bucket was resolved
-// with a unary call before, which has replaced a stale one.
-func (b *Buckets) stream(ctx context.Context, fn func(ctx context.Context, api bpb.APIServiceClient) error) error {
+// stream runs a streaming bucketsd call. A stream has no deadline: a push of a large file
+// takes as long as it takes. It is bounded by progress instead: when no message goes out
+// or comes in for --timeout, the stream is cancelled (a push then writes nothing) and the
+// server reported unreachable. fn calls poke on each message sent or received. The token
+// is the one the client already holds, or a fresh one; a bucket was resolved with a unary
+// call before, which has replaced a stale one.
+func (b *Buckets) stream(ctx context.Context, fn func(ctx context.Context, api bpb.APIServiceClient, poke func()) error) error {
 	conn, err := b.c.Conn(ctx)
 	if err != nil {
 		return err
@@ -157,11 +160,43 @@ func (b *Buckets) stream(ctx context.Context, fn func(ctx context.Context, api b
 	if err != nil {
 		return err
 	}
-	err = bucketError(fn(common.NewThreadIDContext(withToken(actx, tok), b.db), api))
-	if ctx.Err() != nil {
+	sctx, poke, stalled, stop := watchStall(actx, b.c.opts.Timeout)
+	defer stop()
+	err = bucketError(fn(common.NewThreadIDContext(withToken(sctx, tok), b.db), api, poke))
+	switch {
+	case ctx.Err() != nil:
 		return ctx.Err()
+	case stalled():
+		return &UnreachableError{Addr: b.c.opts.Target.String(),
+			Reason: fmt.Sprintf("the transfer made no progress within %s (--timeout), so it was cancelled", b.c.opts.Timeout)}
 	}
 	return classify(ctx, b.c.opts.Target, b.c.opts.Timeout, err)
+}
+
+// watchStall returns a context that ends when poke has not been called for d, poke,
+// whether that is why it ended, and stop, which ends the watch and the context.
+func watchStall(ctx context.Context, d time.Duration) (context.Context, func(), func() bool, func()) {
+	ctx, cancel := context.WithCancel(ctx)
+	var last atomic.Int64
+	var fired atomic.Bool
+	last.Store(time.Now().UnixNano())
+	go func() {
+		defer cancel()
+		t := time.NewTicker(max(d/8, time.Millisecond))
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				if time.Since(time.Unix(0, last.Load())) > d {
+					fired.Store(true)
+					return
+				}
+			}
+		}
+	}()
+	return ctx, func() { last.Store(time.Now().UnixNano()) }, fired.Load, cancel
 }
 
 // bucketError names the fix for the bucket service's own refusals; others go on to
@@ -433,7 +468,7 @@ func rootPath(root string) string {
 // ctx ends, the stream is cancelled rather than closed, and the bucket stays as it was.
 func (b *Buckets) PushPath(ctx context.Context, key, pth string, r io.Reader, opts PushOptions) (PushResult, error) {
 	var res PushResult
-	err := b.stream(ctx, func(ctx context.Context, api bpb.APIServiceClient) error {
+	err := b.stream(ctx, func(ctx context.Context, api bpb.APIServiceClient, poke func()) error {
 		ctx, cancel := context.WithCancel(ctx)
 		defer cancel()
 		stream, err := api.PushPath(ctx)
@@ -448,6 +483,7 @@ func (b *Buckets) PushPath(ctx context.Context, key, pth string, r io.Reader, op
 		go func() {
 			for {
 				rep, err := stream.Recv()
+				poke()
 				if err == io.EOF && res.CID == "" {
 					err = errors.New("the server ended the push without a result")
 				}
@@ -468,7 +504,9 @@ func (b *Buckets) PushPath(ctx context.Context, key, pth string, r io.Reader, op
 			}
 		}()
 		if err := sendChunks(r, opts.Progress, func(chunk []byte) error {
-			return stream.Send(&bpb.PushPathRequest{Payload: &bpb.PushPathRequest_Chunk{Chunk: chunk}})
+			err := stream.Send(&bpb.PushPathRequest{Payload: &bpb.PushPathRequest_Chunk{Chunk: chunk}})
+			poke()
+			return err
 		}); err != nil {
 			if errors.Is(err, io.EOF) { // the server ended the stream: its reason
 				cancelledByServer := <-done
@@ -557,7 +595,7 @@ func (b *Buckets) PushPaths(ctx context.Context, key string, files []PushFile, o
 		return "", nil
 	}
 	var root string
-	err := b.stream(ctx, func(ctx context.Context, api bpb.APIServiceClient) error {
+	err := b.stream(ctx, func(ctx context.Context, api bpb.APIServiceClient, poke func()) error {
 		ctx, cancel := context.WithCancel(ctx)
 		defer cancel()
 		stream, err := api.PushPaths(ctx)
@@ -577,6 +615,7 @@ func (b *Buckets) PushPaths(ctx context.Context, key string, files []PushFile, o
 			n := 0
 			for {
 				rep, err := stream.Recv()
+				poke()
 				if err == io.EOF && n != len(files) {
 					err = fmt.Errorf("the server ended the push after %d of %d files", n, len(files))
 				}
@@ -612,7 +651,9 @@ func (b *Buckets) PushPaths(ctx context.Context, key string, files []PushFile, o
 		}
 		for _, f := range files {
 			err := sendFile(f, progress, func(data []byte) error {
-				return stream.Send(&bpb.PushPathsRequest{Payload: &bpb.PushPathsRequest_Chunk_{Chunk: &bpb.PushPathsRequest_Chunk{Path: f.Path, Data: data}}})
+				err := stream.Send(&bpb.PushPathsRequest{Payload: &bpb.PushPathsRequest_Chunk_{Chunk: &bpb.PushPathsRequest_Chunk{Path: f.Path, Data: data}}})
+				poke()
+				return err
 			}, &sent)
 			if errors.Is(err, io.EOF) {
 				if serr := <-done; serr != nil {
@@ -654,7 +695,7 @@ func sendFile(f PushFile, progress func(int64), send func([]byte) error, sent *i
 // set, is told the bytes received so far.
 func (b *Buckets) PullPath(ctx context.Context, key, pth string, w io.Writer, progress func(int64)) (int64, error) {
 	var n int64
-	err := b.stream(ctx, func(ctx context.Context, api bpb.APIServiceClient) error {
+	err := b.stream(ctx, func(ctx context.Context, api bpb.APIServiceClient, poke func()) error {
 		ctx, cancel := context.WithCancel(ctx)
 		defer cancel()
 		stream, err := api.PullPath(ctx, &bpb.PullPathRequest{Key: key, Path: pth})
@@ -663,6 +704,7 @@ func (b *Buckets) PullPath(ctx context.Context, key, pth string, w io.Writer, pr
 		}
 		for {
 			rep, err := stream.Recv()
+			poke()
 			if err == io.EOF {
 				return nil
 			}

@@ -6,9 +6,11 @@ import (
 	"crypto/rand"
 	"errors"
 	"io"
+	"net"
 	"sort"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/textileio/go-threads/core/thread"
 	bucketsclient "github.com/textileio/textile/v2/api/bucketsd/client"
@@ -243,5 +245,46 @@ func TestBucketsRefusals(t *testing.T) {
 	}
 	if _, err := u.c.Buckets(thread.NewIDV1(thread.Raw, 32)).List(ctx); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("a database that does not exist: %v", err)
+	}
+}
+
+// endless is an input that never ends.
+type endless struct{}
+
+func (endless) Read(p []byte) (int, error) { return len(p), nil }
+
+// A stream to a server that never answers (it accepts the connection and reads nothing)
+// is cancelled once nothing has moved for --timeout, rather than waiting forever: a push
+// of a large file has no deadline, only this bound.
+func TestBucketsStreamStalls(t *testing.T) {
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { lis.Close() })
+	go func() {
+		for {
+			conn, err := lis.Accept()
+			if err != nil {
+				return
+			}
+			t.Cleanup(func() { conn.Close() })
+		}
+	}()
+	tgt, err := ParseTarget(lis.Addr().String(), false, "", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := newClient(t, Options{Target: tgt, Token: "tok", Timeout: 300 * time.Millisecond})
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	bs := c.Buckets(thread.NewIDV1(thread.Raw, 32))
+	_, err = bs.PushPath(ctx, "key", "big.bin", endless{}, PushOptions{})
+	var ue *UnreachableError
+	if !errors.As(err, &ue) || !strings.Contains(err.Error(), "no progress within 300ms (--timeout)") {
+		t.Fatalf("push to a server that never answers: %v", err)
+	}
+	if _, err := bs.PullPath(ctx, "key", "big.bin", io.Discard, nil); !errors.As(err, &ue) {
+		t.Fatalf("pull from a server that never answers: %v", err)
 	}
 }
