@@ -522,6 +522,9 @@ func runBucketPush(ctx context.Context, f *Factory, bo *bucketOptions, dst, src 
 	out := pushed{Bucket: s.b.Key, Root: s.b.Root, Pushed: []hub.PushResult{}}
 	switch {
 	case src == "-":
+		if f.IO.IsStdinTTY() {
+			f.IO.Infof("Reading standard input for %s; end it with Ctrl-D (Ctrl-C pushes nothing).", ref)
+		}
 		bar := newTransferProgress(f, -1, "pushing")
 		res, err := s.bs.PushPath(ctx, s.b.Key, ref.path, f.IO.In, hub.PushOptions{Root: opts.root, Progress: bar.bytes})
 		bar.done(err == nil)
