@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/textileio/go-threads/core/thread"
+	bucketspb "github.com/textileio/textile/v2/api/bucketsd/pb"
 	userspb "github.com/textileio/textile/v2/api/usersd/pb"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/health"
@@ -123,6 +124,7 @@ func NewGRPC(n *node.Node, opts Options) (*GRPC, error) {
 	})
 	g.Server.RegisterService(&storeServiceDesc, &storeService{node: n})
 	healthpb.RegisterHealthServer(g.Server, g.health)
+	bucketspb.RegisterAPIServiceServer(g.Server, newBucketsService(n, g.Guard, opts, limits))
 	g.calls.know(g.Server)
 	return g, nil
 }

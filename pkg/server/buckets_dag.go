@@ -1,0 +1,236 @@
+package server
+
+// The buckets API's reads and edits of UnixFS trees (pkg/buckets' Editor and Items over
+// the node's LocalDAG), and their answers.
+
+import (
+	"context"
+	"errors"
+	"strings"
+
+	"github.com/ipfs/go-cid"
+	ipld "github.com/ipfs/go-ipld-format"
+	dag "github.com/ipfs/go-merkledag"
+	"github.com/ipfs/go-unixfs"
+	ufsio "github.com/ipfs/go-unixfs/io"
+	bucketspb "github.com/textileio/textile/v2/api/bucketsd/pb"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/hubctl/hubctl/pkg/buckets"
+)
+
+// editErr is the answer to a refused or failed edit or read of a bucket's tree.
+func editErr(err error) error {
+	var pe *buckets.PathError
+	var nf *buckets.NotFoundError
+	switch {
+	case err == nil:
+		return nil
+	case errors.As(err, &pe):
+		return status.Error(codes.InvalidArgument, err.Error())
+	case errors.As(err, &nf):
+		return status.Error(codes.NotFound, err.Error())
+	case errors.Is(err, buckets.ErrNotDirectory):
+		return status.Error(codes.FailedPrecondition, err.Error())
+	case errors.Is(err, buckets.ErrIntoItself), errors.Is(err, buckets.ErrRoot):
+		return status.Error(codes.InvalidArgument, err.Error())
+	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		return status.FromContextError(err).Err()
+	case errors.Is(err, ipld.ErrNotFound), strings.Contains(err.Error(), ipld.ErrNotFound.Error()):
+		return status.Errorf(codes.FailedPrecondition, "%v: a block of the bucket is not on this server", err)
+	}
+	if _, ok := status.FromError(err); ok {
+		return err
+	}
+	return status.Error(codes.Internal, err.Error())
+}
+
+// editor starts an edit of b's tree.
+func (s *bucketsService) editor(ctx context.Context, b *buckets.Bucket) (*buckets.Editor, error) {
+	root, err := b.Root()
+	if err != nil {
+		return nil, status.Errorf(codes.FailedPrecondition, "%v: the instance was written through the threads API; remove the bucket", err)
+	}
+	ed, err := buckets.NewEditor(ctx, s.node.LocalDAG(), root)
+	if err != nil {
+		return nil, editErr(err)
+	}
+	return ed, nil
+}
+
+// resolve finds the node at pth (cleaned; "" the root) of b's tree.
+func (s *bucketsService) resolve(ctx context.Context, b *buckets.Bucket, pth string) (ipld.Node, error) {
+	if b.IsPrivate() {
+		return nil, errPrivateBuckets
+	}
+	ed, err := s.editor(ctx, b)
+	if err != nil {
+		return nil, err
+	}
+	n, err := ed.Get(ctx, pth)
+	if err != nil {
+		return nil, editErr(err)
+	}
+	return n, nil
+}
+
+// localNode reads the node of a CID a client named, from this node's blocks only.
+func (s *bucketsService) localNode(ctx context.Context, c cid.Cid) (ipld.Node, error) {
+	n, err := s.node.LocalDAG().Get(ctx, c)
+	switch {
+	case err == nil:
+		return n, nil
+	case errors.Is(err, ipld.ErrNotFound), strings.Contains(err.Error(), ipld.ErrNotFound.Error()):
+		return nil, status.Errorf(codes.NotFound, "%s is not on this server: only blocks it holds can be read or linked; push the content instead", c)
+	}
+	return nil, editErr(err)
+}
+
+// resolveIPFS finds the node of an IPFS path (/ipfs/<cid>[/<path>] or <cid>[/<path>])
+// among this node's blocks. The path after the CID follows the rules of bucket paths.
+func (s *bucketsService) resolveIPFS(ctx context.Context, p string) (ipld.Node, error) {
+	rest := strings.TrimPrefix(p, "/ipfs/")
+	head, tail, _ := strings.Cut(rest, "/")
+	c, err := cid.Decode(head)
+	if err != nil {
+		return nil, status.Errorf(codes.InvalidArgument, "invalid IPFS path %q: %v: give /ipfs/<cid>[/<path>]", p, err)
+	}
+	tail, err = cleanPath(tail)
+	if err != nil {
+		return nil, err
+	}
+	n, err := s.localNode(ctx, c)
+	if err != nil || tail == "" {
+		return n, err
+	}
+	if !isUnixfsDir(n) {
+		return nil, status.Errorf(codes.NotFound, "no link named %q under %s", strings.SplitN(tail, "/", 2)[0], c)
+	}
+	ed, err := buckets.NewEditor(ctx, s.node.LocalDAG(), c)
+	if err != nil {
+		return nil, editErr(err)
+	}
+	n, err = ed.Get(ctx, tail)
+	if err != nil {
+		return nil, editErr(err)
+	}
+	return n, nil
+}
+
+// isUnixfsDir says whether n is a UnixFS directory.
+func isUnixfsDir(n ipld.Node) bool {
+	pn, ok := n.(*dag.ProtoNode)
+	if !ok {
+		return false
+	}
+	fs, err := unixfs.FSNodeFromBytes(pn.Data())
+	return err == nil && fs.IsDir()
+}
+
+// fileReader reads the file n (named name in errors).
+func (s *bucketsService) fileReader(ctx context.Context, n ipld.Node, name string) (ufsio.DagReader, error) {
+	if isUnixfsDir(n) {
+		return nil, status.Errorf(codes.InvalidArgument, "node is a directory: %s is a directory; pull a file, or list it (ListPath)", strings.TrimPrefix(name, "/"))
+	}
+	r, err := ufsio.NewDagReader(ctx, n, s.node.LocalDAG())
+	if err != nil {
+		return nil, status.Errorf(codes.InvalidArgument, "%s is not a file: %v", name, err)
+	}
+	return r, nil
+}
+
+// listItem describes n (at full, the whole IPFS path) as the Hub's ListPath did, with
+// the metadata of b (nil: none) and one level of items for a directory. The answer stays
+// within s.maxReply bytes: a directory with more items than fit lists the first ones
+// (link order), and its items_count is still every item it holds, so a client can tell.
+func (s *bucketsService) listItem(ctx context.Context, n ipld.Node, full string, b *buckets.Bucket) (*bucketspb.PathItem, error) {
+	ds := s.node.LocalDAG()
+	top, err := buckets.NewItem(ctx, ds, n, full, false)
+	if err != nil {
+		return nil, editErr(err)
+	}
+	out := pbItem(top, b)
+	if !top.IsDir {
+		return out, nil
+	}
+	budget := s.maxReply
+	if budget <= 0 {
+		budget = maxListReply
+	}
+	size := proto.Size(out)
+	for _, l := range n.Links() {
+		if l.Name == "" {
+			break
+		}
+		if err := ctx.Err(); err != nil {
+			return nil, status.FromContextError(err).Err()
+		}
+		c, err := l.GetNode(ctx, ds)
+		if err != nil {
+			return nil, editErr(err)
+		}
+		it, err := buckets.NewItem(ctx, ds, c, full+"/"+l.Name, false)
+		if err != nil {
+			return nil, editErr(err)
+		}
+		pi := pbItem(it, b)
+		// A repeated field costs its size and a few bytes of tag and length.
+		k := proto.Size(pi) + 8
+		if size+k > budget {
+			break
+		}
+		size += k
+		out.Items = append(out.Items, pi)
+	}
+	return out, nil
+}
+
+// pbItem is an item as the Hub answered it, with the metadata b keeps for its path (the
+// nearest entry above it).
+func pbItem(it buckets.Item, b *buckets.Bucket) *bucketspb.PathItem {
+	out := &bucketspb.PathItem{
+		Cid:        it.Cid,
+		Name:       it.Name,
+		Path:       it.Path,
+		Size:       it.Size,
+		IsDir:      it.IsDir,
+		ItemsCount: int32(it.ItemsCount),
+	}
+	if b != nil {
+		rel := strings.TrimPrefix(strings.TrimPrefix(it.Path, b.Path), "/")
+		if md, _, ok := b.MetadataForPath(rel, false); ok {
+			out.Metadata = pbMetadata(md)
+		}
+	}
+	for _, c := range it.Items {
+		out.Items = append(out.Items, pbItem(c, b))
+	}
+	return out
+}
+
+// newRoot stores the root of a new bucket: an empty directory, or boot's directory
+// (one of this node's blocks), with a new seed.
+func (s *bucketsService) newRoot(ctx context.Context, boot cid.Cid) (root cid.Cid, seed []byte, seedCid cid.Cid, err error) {
+	seed, err = buckets.NewSeed()
+	if err != nil {
+		return cid.Undef, nil, cid.Undef, status.Error(codes.Internal, err.Error())
+	}
+	var n ipld.Node
+	if boot.Defined() {
+		if _, err := s.localNode(ctx, boot); err != nil {
+			return cid.Undef, nil, cid.Undef, err
+		}
+		n, err = buckets.NewRootFrom(ctx, s.node.LocalDAG(), boot, seed)
+		if errors.Is(err, buckets.ErrBootstrapNotDir) {
+			return cid.Undef, nil, cid.Undef, status.Errorf(codes.InvalidArgument, "invalid bootstrap cid: %v: give a directory's CID", err)
+		}
+	} else {
+		n, err = buckets.NewRoot(ctx, s.node.LocalDAG(), seed)
+	}
+	if err != nil {
+		return cid.Undef, nil, cid.Undef, editErr(err)
+	}
+	return n.Cid(), seed, buckets.SeedNode(seed).Cid(), nil
+}
