@@ -2,6 +2,7 @@ package server
 
 import (
 	"bytes"
+	"context"
 	"crypto/rand"
 	"encoding/json"
 	"fmt"
@@ -21,6 +22,8 @@ import (
 	core "github.com/textileio/go-threads/core/net"
 	"github.com/textileio/go-threads/core/thread"
 	"github.com/textileio/go-threads/db"
+	bucketsclient "github.com/textileio/textile/v2/api/bucketsd/client"
+	"github.com/textileio/textile/v2/api/common"
 
 	"github.com/hubctl/hubctl/pkg/buckets"
 	"github.com/hubctl/hubctl/pkg/gateway"
@@ -219,5 +222,74 @@ func TestNoGatewayWithoutAddress(t *testing.T) {
 	d, _ := startDaemon(t, hubauth.AuthNone)
 	if d.State().Gateway != "" || d.gateway != nil {
 		t.Fatalf("a gateway without an address: %q", d.State().Gateway)
+	}
+}
+
+// What textile's buckets client pushes, the gateway serves at the links the buckets API
+// reports (the default gateway URL: the gateway's own address), and follows pushes.
+func TestGatewayServesPushedBuckets(t *testing.T) {
+	d, reg := startGatewayDaemon(t)
+	alice := newSession(t, d, newKey(t, reg, hubauth.UserKey))
+	dbID := thread.NewIDV1(thread.Raw, 32)
+	if err := alice.c.NewDB(common.NewThreadNameContext(alice.ctx, "files"), dbID); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(common.NewThreadIDContext(alice.ctx, dbID), time.Minute)
+	defer cancel()
+	bc, err := bucketsclient.NewClient(d.State().API, hubDial()...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer bc.Close()
+	created, err := bc.Create(ctx, bucketsclient.WithName("site"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	key := created.Root.Key
+	first := make([]byte, 300<<10)
+	rand.Read(first)
+	if _, _, err := bc.PushPath(ctx, key, "docs/data.bin", bytes.NewReader(first)); err != nil {
+		t.Fatal(err)
+	}
+	links, err := bc.Links(ctx, key, "docs/data.bin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	gw := "http://" + d.State().Gateway
+	if !strings.HasPrefix(links.Url, gw+"/thread/"+dbID.String()+"/buckets/"+key) || links.Ipns != gw+"/ipns/"+key+"/docs/data.bin" {
+		t.Fatalf("links %+v, gateway %s", links, gw)
+	}
+	var etags []string
+	for _, url := range []string{links.Url, links.Ipns} {
+		res, body := gwGet(t, url)
+		wantHTTP(t, url, res, body, http.StatusOK)
+		if body != string(first) {
+			t.Fatalf("%s: %d bytes, not the %d pushed", url, len(body), len(first))
+		}
+		etags = append(etags, res.Header.Get("Etag"))
+	}
+	oldRoot, err := bc.Root(ctx, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := bc.PushPath(ctx, key, "docs/data.bin", strings.NewReader("second")); err != nil {
+		t.Fatal(err)
+	}
+	res, body := gwGet(t, links.Url, "If-None-Match", etags[0])
+	wantHTTP(t, "after a push", res, body, http.StatusOK)
+	if body != "second" || res.Header.Get("Etag") == etags[0] {
+		t.Fatalf("after a push: %q, ETag %s", body, res.Header.Get("Etag"))
+	}
+	// The old root is still a DAG the daemon holds.
+	res, body = gwGet(t, gw+oldRoot.Root.Path+"/docs/data.bin")
+	wantHTTP(t, "the old root by CID", res, body, http.StatusOK)
+	if body != string(first) {
+		t.Fatalf("the old root by CID: %d bytes", len(body))
+	}
+	res, body = gwGet(t, gw+"/ipns/"+key+"/docs?json=true")
+	wantHTTP(t, "a listing", res, body, http.StatusOK)
+	var l gateway.Listing
+	if err := json.Unmarshal([]byte(body), &l); err != nil || len(l.Items) != 1 || l.Items[0].Name != "data.bin" || l.Items[0].Size != 6 {
+		t.Fatalf("a listing: %v %s", err, body)
 	}
 }
