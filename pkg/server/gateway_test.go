@@ -1,12 +1,14 @@
 package server
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"path/filepath"
 	"strings"
@@ -291,5 +293,45 @@ func TestGatewayServesPushedBuckets(t *testing.T) {
 	var l gateway.Listing
 	if err := json.Unmarshal([]byte(body), &l); err != nil || len(l.Items) != 1 || l.Items[0].Name != "data.bin" || l.Items[0].Size != 6 {
 		t.Fatalf("a listing: %v %s", err, body)
+	}
+}
+
+// A stop is not held up by a gateway download whose client reads nothing: when its time
+// is up the download is cut off, and the stop ends.
+func TestGatewayStopsWithTheDaemon(t *testing.T) {
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+	defer cancel()
+	d, err := StartDaemon(ctx, loopback(DaemonOptions{DataDir: filepath.Join(t.TempDir(), "data"), Mode: hubauth.AuthNone, GatewayAddr: "127.0.0.1:0"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	nd, err := d.node.DAG().AddFile(ctx, bytes.NewReader(make([]byte, 64<<20)), &ipfslite.AddParams{RawLeaves: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn, err := net.Dial("tcp", d.State().Gateway)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	conn.SetDeadline(time.Now().Add(time.Minute))
+	fmt.Fprintf(conn, "GET /ipfs/%s HTTP/1.1\r\nHost: x\r\n\r\n", nd.Cid())
+	br := bufio.NewReader(conn)
+	res, err := http.ReadResponse(br, nil)
+	if err != nil || res.StatusCode != http.StatusOK {
+		t.Fatalf("the download: %v %v", res, err)
+	}
+	// The download is in flight and its client reads no more. The stop gets a moment.
+	stopCtx, stopCancel := context.WithTimeout(ctx, 500*time.Millisecond)
+	defer stopCancel()
+	if err := d.Shutdown(stopCtx); err != nil {
+		t.Fatalf("shutdown: %v", err)
+	}
+	got, err := io.Copy(io.Discard, res.Body)
+	if err == nil || got >= 64<<20 {
+		t.Fatalf("the download after the stop: %d bytes, %v; want it cut off", got, err)
+	}
+	if ne, ok := err.(net.Error); ok && ne.Timeout() {
+		t.Fatalf("the gateway's connection is still open after the stop: %v", err)
 	}
 }
