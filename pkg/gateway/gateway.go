@@ -127,6 +127,20 @@ func New(o Options) *Handler {
 	return &Handler{o: o, blocks: localBlocks{dag: o.DAG}, slots: make(chan struct{}, o.MaxInFlight)}
 }
 
+// Drain waits until no request is in progress (health checks aside), and refuses new
+// ones (503) from then on: for a server that stops, after its connections are closed,
+// before the blockstore closes. It gives up when ctx ends.
+func (h *Handler) Drain(ctx context.Context) error {
+	for i := 0; i < cap(h.slots); i++ {
+		select {
+		case h.slots <- struct{}{}:
+		case <-ctx.Done():
+			return fmt.Errorf("gateway requests still in progress: %w", ctx.Err())
+		}
+	}
+	return nil
+}
+
 // NewServer is the http.Server for h: the timeouts of the daemon's other listeners
 // (headers within readTimeout, nothing more to read for a GET, idle connections closed),
 // headers bounded, and net/http's own log discarded (it logs every client that breaks

@@ -701,3 +701,38 @@ func TestGatewayShardedDirectories(t *testing.T) {
 		t.Fatalf("%d entries listed, want 600", len(seen))
 	}
 }
+
+// Drain waits for the requests in progress (here one whose client reads nothing), and
+// once drained the handler refuses new ones: a stopping daemon closes its blockstore
+// only then.
+func TestGatewayDrain(t *testing.T) {
+	dag := testDAG()
+	big := addFile(t, dag, make([]byte, 64<<20))
+	h := New(Options{Store: &mapStore{}, DAG: dag, MaxInFlight: 4})
+	url := serve(t, h)
+	conn, err := net.Dial("tcp", strings.TrimPrefix(url, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	conn.SetDeadline(time.Now().Add(time.Minute))
+	fmt.Fprintf(conn, "GET /ipfs/%s HTTP/1.1\r\nHost: x\r\n\r\n", big.Cid())
+	if res, err := http.ReadResponse(bufio.NewReader(conn), nil); err != nil || res.StatusCode != http.StatusOK {
+		t.Fatalf("the download: %v %v", res, err)
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	if err := h.Drain(ctx); err == nil {
+		t.Fatal("drained with a download in progress")
+	}
+
+	h2 := New(Options{Store: &mapStore{}, DAG: dag})
+	url2 := serve(t, h2)
+	ctx, cancel = context.WithTimeout(t.Context(), time.Minute)
+	defer cancel()
+	if err := h2.Drain(ctx); err != nil {
+		t.Fatalf("drain with nothing in progress: %v", err)
+	}
+	res, body := get(t, url2+"/ipfs/"+big.Cid().String())
+	wantStatus(t, "a request after the drain", res, body, http.StatusServiceUnavailable)
+}

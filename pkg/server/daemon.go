@@ -13,6 +13,7 @@ import (
 
 	"google.golang.org/grpc"
 
+	"github.com/hubctl/hubctl/pkg/gateway"
 	"github.com/hubctl/hubctl/pkg/hubauth"
 	"github.com/hubctl/hubctl/pkg/node"
 )
@@ -76,6 +77,7 @@ type Daemon struct {
 	grpc    *GRPC
 	web     *http.Server
 	gateway *http.Server // nil without GatewayAddr
+	gwReqs  *gateway.Handler
 	state   State
 	failed  chan error
 	served  chan struct{}
@@ -190,7 +192,7 @@ func StartDaemon(ctx context.Context, o DaemonOptions) (d *Daemon, err error) {
 		d.web.ErrorLog = log.New(io.Discard, "", 0)
 	}
 	if gatewayLis != nil {
-		d.gateway = newGatewayServer(n, g.limits, debugf, o.Debug)
+		d.gateway, d.gwReqs = newGatewayServer(n, g.limits, debugf, o.Debug)
 		d.state.Gateway = gatewayLis.Addr().String()
 	}
 	if err := writeState(o.DataDir, d.state); err != nil {
@@ -264,6 +266,11 @@ func (d *Daemon) Shutdown(ctx context.Context) error {
 	<-d.served
 	closeCtx, cancel := context.WithTimeout(d.abort, d.closeTimeout)
 	defer cancel()
+	if d.gwReqs != nil {
+		// Closed connections end their requests at their next write; none may read the
+		// blockstore once it closes.
+		gwErr = errors.Join(gwErr, d.gwReqs.Drain(closeCtx))
+	}
 	return errors.Join(webErr, gwErr, d.node.CloseContext(closeCtx), removeState(d.dataDir, d.state.PID))
 }
 

@@ -21,7 +21,7 @@ import (
 // timeouts of the other listeners: headers within the handshake time, connections idle
 // for the idle timeout closed, and a response that its client has not read from for
 // that long cut off.
-func newGatewayServer(n *node.Node, limits Limits, debugf func(string, ...any), debug bool) *http.Server {
+func newGatewayServer(n *node.Node, limits Limits, debugf func(string, ...any), debug bool) (*http.Server, *gateway.Handler) {
 	h := gateway.New(gateway.Options{
 		Store:      &gatewayStore{node: n},
 		DAG:        n.LocalDAG(),
@@ -32,7 +32,7 @@ func newGatewayServer(n *node.Node, limits Limits, debugf func(string, ...any), 
 	if debug {
 		errorLog = log.Default()
 	}
-	return gateway.NewServer(h, handshakeTimeout, limits.IdleTimeout, errorLog)
+	return gateway.NewServer(h, handshakeTimeout, limits.IdleTimeout, errorLog), h
 }
 
 // gatewayStore reads bucket instances for the gateway straight from the store
