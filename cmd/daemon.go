@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/url"
 	"os"
 	"os/signal"
@@ -182,6 +183,9 @@ func runDaemon(ctx context.Context, f *Factory, o *daemonOptions) error {
 	io.Infof("  grpc-web:  %s (websockets too)", st.Web)
 	if st.Gateway != "" {
 		io.Infof("  gateway:   http://%s", st.Gateway)
+		if host, _, err := net.SplitHostPort(st.Gateway); err == nil && gatewayURL == "" && net.ParseIP(host).IsUnspecified() {
+			io.Warnf("the gateway listens on every interface (%s), so bucket links would name http://%s, which clients cannot reach: set --gateway-url to the address they use", st.Gateway, st.Gateway)
+		}
 	}
 	io.Infof("  peer ID:   %s", st.PeerID)
 	for _, a := range st.Listen {
