@@ -175,8 +175,8 @@ type request struct {
 }
 
 func (h *Handler) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
-	// Every write of the answer gets WriteStall, the first one too: a keep-alive
-	// connection keeps the deadline of its previous answer otherwise.
+	// Every write of the answer, errors and listings too, gets WriteStall: a client that
+	// stops reading holds its request no longer than that.
 	w := &stallWriter{ResponseWriter: rw, rc: http.NewResponseController(rw), stall: h.o.WriteStall}
 	w.extend()
 	w.Header().Set("X-Content-Type-Options", "nosniff")
