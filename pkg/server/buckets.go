@@ -37,6 +37,7 @@ import (
 
 	"github.com/hubctl/hubctl/pkg/buckets"
 	"github.com/hubctl/hubctl/pkg/hubauth"
+	"github.com/hubctl/hubctl/pkg/instanceid"
 	"github.com/hubctl/hubctl/pkg/node"
 )
 
@@ -154,6 +155,9 @@ func bucketNotFound(key string) error {
 func checkBucketKey(key string) error {
 	if key == "" {
 		return status.Error(codes.InvalidArgument, "bucket key required")
+	}
+	if err := instanceid.Check(key); err != nil {
+		return status.Errorf(codes.InvalidArgument, "invalid bucket key: %v", err)
 	}
 	if err := buckets.CheckKey(key); err != nil {
 		return status.Error(codes.InvalidArgument, err.Error())
@@ -411,6 +415,9 @@ func (s *bucketsService) Create(ctx context.Context, req *bucketspb.CreateReques
 		return nil, err
 	}
 	if _, err := api.Create(c.ctx, &pb.CreateRequest{DbID: c.db.Bytes(), CollectionName: buckets.CollectionName, Instances: [][]byte{doc}}); err != nil {
+		if msg := status.Convert(err).Message(); strings.Contains(msg, "doesn't correspond to schema") {
+			return nil, status.Errorf(codes.FailedPrecondition, "db %s has a collection named %s that is not the Hub's buckets collection (%s): delete or rename it, or use another database", c.db, buckets.CollectionName, msg)
+		}
 		return nil, s.threadsErr(c, err, "")
 	}
 	// As stored (go-threads' JSON patches keep numbers as floats).

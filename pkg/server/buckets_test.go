@@ -14,6 +14,7 @@ import (
 	"github.com/ipfs/go-cid"
 	ipfspath "github.com/ipfs/interface-go-ipfs-core/path"
 	"github.com/textileio/go-threads/core/thread"
+	"github.com/textileio/go-threads/db"
 	bucketsclient "github.com/textileio/textile/v2/api/bucketsd/client"
 	bucketspb "github.com/textileio/textile/v2/api/bucketsd/pb"
 	"github.com/textileio/textile/v2/api/common"
@@ -863,5 +864,36 @@ func TestBucketsListPathBounded(t *testing.T) {
 	}
 	if lp.Item.ItemsCount != n || len(lp.Item.Items) == 0 || len(lp.Item.Items) >= n {
 		t.Fatalf("a directory of %d: %d items listed, %d counted", n, len(lp.Item.Items), lp.Item.ItemsCount)
+	}
+}
+
+// The buckets collection comes with the first bucket, within the collection quota (as
+// the mailbox's collections do); a database that already has a foreign collection named
+// buckets is refused with a message that says so.
+func TestBucketsCollectionQuotaAndForeignCollection(t *testing.T) {
+	dir := t.TempDir()
+	reg := hubauth.OpenRegistry(dir)
+	kr, err := reg.Watch(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := serveDaemon(t, loopback(DaemonOptions{DataDir: dir, Mode: hubauth.AuthKeys, Keys: kr, Quotas: hubauth.Quotas{CollectionsPerDB: 1}}))
+	bc := bucketsClient(t, d)
+	s := newSession(t, d, newKey(t, reg, hubauth.UserKey))
+	id, ctx := bucketDB(t, s)
+	if err := s.c.NewCollection(bounded(t, ctx), id, db.CollectionConfig{Name: "notes", Schema: mustSchema(t, goodSchema)}, db.WithManagedToken(s.tok)); err != nil {
+		t.Fatal(err)
+	}
+	_, err = bc.Create(bounded(t, ctx), bucketsclient.WithName("over"))
+	wantCode(t, "create over the collection quota", err, codes.ResourceExhausted, hubauth.CollectionLimitMessage(1, 1, 1))
+
+	// A collection named buckets that is not the Hub's.
+	id2, ctx2 := bucketDB(t, s)
+	if err := s.c.NewCollection(bounded(t, ctx2), id2, db.CollectionConfig{Name: buckets.CollectionName, Schema: mustSchema(t, `{"type":"object","required":["_id","x"],"properties":{"_id":{"type":"string"},"x":{"type":"string"}}}`)}, db.WithManagedToken(s.tok)); err != nil {
+		t.Fatal(err)
+	}
+	_, err = bc.Create(bounded(t, ctx2), bucketsclient.WithName("foreign"))
+	if status.Code(err) != codes.FailedPrecondition || !strings.Contains(err.Error(), "not the Hub's buckets collection") {
+		t.Fatalf("create in a foreign buckets collection: %v", err)
 	}
 }
