@@ -8,6 +8,7 @@ import (
 
 	cid "github.com/ipfs/go-cid"
 	ipld "github.com/ipfs/go-ipld-format"
+	multihash "github.com/multiformats/go-multihash"
 )
 
 // errRefused is a block the gateway does not serve: to its readers, a block that is not
@@ -76,10 +77,13 @@ func (localBlocks) AddMany(context.Context, []ipld.Node) error  { return errRead
 func (localBlocks) Remove(context.Context, cid.Cid) error       { return errReadOnly }
 func (localBlocks) RemoveMany(context.Context, []cid.Cid) error { return errReadOnly }
 
-// servedCodec: UnixFS is dag-pb nodes and raw leaves.
+// servedCodec: UnixFS is dag-pb nodes and raw leaves, stored under a real hash. An
+// identity "hash" holds its block in the CID itself (ipfs-lite's blockstore answers it
+// without looking anything up): serving it would serve whatever a URL says, a page
+// written into a link, as if the node held it.
 func servedCodec(c cid.Cid) bool {
 	t := c.Type()
-	return t == cid.DagProtobuf || t == cid.Raw
+	return (t == cid.DagProtobuf || t == cid.Raw) && c.Prefix().MhType != multihash.IDENTITY
 }
 
 // notServed is a block that is not here, or that the gateway does not serve: both are

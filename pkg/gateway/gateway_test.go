@@ -34,15 +34,17 @@ import (
 	"github.com/libp2p/go-libp2p-core/crypto"
 	"github.com/libp2p/go-libp2p-core/peer"
 	mbase "github.com/multiformats/go-multibase"
+	multihash "github.com/multiformats/go-multihash"
 	"github.com/textileio/crypto/symmetric"
 	tcbor "github.com/textileio/go-threads/cbor"
 	"github.com/textileio/go-threads/core/thread"
 )
 
-// testDAG is a DAG over the blockstore type the node uses (go-ipfs-blockstore, keyed by
-// multihash alone), in memory and offline.
+// testDAG is a DAG over the blockstore the node uses (go-ipfs-blockstore, keyed by
+// multihash alone, answering identity CIDs from themselves, as ipfs-lite builds it), in
+// memory and offline.
 func testDAG() ipld.DAGService {
-	bs := blockstore.NewBlockstore(dssync.MutexWrap(ds.NewMapDatastore()))
+	bs := blockstore.NewIdStore(blockstore.NewBlockstore(dssync.MutexWrap(ds.NewMapDatastore())))
 	return merkledag.NewDAGService(blockservice.New(bs, offline.Exchange(bs)))
 }
 
@@ -735,4 +737,22 @@ func TestGatewayDrain(t *testing.T) {
 	}
 	res, body := get(t, url2+"/ipfs/"+big.Cid().String())
 	wantStatus(t, "a request after the drain", res, body, http.StatusServiceUnavailable)
+}
+
+// An identity CID holds its block itself: the node's blockstore answers it without
+// holding anything. The gateway does not serve it, so nobody can have it serve a page
+// written into a URL (without the check, this one is served as text/html).
+func TestGatewayRefusesIdentityCIDs(t *testing.T) {
+	f := newFixture(t, Options{})
+	page := []byte("<!DOCTYPE html><script>alert(document.domain)</script>")
+	mh, err := multihash.Sum(page, multihash.IDENTITY, -1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := cid.NewCidV1(cid.Raw, mh)
+	if _, err := f.dag.Get(t.Context(), c); err != nil {
+		t.Fatalf("the blockstore does not answer identity CIDs: %v", err)
+	}
+	res, body := get(t, f.url+"/ipfs/"+c.String())
+	wantStatus(t, "an identity CID", res, body, http.StatusNotFound)
 }
