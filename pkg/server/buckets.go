@@ -238,8 +238,9 @@ func (s *bucketsService) saveBucket(c bucketCall, b *buckets.Bucket) error {
 
 // touch records a write of pth (bucket-relative; "" the root) as the Hub did: the path's
 // metadata updated at now, and what was under it forgotten.
+// Times are as go-threads stores them (asSaved), so that answers match later reads.
 func touch(b *buckets.Bucket, pth string, now time.Time) {
-	ts := now.UnixNano()
+	ts := asSaved(now.UnixNano())
 	b.UpdatedAt = ts
 	b.SetMetadataAtPath(pth, buckets.Metadata{UpdatedAt: ts})
 	if pth == "" {
@@ -720,7 +721,7 @@ func (s *bucketsService) RemovePath(ctx context.Context, req *bucketspb.RemovePa
 		return nil, editErr(err)
 	}
 	b.UnsetMetadataWithPrefix(pth)
-	b.UpdatedAt = time.Now().UnixNano()
+	b.UpdatedAt = asSaved(time.Now().UnixNano())
 	b.Path = buckets.IPFSPath(root)
 	if err := s.saveBucket(c, b); err != nil {
 		return nil, err
