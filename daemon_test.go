@@ -8,6 +8,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -35,7 +36,8 @@ import (
 )
 
 // daemonstate DATA-DIR [PREFIX] waits for a daemon started in the background on
-// DATA-DIR to write its state file, then sets PREFIX_API, PREFIX_WEB, PREFIX_PID,
+// DATA-DIR to write its state file, then sets PREFIX_API, PREFIX_WEB, PREFIX_GATEWAY
+// (empty when it serves no gateway), PREFIX_PID,
 // PREFIX_PEER, PREFIX_HOST (its first libp2p listen address, with /p2p/ID) and
 // PREFIX_HOSTPORT (that address's TCP port); PREFIX is DAEMON by default.
 // `! daemonstate DATA-DIR` checks that no live daemon's state file is there.
@@ -59,6 +61,7 @@ func cmdDaemonState(ts *testscript.TestScript, neg bool, args []string) {
 		if st, ok := server.Running(dir); ok {
 			ts.Setenv(prefix+"_API", st.API)
 			ts.Setenv(prefix+"_WEB", st.Web)
+			ts.Setenv(prefix+"_GATEWAY", st.Gateway) // "" when it serves none
 			ts.Setenv(prefix+"_PID", strconv.Itoa(st.PID))
 			ts.Setenv(prefix+"_PEER", st.PeerID)
 			if len(st.Listen) > 0 {
@@ -431,4 +434,47 @@ func cmdWSDrop(ts *testscript.TestScript, neg bool, args []string) {
 		_ = conn.Close()
 		cancel()
 	}
+}
+
+// http [-H 'Name: value']... URL makes a GET (bounded by a minute) and prints its status
+// code, then its Content-Type, Content-Range and Etag headers when set, a blank line and
+// the body: `http -H 'Range: bytes=0-4' http://$DAEMON_GATEWAY/ipns/$KEY/f.txt` then
+// `stdout '^206$'`, `stdout '^Content-Range: bytes 0-4/'`.
+func cmdHTTP(ts *testscript.TestScript, neg bool, args []string) {
+	if neg {
+		ts.Fatalf("unsupported: ! http (match the status on stdout)")
+	}
+	var hdr [][2]string
+	for len(args) >= 2 && args[0] == "-H" {
+		k, v, ok := strings.Cut(args[1], ":")
+		if !ok {
+			ts.Fatalf("http: -H wants 'Name: value', not %q", args[1])
+		}
+		hdr = append(hdr, [2]string{strings.TrimSpace(k), strings.TrimSpace(v)})
+		args = args[2:]
+	}
+	if len(args) != 1 {
+		ts.Fatalf("usage: http [-H 'Name: value']... URL")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, args[0], nil)
+	ts.Check(err)
+	for _, h := range hdr {
+		req.Header.Set(h[0], h[1])
+	}
+	res, err := http.DefaultClient.Do(req)
+	ts.Check(err)
+	defer res.Body.Close()
+	body, err := io.ReadAll(res.Body)
+	ts.Check(err)
+	out := ts.Stdout()
+	fmt.Fprintf(out, "%d\n", res.StatusCode)
+	for _, k := range []string{"Content-Type", "Content-Range", "Etag"} {
+		if v := res.Header.Get(k); v != "" {
+			fmt.Fprintf(out, "%s: %s\n", k, v)
+		}
+	}
+	fmt.Fprintln(out)
+	out.Write(body)
 }

@@ -63,6 +63,7 @@ func TestScript(t *testing.T) {
 			"stalestate":  cmdStaleState,
 			"damagestore": cmdDamageStore,
 			"wsdrop":      cmdWSDrop,
+			"http":        cmdHTTP,
 		},
 		Condition: func(cond string) (bool, error) {
 			if cond == "tmpfs" {

@@ -400,7 +400,7 @@ func startDaemon(o options, dir string) (*daemon, error) {
 		args = append(args, "--debug")
 	}
 	args = append(args, "daemon", "--auth", "none", "--no-config",
-		"--api-addr", "127.0.0.1:0", "--web-addr", "127.0.0.1:0", "--host-addr", "/ip4/127.0.0.1/tcp/0",
+		"--api-addr", "127.0.0.1:0", "--web-addr", "127.0.0.1:0", "--gateway-addr", "127.0.0.1:0", "--host-addr", "/ip4/127.0.0.1/tcp/0",
 		"--include-private-addrs")
 	if o.pullInterval > 0 {
 		args = append(args, "--pull-interval", o.pullInterval.String())

@@ -137,7 +137,7 @@ func round(hubctl, dir, mode string, clients, creates int) (result, error) {
 		key, secret = k.Key, k.Secret
 	}
 	d := exec.Command(hubctl, "daemon", "--auth", mode, "--no-config",
-		"--api-addr", "127.0.0.1:0", "--web-addr", "127.0.0.1:0", "--host-addr", "/ip4/127.0.0.1/tcp/0")
+		"--api-addr", "127.0.0.1:0", "--web-addr", "127.0.0.1:0", "--gateway-addr", "127.0.0.1:0", "--host-addr", "/ip4/127.0.0.1/tcp/0")
 	d.Env = env
 	if err := d.Start(); err != nil {
 		return result{}, err

@@ -222,7 +222,7 @@ type daemon struct {
 
 func startDaemon(hubctl string, env []string, dir string, deadline time.Time) (*daemon, error) {
 	cmd := exec.Command(hubctl, "daemon", "--auth", "none", "--no-config",
-		"--api-addr", "127.0.0.1:0", "--web-addr", "127.0.0.1:0", "--host-addr", "/ip4/127.0.0.1/tcp/0")
+		"--api-addr", "127.0.0.1:0", "--web-addr", "127.0.0.1:0", "--gateway-addr", "127.0.0.1:0", "--host-addr", "/ip4/127.0.0.1/tcp/0")
 	cmd.Env = append(append(os.Environ(), "HUBCTL_DATA_DIR="+dir, "HUBCTL_CONFIG="+filepath.Join(dir, "config.yaml")), env...)
 	if err := cmd.Start(); err != nil {
 		return nil, err

@@ -240,7 +240,7 @@ func measure(hubctl, dir string, c config) (result, error) {
 	}
 
 	d := exec.Command(hubctl, "daemon", "--auth", "keys", "--no-config",
-		"--api-addr", "127.0.0.1:0", "--web-addr", "127.0.0.1:0", "--host-addr", "/ip4/127.0.0.1/tcp/0")
+		"--api-addr", "127.0.0.1:0", "--web-addr", "127.0.0.1:0", "--gateway-addr", "127.0.0.1:0", "--host-addr", "/ip4/127.0.0.1/tcp/0")
 	d.Env = env
 	d.Stderr = os.Stderr
 	if err := d.Start(); err != nil {
