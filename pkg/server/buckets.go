@@ -285,6 +285,19 @@ func pbRoot(db thread.ID, b *buckets.Bucket) *bucketspb.Root {
 	return r
 }
 
+// pbRootBrief is pbRoot without the metadata of every path (path_metadata), for the
+// answers of a push, one per file: a bucket keeps an entry for every path written, so
+// the full root in every answer would make a push of n files send n² entries, and
+// outgrow the message size. The bucket's own metadata (the root's) is kept. Root,
+// List and ListPath answer the full root.
+func pbRootBrief(db thread.ID, b *buckets.Bucket) *bucketspb.Root {
+	r := pbRoot(db, &buckets.Bucket{Key: b.Key, Owner: b.Owner, Name: b.Name, Version: b.Version, LinkKey: b.LinkKey, Path: b.Path, CreatedAt: b.CreatedAt, UpdatedAt: b.UpdatedAt})
+	if md, ok := b.Metadata[""]; ok {
+		r.Metadata = pbMetadata(md)
+	}
+	return r
+}
+
 func pbMetadata(md buckets.Metadata) *bucketspb.Metadata {
 	out := &bucketspb.Metadata{Key: md.Key, UpdatedAt: md.UpdatedAt, Roles: make(map[string]bucketspb.PathAccessRole, len(md.Roles))}
 	for who, r := range md.Roles {

@@ -186,7 +186,7 @@ func (s *bucketsService) PushPath(stream bucketspb.APIService_PushPathServer) er
 		Path:  buckets.IPFSPath(r.node.Cid()),
 		Bytes: sent,
 		Size:  strconv.FormatUint(size, 10),
-		Root:  pbRoot(c.db, b),
+		Root:  pbRootBrief(c.db, b),
 	}})
 }
 
@@ -324,7 +324,7 @@ func (s *bucketsService) PushPaths(stream bucketspb.APIService_PushPathsServer) 
 			b.Path = buckets.IPFSPath(root)
 		}
 		size, _ := r.node.Size()
-		if err := stream.Send(&bucketspb.PushPathsResponse{Path: r.path, Cid: r.node.Cid().String(), Size: int64(size), Root: pbRoot(c.db, b)}); err != nil {
+		if err := stream.Send(&bucketspb.PushPathsResponse{Path: r.path, Cid: r.node.Cid().String(), Size: int64(size), Root: pbRootBrief(c.db, b)}); err != nil {
 			return fail(err)
 		}
 		return nil

@@ -621,7 +621,7 @@ func TestBucketsPushPathsInterleaved(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if saved.Root.Path != last.Root.Path || saved.Root.UpdatedAt != last.Root.UpdatedAt || saved.Root.CreatedAt != last.Root.CreatedAt {
+	if saved.Root.Path != last.Root.Path || saved.Root.UpdatedAt != last.Root.UpdatedAt || saved.Root.CreatedAt != last.Root.CreatedAt || saved.Root.Metadata.UpdatedAt != last.Root.Metadata.UpdatedAt {
 		t.Fatalf("saved root %s (updated %d), last answer's %s (updated %d)", saved.Root.Path, saved.Root.UpdatedAt, last.Root.Path, last.Root.UpdatedAt)
 	}
 	for p, data := range files {
