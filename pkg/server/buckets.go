@@ -24,6 +24,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"time"
@@ -51,7 +52,6 @@ type bucketsService struct {
 	// maxReply bounds a ListPath answer in bytes (maxListReply when 0).
 	maxReply int
 	locks    bucketLocks
-	checks   collectionChecks
 }
 
 func newBucketsService(n *node.Node, g *hubauth.Guard, opts Options, limits Limits) *bucketsService {
@@ -174,6 +174,26 @@ func cleanPath(p string) (string, error) {
 	return c, nil
 }
 
+// jsUnsafe names the first character of s that go-threads cannot hand to a JavaScript
+// validator (pkg/jssafe: ', ", \, control characters, line separators), "" for none: a
+// bucket's name is in its instance, which the buckets collection's validator reads
+// (buckets.CleanPath refuses the same in paths).
+func jsUnsafe(s string) string {
+	for _, r := range s {
+		switch {
+		case r == '\'':
+			return "a single quote (')"
+		case r == '"':
+			return `a double quote (")`
+		case r == '\\':
+			return `a backslash (\)`
+		case r < 0x20 || r == 0x7f || r == '\u2028' || r == '\u2029':
+			return fmt.Sprintf("the control character %U", r)
+		}
+	}
+	return ""
+}
+
 // getBucket reads bucket key of the call's database, through the read filter.
 func (s *bucketsService) getBucket(c bucketCall, key string) (*buckets.Bucket, error) {
 	if err := checkBucketKey(key); err != nil {
@@ -227,7 +247,7 @@ func (s *bucketsService) saveBucket(c bucketCall, b *buckets.Bucket) error {
 		return status.Error(codes.Internal, err.Error())
 	}
 	api := s.node.ThreadsService()
-	if err := s.checks.checkWrite(c.ctx, api, c.db.Bytes(), buckets.CollectionName, [][]byte{doc}); err != nil {
+	if err := (&collectionChecks{}).checkWrite(c.ctx, api, c.db.Bytes(), buckets.CollectionName, [][]byte{doc}); err != nil {
 		return err
 	}
 	if _, err := api.Save(c.ctx, &pb.SaveRequest{DbID: c.db.Bytes(), CollectionName: buckets.CollectionName, Instances: [][]byte{doc}}); err != nil {
@@ -399,6 +419,9 @@ func (s *bucketsService) Create(ctx context.Context, req *bucketspb.CreateReques
 	if req.Unfreeze {
 		return nil, status.Error(codes.Unimplemented, "hubctl daemon cannot unfreeze a bucket from Filecoin: hubctl has no Filecoin archiving")
 	}
+	if bad := jsUnsafe(req.Name); bad != "" {
+		return nil, status.Errorf(codes.InvalidArgument, "invalid bucket name %q: %s is not allowed in a bucket name on this server (go-threads hands the bucket to its collection's JavaScript validator)", req.Name, bad)
+	}
 	var boot cid.Cid
 	if req.BootstrapCid != "" {
 		if boot, err = cid.Decode(req.BootstrapCid); err != nil {
@@ -425,7 +448,7 @@ func (s *bucketsService) Create(ctx context.Context, req *bucketspb.CreateReques
 	if err := checkInstanceIDs(&pb.CreateRequest{Instances: [][]byte{doc}}); err != nil {
 		return nil, err
 	}
-	if err := s.checks.checkWrite(c.ctx, api, c.db.Bytes(), buckets.CollectionName, [][]byte{doc}); err != nil {
+	if err := (&collectionChecks{}).checkWrite(c.ctx, api, c.db.Bytes(), buckets.CollectionName, [][]byte{doc}); err != nil {
 		return nil, err
 	}
 	if _, err := api.Create(c.ctx, &pb.CreateRequest{DbID: c.db.Bytes(), CollectionName: buckets.CollectionName, Instances: [][]byte{doc}}); err != nil {

@@ -285,6 +285,7 @@ func (s *bucketsService) PushPaths(stream bucketspb.APIService_PushPathsServer) 
 	p := &pushPaths{s: s, ctx: ctx, open: map[string]*upload{}, done: make(chan addResult, 2*MaxOpenPushFiles)}
 	closing := map[string]bool{} // files whose closing chunk was read, add not yet done
 	var next *recvd              // a message read ahead (see answer)
+	answered := 0
 	fail := func(err error) error {
 		p.abort(err)
 		return err
@@ -327,6 +328,7 @@ func (s *bucketsService) PushPaths(stream bucketspb.APIService_PushPathsServer) 
 		if err := stream.Send(&bucketspb.PushPathsResponse{Path: r.path, Cid: r.node.Cid().String(), Size: int64(size), Root: pbRootBrief(c.db, b)}); err != nil {
 			return fail(err)
 		}
+		answered++
 		return nil
 	}
 	finished := func(r addResult) error {
@@ -418,6 +420,9 @@ func (s *bucketsService) PushPaths(stream bucketspb.APIService_PushPathsServer) 
 		if err := answer(<-p.done); err != nil {
 			return err
 		}
+	}
+	if answered == 0 {
+		return nil // nothing pushed: nothing to save
 	}
 	root, err := ed.Commit(ctx)
 	if err != nil {
