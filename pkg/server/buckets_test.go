@@ -13,6 +13,7 @@ import (
 
 	"github.com/ipfs/go-cid"
 	ipfspath "github.com/ipfs/interface-go-ipfs-core/path"
+	"github.com/textileio/go-threads/api/client"
 	"github.com/textileio/go-threads/core/thread"
 	"github.com/textileio/go-threads/db"
 	bucketsclient "github.com/textileio/textile/v2/api/bucketsd/client"
@@ -945,4 +946,38 @@ func TestBucketsCollectionQuotaAndForeignCollection(t *testing.T) {
 	if status.Code(err) != codes.FailedPrecondition || !strings.Contains(err.Error(), "not the Hub's buckets collection") {
 		t.Fatalf("create in a foreign buckets collection: %v", err)
 	}
+}
+
+// Without key checks (--auth none, the embedded node) a database made without a token
+// holds buckets too: nobody owns them (owner ""), and the database header is still
+// required.
+func TestBucketsWithoutAuth(t *testing.T) {
+	d, _ := startDaemonOn(t, t.TempDir(), hubauth.AuthNone)
+	c, err := client.NewClient(d.State().API, hubDial()...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = c.Close() })
+	id := thread.NewIDV1(thread.Raw, 32)
+	if err := c.NewDB(bounded(t, context.Background()), id); err != nil {
+		t.Fatal(err)
+	}
+	bc := bucketsClient(t, d)
+	ctx := common.NewThreadIDContext(context.Background(), id)
+	res, err := bc.Create(bounded(t, ctx), bucketsclient.WithName("open"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Root.Owner != "" {
+		t.Fatalf("owner %q, want none", res.Root.Owner)
+	}
+	if _, _, err := bc.PushPath(bounded(t, ctx), res.Root.Key, "a/b.txt", bytes.NewReader([]byte("b"))); err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if err := bc.PullPath(bounded(t, ctx), res.Root.Key, "a/b.txt", &buf); err != nil || buf.String() != "b" {
+		t.Fatalf("pull: %q %v", buf.String(), err)
+	}
+	_, err = bc.List(bounded(t, context.Background()))
+	wantCode(t, "no database", err, codes.InvalidArgument, "db required")
 }
