@@ -35,6 +35,7 @@ import (
 	bucketspb "github.com/textileio/textile/v2/api/bucketsd/pb"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/hubctl/hubctl/pkg/buckets"
 	"github.com/hubctl/hubctl/pkg/hubauth"
@@ -571,14 +572,15 @@ func (s *bucketsService) ListPath(ctx context.Context, req *bucketspb.ListPathRe
 	if pth != "" {
 		full += "/" + pth
 	}
-	item, err := s.listItem(ctx, n, full, b)
+	root := pbRoot(c.db, b)
+	item, err := s.listItem(ctx, n, full, b, proto.Size(root))
 	if err != nil {
 		return nil, err
 	}
 	if pth == "" {
 		item.Name = b.Name
 	}
-	return &bucketspb.ListPathResponse{Item: item, Root: pbRoot(c.db, b)}, nil
+	return &bucketspb.ListPathResponse{Item: item, Root: root}, nil
 }
 
 // ListIpfsPath answers an IPFS path (/ipfs/<cid>/<path>, or <cid>/<path>) of this
@@ -588,7 +590,7 @@ func (s *bucketsService) ListIpfsPath(ctx context.Context, req *bucketspb.ListIp
 	if err != nil {
 		return nil, err
 	}
-	item, err := s.listItem(ctx, n, req.Path, nil)
+	item, err := s.listItem(ctx, n, req.Path, nil, 0)
 	if err != nil {
 		return nil, err
 	}

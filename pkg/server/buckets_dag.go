@@ -142,10 +142,10 @@ func (s *bucketsService) fileReader(ctx context.Context, n ipld.Node, name strin
 }
 
 // listItem describes n (at full, the whole IPFS path) as the Hub's ListPath did, with
-// the metadata of b (nil: none) and one level of items for a directory. The answer stays
-// within s.maxReply bytes: a directory with more items than fit lists the first ones
+// the metadata of b (nil: none) and one level of items for a directory. The answer (with
+// besides bytes of the rest of it) stays within s.maxReply bytes: a directory with more items than fit lists the first ones
 // (link order), and its items_count is still every item it holds, so a client can tell.
-func (s *bucketsService) listItem(ctx context.Context, n ipld.Node, full string, b *buckets.Bucket) (*bucketspb.PathItem, error) {
+func (s *bucketsService) listItem(ctx context.Context, n ipld.Node, full string, b *buckets.Bucket, besides int) (*bucketspb.PathItem, error) {
 	ds := s.node.LocalDAG()
 	top, err := buckets.NewItem(ctx, ds, n, full, false)
 	if err != nil {
@@ -159,6 +159,7 @@ func (s *bucketsService) listItem(ctx context.Context, n ipld.Node, full string,
 	if budget <= 0 {
 		budget = maxListReply
 	}
+	budget -= besides // the rest of the answer
 	size := proto.Size(out)
 	for _, l := range n.Links() {
 		if l.Name == "" {
@@ -224,7 +225,7 @@ func (s *bucketsService) newRoot(ctx context.Context, boot cid.Cid) (root cid.Ci
 		}
 		n, err = buckets.NewRootFrom(ctx, s.node.LocalDAG(), boot, seed)
 		if errors.Is(err, buckets.ErrBootstrapNotDir) {
-			return cid.Undef, nil, cid.Undef, status.Errorf(codes.InvalidArgument, "invalid bootstrap cid: %v: give a directory's CID", err)
+			return cid.Undef, nil, cid.Undef, status.Errorf(codes.InvalidArgument, "invalid bootstrap cid: %v: a bucket's root is a directory; give a directory's CID", err)
 		}
 	} else {
 		n, err = buckets.NewRoot(ctx, s.node.LocalDAG(), seed)
