@@ -234,6 +234,9 @@ func (s *bucketsService) threadsErr(c bucketCall, err error, key string) error {
 			return status.Errorf(codes.FailedPrecondition, "database %s failed to load (%s): ask the server's operator to repair it (hubctl db repair %s)", c.db, b.Err, c.db)
 		}
 		return status.Error(codes.NotFound, "db not found")
+	case st.Code() == codes.Unknown && strings.Contains(msg, "permission denied"):
+		// The Hub's write validator: only the owner changes what it guards.
+		return status.Errorf(codes.PermissionDenied, "the buckets collection of db %s refused the write (%s): only a bucket's owner may change it; call with the owner's token", c.db, msg)
 	case st.Code() == codes.Unknown:
 		// go-threads' plain errors: the collection's schema or write validator.
 		return status.Errorf(codes.FailedPrecondition, "the buckets collection of db %s refused the write: %s", c.db, msg)

@@ -981,3 +981,29 @@ func TestBucketsWithoutAuth(t *testing.T) {
 	_, err = bc.List(bounded(t, context.Background()))
 	wantCode(t, "no database", err, codes.InvalidArgument, "db required")
 }
+
+// An operator (an account key) reaches every database's buckets, but the collection's
+// write validator still lets only a bucket's owner change it: without the owner's token
+// a write is refused, naming the fix, and changes nothing.
+func TestBucketsOperatorWithoutTokenCannotWrite(t *testing.T) {
+	e := newBucketEnv(t, Limits{})
+	key := e.create(t, "owned").Root.Key
+	e.push(t, key, "a.txt", []byte("a"))
+	before := e.rootPath(t, key)
+	op := common.NewThreadIDContext(hubContext(t, newKey(t, e.reg, hubauth.AccountKey)), e.db)
+	var buf bytes.Buffer
+	if err := e.bc.PullPath(bounded(t, op), key, "a.txt", &buf); err != nil || buf.String() != "a" {
+		t.Fatalf("an operator's read: %q %v", buf.String(), err)
+	}
+	err := e.bc.Remove(bounded(t, op), key)
+	if status.Code(err) != codes.PermissionDenied || !strings.Contains(err.Error(), "call with the owner's token") {
+		t.Fatalf("an operator's remove without the owner's token: %v", err)
+	}
+	err = e.pushPathErr(t, op, key, "b.txt")
+	if status.Code(err) != codes.PermissionDenied {
+		t.Fatalf("an operator's push without the owner's token: %v", err)
+	}
+	if got := e.rootPath(t, key); got != before {
+		t.Fatalf("root %s after refused writes, was %s", got, before)
+	}
+}
