@@ -717,7 +717,7 @@ func runBucketPull(ctx context.Context, f *Factory, bo *bucketOptions, srcArg, d
 		return usageErrorf("%s is a directory: pull it into a DIR", ref)
 	}
 	var files []hub.BucketItem
-	if err := s.bs.Walk(ctx, s.b.Key, ref.path, func(it hub.BucketItem) error { files = append(files, it); return nil }); err != nil {
+	if _, err := s.bs.Walk(ctx, s.b.Key, ref.path, func(it hub.BucketItem) error { files = append(files, it); return nil }); err != nil {
 		return err
 	}
 	n, err := pullFiles(ctx, f, s, ref.path, files, dst)
@@ -1107,17 +1107,18 @@ func localCID(p string) (string, error) {
 }
 
 // remoteFiles lists a bucket directory's files by path relative to it (nothing when it
-// does not exist yet).
-func remoteFiles(ctx context.Context, s *bucketSession, dir string) (map[string]hub.BucketItem, error) {
+// does not exist yet), as of the bucket root it returns (s.b.Root when the directory is
+// missing).
+func remoteFiles(ctx context.Context, s *bucketSession, dir string) (map[string]hub.BucketItem, string, error) {
 	files := map[string]hub.BucketItem{}
-	err := s.bs.Walk(ctx, s.b.Key, dir, func(it hub.BucketItem) error {
+	root, err := s.bs.Walk(ctx, s.b.Key, dir, func(it hub.BucketItem) error {
 		files[strings.TrimPrefix(strings.TrimPrefix(it.Path, dir), "/")] = it
 		return nil
 	})
 	if errors.Is(err, hub.ErrNotFound) && dir != "" {
-		return files, nil
+		return files, s.b.Root, nil
 	}
-	return files, err
+	return files, root, err
 }
 
 func runBucketSyncUp(ctx context.Context, f *Factory, bo *bucketOptions, local, dst string, opts *bucketSyncOptions) error {
@@ -1137,10 +1138,11 @@ func runBucketSyncUp(ctx context.Context, f *Factory, bo *bucketOptions, local, 
 	if err != nil {
 		return err
 	}
-	remote, err := remoteFiles(ctx, s, ref.path)
+	remote, root, err := remoteFiles(ctx, s, ref.path)
 	if err != nil {
 		return err
 	}
+	s.b.Root = root // what the comparison is made on
 	var send []localFile
 	unchanged := 0
 	seen := map[string]bool{}
@@ -1256,7 +1258,7 @@ func runBucketSyncDown(ctx context.Context, f *Factory, bo *bucketOptions, srcAr
 	if !item.IsDir {
 		return usageErrorf("%s is a file: sync syncs directories; pull a file with hubctl bucket pull", ref)
 	}
-	remote, err := remoteFiles(ctx, s, ref.path)
+	remote, _, err := remoteFiles(ctx, s, ref.path)
 	if err != nil {
 		return err
 	}

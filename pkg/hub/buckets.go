@@ -413,28 +413,51 @@ func pathErr(err error, pth string) error {
 	return err
 }
 
-// Walk lists every file under pth (a directory, or a file), recursively, one ListPath a
-// directory. The bucket's seed is left out.
-func (b *Buckets) Walk(ctx context.Context, key, pth string, fn func(BucketItem) error) error {
-	item, entries, _, err := b.ListPath(ctx, key, pth)
+// Walk lists every file under pth (a directory, or a file), recursively, as of one root
+// of the bucket, which it returns. The first level is a ListPath (the bucket's own call,
+// which checks access and reads its root); the directories below are read by CID under
+// that root (ListIpfsPath), which costs the server no read of the bucket's instance per
+// directory and makes the listing one consistent snapshot. The bucket's seed is left out.
+// (Private buckets, which the server does not serve yet, would need ListPath throughout.)
+func (b *Buckets) Walk(ctx context.Context, key, pth string, fn func(BucketItem) error) (string, error) {
+	item, entries, bk, err := b.ListPath(ctx, key, pth)
 	if err != nil {
-		return err
+		return "", err
 	}
 	if !item.IsDir {
 		item.Path = pth
-		return fn(item)
+		return bk.Root, fn(item)
 	}
+	return bk.Root, b.walkEntries(ctx, bk.Root, pth, entries, fn)
+}
+
+func (b *Buckets) walkEntries(ctx context.Context, root, dir string, entries []BucketItem, fn func(BucketItem) error) error {
 	for _, e := range entries {
-		if pth == "" && e.Name == SeedName {
+		if dir == "" && e.Name == SeedName {
 			continue
 		}
-		if e.IsDir {
-			if err := b.Walk(ctx, key, e.Path, fn); err != nil {
+		if !e.IsDir {
+			if err := fn(e); err != nil {
 				return err
 			}
 			continue
 		}
-		if err := fn(e); err != nil {
+		var rep *bpb.ListIpfsPathResponse
+		err := b.unary(ctx, func(ctx context.Context, api bpb.APIServiceClient) (err error) {
+			rep, err = api.ListIpfsPath(ctx, &bpb.ListIpfsPathRequest{Path: "/ipfs/" + root + "/" + e.Path})
+			return err
+		})
+		if err != nil {
+			return pathErr(err, e.Path)
+		}
+		if rep.Item == nil {
+			return errors.New("the server sent no item")
+		}
+		var sub []BucketItem
+		for _, it := range rep.Item.Items {
+			sub = append(sub, itemFromPb(it, path.Join(e.Path, it.Name)))
+		}
+		if err := b.walkEntries(ctx, root, e.Path, sub, fn); err != nil {
 			return err
 		}
 	}

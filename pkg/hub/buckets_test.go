@@ -130,8 +130,9 @@ func TestBucketsRoundTrip(t *testing.T) {
 		t.Fatalf("textile's client sees root %v, %v; want %s", rep, err, root)
 	}
 	var walked []string
-	if err := bs.Walk(ctx, b.Key, "", func(it BucketItem) error { walked = append(walked, it.Path); return nil }); err != nil {
-		t.Fatal(err)
+	walkedRoot, err := bs.Walk(ctx, b.Key, "", func(it BucketItem) error { walked = append(walked, it.Path); return nil })
+	if err != nil || walkedRoot != root {
+		t.Fatalf("walk: root %s, %v; want %s", walkedRoot, err, root)
 	}
 	sort.Strings(walked)
 	if want := "a.txt dir/big.bin sub/b.txt sub/deeper/c.txt"; strings.Join(walked, " ") != want {
