@@ -7,6 +7,7 @@ import (
 	"crypto/sha256"
 	"fmt"
 	"io"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -1005,5 +1006,65 @@ func TestBucketsOperatorWithoutTokenCannotWrite(t *testing.T) {
 	}
 	if got := e.rootPath(t, key); got != before {
 		t.Fatalf("root %s after refused writes, was %s", got, before)
+	}
+}
+
+// patternReader gives n bytes of a pattern, never holding more than one read's worth.
+type patternReader struct{ n, off int64 }
+
+func (r *patternReader) Read(p []byte) (int, error) {
+	if r.off >= r.n {
+		return 0, io.EOF
+	}
+	k := min(int64(len(p)), r.n-r.off)
+	for i := range p[:k] {
+		p[i] = byte((r.off + int64(i)) * 2654435761 >> 13)
+	}
+	r.off += k
+	return int(k), nil
+}
+
+// A push streams: the server never holds the file. While 64 MiB go through PushPath,
+// what the process keeps live (after a collection, sampled as the server reports its
+// progress) grows by far less than the file.
+func TestBucketsPushStreams(t *testing.T) {
+	e := newBucketEnv(t, Limits{})
+	key := e.create(t, "big").Root.Key
+	live := func() int64 {
+		runtime.GC()
+		var ms runtime.MemStats
+		runtime.ReadMemStats(&ms)
+		return int64(ms.HeapAlloc)
+	}
+	const size = 64 << 20
+	before := live()
+	var peak int64
+	progress := make(chan int64)
+	sampled := make(chan struct{})
+	go func() {
+		defer close(sampled)
+		next := int64(4 << 20)
+		for p := range progress {
+			if p >= next {
+				next += 4 << 20
+				peak = max(peak, live()-before)
+			}
+		}
+	}()
+	file, _, err := e.bc.PushPath(bounded(t, e.ctx), key, "big.bin", &patternReader{n: size}, bucketsclient.WithProgress(progress))
+	if err != nil {
+		t.Fatal(err)
+	}
+	<-sampled
+	want, err := buckets.FileCID(&patternReader{n: size})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if file.Cid() != want {
+		t.Fatalf("cid %s, want %s", file.Cid(), want)
+	}
+	t.Logf("live heap grew by at most %d MiB during a push of %d MiB", peak>>20, size>>20)
+	if peak > size/4 {
+		t.Fatalf("live heap grew by %d MiB during a push of %d MiB: the file is held, not streamed", peak>>20, size>>20)
 	}
 }
