@@ -322,6 +322,25 @@ func pbRootBrief(db thread.ID, b *buckets.Bucket) *bucketspb.Root {
 	return r
 }
 
+// msgLimit is the largest answer the server sends (its message size), less a margin.
+func (s *bucketsService) msgLimit() int {
+	limit := 2 * s.maxReply
+	if limit <= 0 {
+		limit = DefaultMaxMessageSize
+	}
+	return limit - 1024
+}
+
+// fitRoot is pbRoot when it takes at most room bytes, else pbRootBrief: a bucket keeps
+// metadata for every path written, which can outgrow an answer (the Hub's did too), and
+// the bucket must still be readable.
+func fitRoot(db thread.ID, b *buckets.Bucket, room int) *bucketspb.Root {
+	if r := pbRoot(db, b); proto.Size(r) <= room {
+		return r
+	}
+	return pbRootBrief(db, b)
+}
+
 func pbMetadata(md buckets.Metadata) *bucketspb.Metadata {
 	out := &bucketspb.Metadata{Key: md.Key, UpdatedAt: md.UpdatedAt, Roles: make(map[string]bucketspb.PathAccessRole, len(md.Roles))}
 	for who, r := range md.Roles {
@@ -345,13 +364,26 @@ func (s *bucketsService) List(ctx context.Context, _ *bucketspb.ListRequest) (*b
 		return nil, s.threadsErr(c, err, "")
 	}
 	out := &bucketspb.ListResponse{}
+	var all []*buckets.Bucket
 	for _, raw := range res.Instances {
 		var b buckets.Bucket
 		if err := json.Unmarshal(raw, &b); err != nil {
 			continue // not a bucket this server wrote; Root of it says so
 		}
 		b.EnsureNoNulls()
+		all = append(all, &b)
 		out.Roots = append(out.Roots, pbRoot(c.db, &b))
+	}
+	// The answer stays under the message size: past it, the buckets come without the
+	// metadata of their paths (Root of one gives it), and past that it is refused.
+	limit := s.msgLimit()
+	if proto.Size(out) > limit {
+		for i, b := range all {
+			out.Roots[i] = pbRootBrief(c.db, b)
+		}
+		if n := proto.Size(out); n > limit {
+			return nil, status.Errorf(codes.ResourceExhausted, "db %s has too many buckets to list in one answer (%d, %d bytes; this server sends at most %d): remove some, or read each with Root", c.db, len(all), n, limit)
+		}
 	}
 	return out, nil
 }
@@ -366,7 +398,7 @@ func (s *bucketsService) Root(ctx context.Context, req *bucketspb.RootRequest) (
 	if err != nil {
 		return nil, err
 	}
-	return &bucketspb.RootResponse{Root: pbRoot(c.db, b)}, nil
+	return &bucketspb.RootResponse{Root: fitRoot(c.db, b, s.msgLimit())}, nil
 }
 
 // links are a bucket's (and one of its paths') addresses on the gateway, as the Hub made
@@ -575,7 +607,7 @@ func (s *bucketsService) ListPath(ctx context.Context, req *bucketspb.ListPathRe
 	if pth != "" {
 		full += "/" + pth
 	}
-	root := pbRoot(c.db, b)
+	root := fitRoot(c.db, b, s.msgLimit()/2)
 	item, err := s.listItem(ctx, n, full, b, proto.Size(root))
 	if err != nil {
 		return nil, err
@@ -767,5 +799,5 @@ func (s *bucketsService) RemovePath(ctx context.Context, req *bucketspb.RemovePa
 	if err := s.saveBucket(c, b); err != nil {
 		return nil, err
 	}
-	return &bucketspb.RemovePathResponse{Root: pbRoot(c.db, b)}, nil
+	return &bucketspb.RemovePathResponse{Root: fitRoot(c.db, b, s.msgLimit())}, nil
 }

@@ -916,6 +916,39 @@ func TestBucketsListPathBounded(t *testing.T) {
 	if lp.Item.ItemsCount != n || len(lp.Item.Items) == 0 || len(lp.Item.Items) >= n {
 		t.Fatalf("a directory of %d: %d items listed, %d counted", n, len(lp.Item.Items), lp.Item.ItemsCount)
 	}
+
+	// The bucket keeps metadata for every path: once that outgrows an answer, Root,
+	// List and ListPath answer the bucket without it, and still answer.
+	q, err = e.bc.PushPaths(bounded(t, e.ctx), key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 2*n; i++ {
+		if err := q.AddReader(fmt.Sprintf("more/another-rather-long-file-name-to-fill-the-metadata-%04d.txt", i), bytes.NewReader([]byte{byte(i)}), 1); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for q.Next() {
+		if q.Err() != nil {
+			t.Fatal(q.Err())
+		}
+	}
+	if err := q.Close(); err != nil {
+		t.Fatal(err)
+	}
+	root, err := e.bc.Root(bounded(t, e.ctx), key)
+	if err != nil {
+		t.Fatalf("root of a bucket whose metadata outgrows an answer: %v", err)
+	}
+	if root.Root.Metadata == nil || len(root.Root.PathMetadata) != 0 {
+		t.Fatalf("root: metadata %v, %d path entries", root.Root.Metadata, len(root.Root.PathMetadata))
+	}
+	if list, err := e.bc.List(bounded(t, e.ctx)); err != nil || len(list.Roots) != 1 || list.Roots[0].Path != root.Root.Path {
+		t.Fatalf("list: %v %v", list, err)
+	}
+	if lp, err := e.bc.ListPath(bounded(t, e.ctx), key, ""); err != nil || lp.Item.ItemsCount != 3 || lp.Root.Path != root.Root.Path {
+		t.Fatalf("list path: %v %v", lp, err)
+	}
 }
 
 // The buckets collection comes with the first bucket, within the collection quota (as
