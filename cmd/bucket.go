@@ -705,7 +705,7 @@ func runBucketPull(ctx context.Context, f *Factory, bo *bucketOptions, srcArg, d
 			target = filepath.Join(dst, path.Base(ref.path))
 		}
 		bar := newTransferProgress(f, item.Size, "pulling")
-		err = pullFile(ctx, s, ref.path, target, bar.bytes)
+		err = pullFile(ctx, s, "", ref.path, target, bar.bytes)
 		bar.done(err == nil)
 		if err != nil {
 			return err
@@ -717,10 +717,11 @@ func runBucketPull(ctx context.Context, f *Factory, bo *bucketOptions, srcArg, d
 		return usageErrorf("%s is a directory: pull it into a DIR", ref)
 	}
 	var files []hub.BucketItem
-	if _, err := s.bs.Walk(ctx, s.b.Key, ref.path, func(it hub.BucketItem) error { files = append(files, it); return nil }); err != nil {
+	root, err := s.bs.Walk(ctx, s.b.Key, ref.path, func(it hub.BucketItem) error { files = append(files, it); return nil })
+	if err != nil {
 		return err
 	}
-	n, err := pullFiles(ctx, f, s, ref.path, files, dst)
+	n, err := pullFiles(ctx, f, s, root, ref.path, files, dst)
 	if err != nil {
 		return err
 	}
@@ -728,35 +729,85 @@ func runBucketPull(ctx context.Context, f *Factory, bo *bucketOptions, srcArg, d
 	return nil
 }
 
-// pullFiles pulls files (under the bucket directory from) into dir.
-func pullFiles(ctx context.Context, f *Factory, s *bucketSession, from string, files []hub.BucketItem, dir string) (int, error) {
+// pullWorkers is how many files a pull of many fetches at once: each is a stream of its
+// own, and most of a small file's time is the round trip.
+const pullWorkers = 4
+
+// pullFiles pulls files (under the bucket directory from, as of root) into dir, a few at a
+// time. It returns how many were written; on an error, the others under way finish or
+// fail, and none is started after it.
+func pullFiles(ctx context.Context, f *Factory, s *bucketSession, root, from string, files []hub.BucketItem, dir string) (int, error) {
 	var total int64
 	for _, it := range files {
 		total += it.Size
 	}
 	bar := newTransferProgress(f, total, "pulling")
-	var base int64
-	for i, it := range files {
-		rel := strings.TrimPrefix(strings.TrimPrefix(it.Path, from), "/")
-		target := filepath.Join(dir, filepath.FromSlash(rel))
-		if err := os.MkdirAll(filepath.Dir(target), 0o755); err != nil {
-			bar.done(false)
-			return i, fmt.Errorf("pull %s: %v", it.Path, err)
-		}
-		if err := pullFile(ctx, s, it.Path, target, func(n int64) { bar.bytes(base + n) }); err != nil {
-			bar.done(false)
-			return i, err
-		}
-		base += it.Size
-		bar.files(i + 1)
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var (
+		mu       sync.Mutex
+		received int64
+		done     int
+		firstErr error
+	)
+	jobs := make(chan hub.BucketItem)
+	var wg sync.WaitGroup
+	for range min(pullWorkers, len(files)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for it := range jobs {
+				rel := strings.TrimPrefix(strings.TrimPrefix(it.Path, from), "/")
+				target := filepath.Join(dir, filepath.FromSlash(rel))
+				err := os.MkdirAll(filepath.Dir(target), 0o755)
+				if err != nil {
+					err = fmt.Errorf("pull %s: %v", it.Path, err)
+				} else {
+					var last int64
+					err = pullFile(ctx, s, root, it.Path, target, func(n int64) {
+						mu.Lock()
+						received += n - last
+						last = n
+						r := received
+						mu.Unlock()
+						bar.bytes(r)
+					})
+				}
+				mu.Lock()
+				if err != nil && firstErr == nil {
+					firstErr = err
+					cancel()
+				}
+				if err == nil {
+					done++
+				}
+				n := done
+				mu.Unlock()
+				if err == nil {
+					bar.files(n)
+				}
+			}
+		}()
 	}
-	bar.done(true)
-	return len(files), nil
+feed:
+	for _, it := range files {
+		select {
+		case jobs <- it:
+		case <-ctx.Done():
+			break feed
+		}
+	}
+	close(jobs)
+	wg.Wait()
+	bar.done(firstErr == nil && ctx.Err() == nil)
+	if firstErr != nil {
+		return done, firstErr
+	}
+	return done, ctx.Err()
 }
 
-// pullFile writes the bucket's file at p to target atomically: a temporary file in the
-// same directory, renamed over target once complete and synced; removed on any error.
-func pullFile(ctx context.Context, s *bucketSession, p, target string, progress func(int64)) error {
+// root, when set, is the bucket root to read p under (PullAt), else the current one.
+func pullFile(ctx context.Context, s *bucketSession, root, p, target string, progress func(int64)) error {
 	dir, name := filepath.Split(target)
 	if dir == "" {
 		dir = "."
@@ -766,7 +817,11 @@ func pullFile(ctx context.Context, s *bucketSession, p, target string, progress 
 		return fmt.Errorf("pull %s: %v", p, err)
 	}
 	defer os.Remove(tmp.Name()) // a no-op once renamed
-	_, err = s.bs.PullPath(ctx, s.b.Key, p, tmp, progress)
+	if root != "" {
+		_, err = s.bs.PullAt(ctx, root, p, tmp, progress)
+	} else {
+		_, err = s.bs.PullPath(ctx, s.b.Key, p, tmp, progress)
+	}
 	if err == nil {
 		err = tmp.Sync()
 	}
@@ -1258,7 +1313,7 @@ func runBucketSyncDown(ctx context.Context, f *Factory, bo *bucketOptions, srcAr
 	if !item.IsDir {
 		return usageErrorf("%s is a file: sync syncs directories; pull a file with hubctl bucket pull", ref)
 	}
-	remote, _, err := remoteFiles(ctx, s, ref.path)
+	remote, root, err := remoteFiles(ctx, s, ref.path)
 	if err != nil {
 		return err
 	}
@@ -1320,7 +1375,7 @@ func runBucketSyncDown(ctx context.Context, f *Factory, bo *bucketOptions, srcAr
 	if err := os.MkdirAll(local, 0o755); err != nil {
 		return fmt.Errorf("create %s: %v", local, err)
 	}
-	if n, err := pullFiles(ctx, f, s, ref.path, get, local); err != nil {
+	if n, err := pullFiles(ctx, f, s, root, ref.path, get, local); err != nil {
 		return fmt.Errorf("%w (%s pulled before it)", err, plural(n, "file"))
 	}
 	for _, g := range gone {

@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -78,14 +79,21 @@ type BucketItem struct {
 	Items int `json:"items,omitempty"`
 }
 
-// Buckets is the buckets of one database, over the client's connection.
+// Buckets is the buckets of one database, over the client's connection. Its streams
+// (pushes, pulls) may run at once from several goroutines; other calls may not, as for
+// every call of the Client.
 type Buckets struct {
 	c  *Client
 	db thread.ID
+	// tokenMu serialises the streams' token lookups (the Client's token state has no lock
+	// of its own: a command's calls are otherwise sequential).
+	tokenMu *sync.Mutex
 }
 
 // Buckets returns the buckets of database db.
-func (c *Client) Buckets(db thread.ID) *Buckets { return &Buckets{c: c, db: db} }
+func (c *Client) Buckets(db thread.ID) *Buckets {
+	return &Buckets{c: c, db: db, tokenMu: &sync.Mutex{}}
+}
 
 // DB is the database the buckets are in.
 func (b *Buckets) DB() thread.ID { return b.db }
@@ -152,7 +160,9 @@ func (b *Buckets) stream(ctx context.Context, fn func(ctx context.Context, api b
 		return err
 	}
 	api := bpb.NewAPIServiceClient(conn)
+	b.tokenMu.Lock()
 	tok, err := b.c.userToken(ctx, false)
+	b.tokenMu.Unlock()
 	if err != nil {
 		return err
 	}
@@ -717,16 +727,64 @@ func sendFile(f PushFile, progress func(int64), send func([]byte) error, sent *i
 // PullPath writes the file at path to w; it returns the bytes written. progress, when
 // set, is told the bytes received so far.
 func (b *Buckets) PullPath(ctx context.Context, key, pth string, w io.Writer, progress func(int64)) (int64, error) {
+	return b.pull(ctx, pth, w, progress, func(ctx context.Context, api bpb.APIServiceClient) (chunkStream, error) {
+		s, err := api.PullPath(ctx, &bpb.PullPathRequest{Key: key, Path: pth})
+		if err != nil {
+			return nil, err
+		}
+		return pathChunks{s}, nil
+	})
+}
+
+// PullAt is PullPath of the file at path under root, a root the bucket had (as Walk
+// returned it), read by CID (PullIpfsPath): what a pull of many files uses, so that they
+// all come from one snapshot and the server reads no bucket instance per file.
+func (b *Buckets) PullAt(ctx context.Context, root, pth string, w io.Writer, progress func(int64)) (int64, error) {
+	return b.pull(ctx, pth, w, progress, func(ctx context.Context, api bpb.APIServiceClient) (chunkStream, error) {
+		s, err := api.PullIpfsPath(ctx, &bpb.PullIpfsPathRequest{Path: "/ipfs/" + root + "/" + pth})
+		if err != nil {
+			return nil, err
+		}
+		return ipfsChunks{s}, nil
+	})
+}
+
+// chunkStream is PullPath's and PullIpfsPath's answer.
+type chunkStream interface{ next() ([]byte, error) }
+
+type pathChunks struct{ bpb.APIService_PullPathClient }
+
+func (s pathChunks) next() ([]byte, error) {
+	rep, err := s.Recv()
+	if err != nil {
+		return nil, err
+	}
+	return rep.Chunk, nil
+}
+
+type ipfsChunks struct {
+	bpb.APIService_PullIpfsPathClient
+}
+
+func (s ipfsChunks) next() ([]byte, error) {
+	rep, err := s.Recv()
+	if err != nil {
+		return nil, err
+	}
+	return rep.Chunk, nil
+}
+
+func (b *Buckets) pull(ctx context.Context, pth string, w io.Writer, progress func(int64), open func(context.Context, bpb.APIServiceClient) (chunkStream, error)) (int64, error) {
 	var n int64
 	err := b.stream(ctx, func(ctx context.Context, api bpb.APIServiceClient, poke func()) error {
 		ctx, cancel := context.WithCancel(ctx)
 		defer cancel()
-		stream, err := api.PullPath(ctx, &bpb.PullPathRequest{Key: key, Path: pth})
+		stream, err := open(ctx, api)
 		if err != nil {
 			return err
 		}
 		for {
-			rep, err := stream.Recv()
+			chunk, err := stream.next()
 			poke()
 			if err == io.EOF {
 				return nil
@@ -734,7 +792,7 @@ func (b *Buckets) PullPath(ctx context.Context, key, pth string, w io.Writer, pr
 			if err != nil {
 				return err
 			}
-			m, err := w.Write(rep.Chunk)
+			m, err := w.Write(chunk)
 			n += int64(m)
 			if err != nil {
 				return &writeError{err}

@@ -134,6 +134,10 @@ func TestBucketsRoundTrip(t *testing.T) {
 	if err != nil || walkedRoot != root {
 		t.Fatalf("walk: root %s, %v; want %s", walkedRoot, err, root)
 	}
+	var at bytes.Buffer
+	if _, err := bs.PullAt(ctx, walkedRoot, "sub/deeper/c.txt", &at, nil); err != nil || !bytes.Equal(at.Bytes(), tree["sub/deeper/c.txt"]) {
+		t.Fatalf("PullAt the walked root: %d bytes, %v", at.Len(), err)
+	}
 	sort.Strings(walked)
 	if want := "a.txt dir/big.bin sub/b.txt sub/deeper/c.txt"; strings.Join(walked, " ") != want {
 		t.Fatalf("walk: %v, want %s", walked, want)
