@@ -48,6 +48,8 @@ type bucketsService struct {
 	bucketspb.UnimplementedAPIServiceServer
 	node  *node.Node
 	guard *hubauth.Guard
+	// dag is where bucket trees are read and written (bucketDAG).
+	dag bucketDAG
 	// gatewayURL is where Links point (Options.GatewayURL), without a trailing "/".
 	gatewayURL string
 	// maxReply bounds a ListPath answer in bytes (maxListReply when 0).
@@ -59,6 +61,7 @@ func newBucketsService(n *node.Node, g *hubauth.Guard, opts Options, limits Limi
 	return &bucketsService{
 		node:       n,
 		guard:      g,
+		dag:        newBucketDAG(n.LocalDAG()),
 		gatewayURL: strings.TrimSuffix(opts.GatewayURL, "/"),
 		maxReply:   limits.MaxMessageSize / 2,
 	}

@@ -19,6 +19,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/hubctl/hubctl/pkg/buckets"
+	"github.com/hubctl/hubctl/pkg/gateway"
 )
 
 // editErr is the answer to a refused or failed edit or read of a bucket's tree.
@@ -53,7 +54,7 @@ func (s *bucketsService) editor(ctx context.Context, b *buckets.Bucket) (*bucket
 	if err != nil {
 		return nil, status.Errorf(codes.FailedPrecondition, "%v: the instance was written through the threads API; remove the bucket", err)
 	}
-	ed, err := buckets.NewEditor(ctx, s.node.LocalDAG(), root)
+	ed, err := buckets.NewEditor(ctx, s.dag, root)
 	if err != nil {
 		return nil, editErr(err)
 	}
@@ -78,12 +79,16 @@ func (s *bucketsService) resolve(ctx context.Context, b *buckets.Bucket, pth str
 
 // localNode reads the node of a CID a client named, from this node's blocks only.
 func (s *bucketsService) localNode(ctx context.Context, c cid.Cid) (ipld.Node, error) {
-	n, err := s.node.LocalDAG().Get(ctx, c)
+	n, err := s.dag.Get(ctx, c)
 	switch {
 	case err == nil:
 		return n, nil
 	case errors.Is(err, ipld.ErrNotFound), strings.Contains(err.Error(), ipld.ErrNotFound.Error()):
 		return nil, status.Errorf(codes.NotFound, "%s is not on this server: only blocks it holds can be read or linked; push the content instead", c)
+	case strings.Contains(err.Error(), "decode"):
+		// A block whose bytes are not what its CID's codec says (a file's bytes named
+		// dag-pb, say): not a UnixFS node.
+		return nil, status.Errorf(codes.InvalidArgument, "%s is not a UnixFS file or directory", c)
 	}
 	return nil, editErr(err)
 }
@@ -108,7 +113,7 @@ func (s *bucketsService) resolveIPFS(ctx context.Context, p string) (ipld.Node, 
 	if !isUnixfsDir(n) {
 		return nil, status.Errorf(codes.NotFound, "no link named %q under %s", strings.SplitN(tail, "/", 2)[0], c)
 	}
-	ed, err := buckets.NewEditor(ctx, s.node.LocalDAG(), c)
+	ed, err := buckets.NewEditor(ctx, s.dag, c)
 	if err != nil {
 		return nil, editErr(err)
 	}
@@ -134,7 +139,7 @@ func (s *bucketsService) fileReader(ctx context.Context, n ipld.Node, name strin
 	if isUnixfsDir(n) {
 		return nil, status.Errorf(codes.InvalidArgument, "node is a directory: %s is a directory; pull a file, or list it (ListPath)", strings.TrimPrefix(name, "/"))
 	}
-	r, err := ufsio.NewDagReader(ctx, n, s.node.LocalDAG())
+	r, err := ufsio.NewDagReader(ctx, n, s.dag)
 	if err != nil {
 		return nil, status.Errorf(codes.InvalidArgument, "%s is not a file: %v", name, err)
 	}
@@ -146,7 +151,7 @@ func (s *bucketsService) fileReader(ctx context.Context, n ipld.Node, name strin
 // besides bytes of the rest of it) stays within s.maxReply bytes: a directory with more items than fit lists the first ones
 // (link order), and its items_count is still every item it holds, so a client can tell.
 func (s *bucketsService) listItem(ctx context.Context, n ipld.Node, full string, b *buckets.Bucket, besides int) (*bucketspb.PathItem, error) {
-	ds := s.node.LocalDAG()
+	ds := s.dag
 	top, err := buckets.NewItem(ctx, ds, n, full, false)
 	if err != nil {
 		return nil, editErr(err)
@@ -223,15 +228,37 @@ func (s *bucketsService) newRoot(ctx context.Context, boot cid.Cid) (root cid.Ci
 		if _, err := s.localNode(ctx, boot); err != nil {
 			return cid.Undef, nil, cid.Undef, err
 		}
-		n, err = buckets.NewRootFrom(ctx, s.node.LocalDAG(), boot, seed)
+		n, err = buckets.NewRootFrom(ctx, s.dag, boot, seed)
 		if errors.Is(err, buckets.ErrBootstrapNotDir) {
 			return cid.Undef, nil, cid.Undef, status.Errorf(codes.InvalidArgument, "invalid bootstrap cid: %v: a bucket's root is a directory; give a directory's CID", err)
 		}
 	} else {
-		n, err = buckets.NewRoot(ctx, s.node.LocalDAG(), seed)
+		n, err = buckets.NewRoot(ctx, s.dag, seed)
 	}
 	if err != nil {
 		return cid.Undef, nil, cid.Undef, editErr(err)
 	}
 	return n.Cid(), seed, buckets.SeedNode(seed).Cid(), nil
+}
+
+// bucketDAG is the DAG buckets read and edit: the node's blockstore without the network
+// (node.LocalDAG), read as the gateway serves it (gateway.FilesOnly: UnixFS blocks only).
+// The blockstore also holds every thread's records, keyed by multihash alone, so a CID a
+// caller names with another codec (ListIpfsPath, PullIpfsPath, SetPath, Create from a
+// CID), or a link in a directory a caller crafted as a file's bytes, would otherwise read
+// a record's bytes as a file's. Writes go to the blockstore as they are.
+type bucketDAG struct {
+	ipld.DAGService // reads
+	w               ipld.DAGService
+}
+
+func newBucketDAG(local ipld.DAGService) bucketDAG {
+	return bucketDAG{DAGService: gateway.FilesOnly(local), w: local}
+}
+
+func (d bucketDAG) Add(ctx context.Context, n ipld.Node) error        { return d.w.Add(ctx, n) }
+func (d bucketDAG) AddMany(ctx context.Context, ns []ipld.Node) error { return d.w.AddMany(ctx, ns) }
+func (d bucketDAG) Remove(ctx context.Context, c cid.Cid) error       { return d.w.Remove(ctx, c) }
+func (d bucketDAG) RemoveMany(ctx context.Context, cs []cid.Cid) error {
+	return d.w.RemoveMany(ctx, cs)
 }
