@@ -1219,7 +1219,7 @@ func runBucketSyncUp(ctx context.Context, f *Factory, bo *bucketOptions, local, 
 	var gone []string
 	if opts.delete {
 		for rel := range remote {
-			if !seen[rel] {
+			if !seen[rel] && !underFile(rel, seen) {
 				gone = append(gone, path.Join(ref.path, rel))
 			}
 		}
@@ -1254,6 +1254,17 @@ func runBucketSyncUp(ctx context.Context, f *Factory, bo *bucketOptions, local, 
 		out.Root = root
 	}
 	return printSync(f, p, s, out, "push", unchanged)
+}
+
+// underFile reports whether a directory above rel is a local file: the push of that file
+// replaces the whole directory, rel included, so there is nothing left to remove.
+func underFile(rel string, local map[string]bool) bool {
+	for d := path.Dir(rel); d != "." && d != "/"; d = path.Dir(d) {
+		if local[d] {
+			return true
+		}
+	}
+	return false
 }
 
 // syncStale says what a stale root means for a sync.
