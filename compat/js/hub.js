@@ -6,7 +6,7 @@
 // Each check prints one line; anything unexpected exits 1 with the reason on stderr.
 global.WebSocket = require('ws')
 const fs = require('fs')
-const { Client, Users, PrivateKey, PublicKey } = require('@textile/hub')
+const { Buckets, Client, Users, PrivateKey, PublicKey } = require('@textile/hub')
 
 const keyInfo = { key: process.env.HUB_KEY, secret: process.env.HUB_SECRET }
 const host = process.env.HUB_WEB
@@ -141,6 +141,64 @@ const commands = {
       }
       ping(60).catch(reject)
     })
+  },
+
+  // buckets: a Hub app's buckets, as @textile/hub's Buckets does them. getOrCreate twice
+  // (it relies on GetThread's exact "Thread not found", then newDB of "buckets"), pushes
+  // one file and several (pushPaths interleaves them), lists, pulls, removes, and the
+  // Hub's refusals. The bucket's key and database go to bucket.json for the script.
+  async buckets() {
+    const id = PrivateKey.fromRandom()
+    const b = await Buckets.withKeyInfo(keyInfo, { host })
+    await b.getToken(id)
+    const { root, threadID } = await b.getOrCreate('js-bucket')
+    if (!root) fail('getOrCreate: no root')
+    const again = await b.getOrCreate('js-bucket')
+    if (again.root.key !== root.key) fail('getOrCreate made a second bucket')
+    console.log(`bucket ${root.key} ${threadID}`)
+    fs.writeFileSync('bucket.json', JSON.stringify({ key: root.key, thread: threadID }))
+    const content = Buffer.from('hello from js '.repeat(10000))
+    const pushed = await b.pushPath(root.key, 'dir/hello.txt', content)
+    console.log(`pushPath dir/hello.txt ${pushed.path.path}`)
+    const files = []
+    for (let i = 0; i < 5; i++) files.push({ path: `many/f${i}.txt`, content: Buffer.from(`file ${i} `.repeat(5000 * (i + 1))) })
+    files.push({ path: 'many/empty.txt', content: Buffer.alloc(0) })
+    let results = 0
+    for await (const r of b.pushPaths(root.key, files)) results++
+    if (results !== files.length) fail(`pushPaths gave ${results} results for ${files.length} files`)
+    console.log(`pushPaths ${results}`)
+    const list = await b.listPath(root.key, 'many')
+    if (list.item.items.length !== files.length) fail(`listPath many: ${list.item.items.length} items`)
+    const chunks = []
+    for await (const c of b.pullPath(root.key, 'dir/hello.txt')) chunks.push(Buffer.from(c))
+    if (!Buffer.concat(chunks).equals(content)) fail('pullPath differs from what was pushed')
+    console.log('pullPath dir/hello.txt: same bytes')
+    const links = await b.links(root.key)
+    if (!links.url || !links.ipns) fail(`links: ${JSON.stringify(links)}`)
+    console.log(`links ${links.url} ${links.ipns}`)
+    await b.removePath(root.key, 'many/f0.txt')
+    if ((await b.listPath(root.key, 'many')).item.items.length !== files.length - 1) fail('removePath left the file')
+    console.log('removePath many/f0.txt')
+    const stale = (await b.listPath(root.key, '')).root.path
+    await b.pushPath(root.key, 'b.txt', Buffer.from('b'))
+    await refusal('pushPath from a stale root', () => b.pushPath(root.key, 'c.txt', Buffer.from('c'), { root: stale }), 'update is non-fast-forward')
+    try {
+      await b.pushPath(root.key, '../x', Buffer.from('x'))
+      fail('a path with .. was taken')
+    } catch (e) {
+      if (!e.message.includes('..')) fail(`a path with ..: ${e.message}`)
+      console.log(`refused ..: ${e.message}`)
+    }
+    const other = await Buckets.withKeyInfo(keyInfo, { host })
+    await other.getToken(PrivateKey.fromRandom())
+    other.withThread(threadID)
+    try {
+      await other.listPath(root.key, '')
+      fail("another identity listed the bucket")
+    } catch (e) {
+      if (e.message !== 'db not found') fail(`another identity: ${e.message}`)
+      console.log(`refused another identity: ${e.message}`)
+    }
   },
 
   // mail-errors: the Hub's answers reach the JS client intact.
