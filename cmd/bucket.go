@@ -1386,13 +1386,17 @@ func runBucketSyncDown(ctx context.Context, f *Factory, bo *bucketOptions, srcAr
 	if err := os.MkdirAll(local, 0o755); err != nil {
 		return fmt.Errorf("create %s: %v", local, err)
 	}
-	if n, err := pullFiles(ctx, f, s, root, ref.path, get, local); err != nil {
-		return fmt.Errorf("%w (%s pulled before it)", err, plural(n, "file"))
-	}
+	// Removals first, with the directories they empty: a bucket file may be pulled where
+	// a local directory of its name held only what is removed.
 	for _, g := range gone {
 		if err := os.Remove(localFiles[g].abs); err != nil {
 			return fmt.Errorf("remove %s: %v", localFiles[g].abs, err)
 		}
+		for d := filepath.Dir(localFiles[g].abs); d != filepath.Clean(local) && os.Remove(d) == nil; d = filepath.Dir(d) {
+		}
+	}
+	if n, err := pullFiles(ctx, f, s, root, ref.path, get, local); err != nil {
+		return fmt.Errorf("%w (%s pulled before it)", err, plural(n, "file"))
 	}
 	return printSync(f, p, s, out, "pull", unchanged)
 }
