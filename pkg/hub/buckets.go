@@ -441,8 +441,47 @@ func (b *Buckets) Walk(ctx context.Context, key, pth string, fn func(BucketItem)
 	return bk.Root, b.walkEntries(ctx, bk.Root, pth, entries, fn)
 }
 
+// walkAhead is how many directory listings a Walk has in flight at once: a directory's
+// listing is a round trip, and a tree of many small directories is read that much
+// faster (the server answers them side by side). Answers are used in link order, so
+// fn sees the same order as with one at a time.
+const walkAhead = 8
+
+// listing is one directory's ListIpfsPath, started ahead of its turn.
+type listing struct {
+	done  chan struct{}
+	items []BucketItem
+	err   error
+}
+
 func (b *Buckets) walkEntries(ctx context.Context, root, dir string, entries []BucketItem, fn func(BucketItem) error) error {
-	for _, e := range entries {
+	ctx, cancel := context.WithCancel(ctx)
+	var dirs []int // indexes of entries that are directories
+	for i, e := range entries {
+		if e.IsDir && !(dir == "" && e.Name == SeedName) {
+			dirs = append(dirs, i)
+		}
+	}
+	lists := make(map[int]*listing, len(dirs))
+	started := 0
+	startUpTo := func(n int) {
+		for ; started < len(dirs) && started < n; started++ {
+			e, l := entries[dirs[started]], &listing{done: make(chan struct{})}
+			lists[dirs[started]] = l
+			go func() {
+				defer close(l.done)
+				l.items, l.err = b.listDir(ctx, root, e.Path)
+			}()
+		}
+	}
+	defer func() { // a failure stops the listings still running; none outlives the walk
+		cancel()
+		for _, l := range lists {
+			<-l.done
+		}
+	}()
+	next := 0 // the directory whose turn is next, of dirs
+	for i, e := range entries {
 		if dir == "" && e.Name == SeedName {
 			continue
 		}
@@ -452,26 +491,52 @@ func (b *Buckets) walkEntries(ctx context.Context, root, dir string, entries []B
 			}
 			continue
 		}
-		var rep *bpb.ListIpfsPathResponse
-		err := b.unary(ctx, func(ctx context.Context, api bpb.APIServiceClient) (err error) {
-			rep, err = api.ListIpfsPath(ctx, &bpb.ListIpfsPathRequest{Path: "/ipfs/" + root + "/" + e.Path})
-			return err
-		})
-		if err != nil {
-			return pathErr(err, e.Path)
+		startUpTo(next + walkAhead)
+		l := lists[i]
+		next++
+		<-l.done
+		if l.err != nil {
+			return l.err
 		}
-		if rep.Item == nil {
-			return errors.New("the server sent no item")
-		}
-		var sub []BucketItem
-		for _, it := range rep.Item.Items {
-			sub = append(sub, itemFromPb(it, path.Join(e.Path, it.Name)))
-		}
-		if err := b.walkEntries(ctx, root, e.Path, sub, fn); err != nil {
+		if err := b.walkEntries(ctx, root, e.Path, l.items, fn); err != nil {
 			return err
 		}
+		l.items = nil
 	}
 	return nil
+}
+
+// listDir lists the directory pth under root (ListIpfsPath). It may run beside others: the
+// token is read under tokenMu, as a stream's is (Walk's first call, a ListPath, has
+// already replaced a stale one).
+func (b *Buckets) listDir(ctx context.Context, root, pth string) ([]BucketItem, error) {
+	conn, err := b.c.Conn(ctx)
+	if err != nil {
+		return nil, err
+	}
+	api := bpb.NewAPIServiceClient(conn)
+	b.tokenMu.Lock()
+	tok, err := b.c.userToken(ctx, false)
+	b.tokenMu.Unlock()
+	if err != nil {
+		return nil, err
+	}
+	var rep *bpb.ListIpfsPathResponse
+	err = b.c.call(ctx, tok, func(ctx context.Context) (err error) {
+		rep, err = api.ListIpfsPath(common.NewThreadIDContext(ctx, b.db), &bpb.ListIpfsPathRequest{Path: "/ipfs/" + root + "/" + pth})
+		return bucketError(err)
+	})
+	if err = classify(ctx, b.c.opts.Target, b.c.opts.Timeout, err); err != nil {
+		return nil, pathErr(err, pth)
+	}
+	if rep.Item == nil {
+		return nil, errors.New("the server sent no item")
+	}
+	var sub []BucketItem
+	for _, it := range rep.Item.Items {
+		sub = append(sub, itemFromPb(it, path.Join(pth, it.Name)))
+	}
+	return sub, nil
 }
 
 // PushResult is one file a push wrote.

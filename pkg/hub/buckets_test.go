@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/rand"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"sort"
@@ -291,5 +292,80 @@ func TestBucketsStreamStalls(t *testing.T) {
 	}
 	if _, err := bs.PullPath(ctx, "key", "big.bin", io.Discard, nil); !errors.As(err, &ue) {
 		t.Fatalf("pull from a server that never answers: %v", err)
+	}
+}
+
+// A walk of a tree with more directories than walkAhead, nested, with files beside them
+// at every level, lists every file once, depth first in link (name) order, as one
+// listing at a time did; and under a subdirectory, only what is under it.
+func TestBucketsWalkOrder(t *testing.T) {
+	u := newBucketUser(t)
+	ctx := testCtx(t)
+	db, err := u.c.BucketsDB(ctx, "", true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bs := u.c.Buckets(db)
+	b, err := bs.Create(ctx, "tree", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tree := map[string][]byte{"top.txt": []byte("t"), "z.txt": []byte("z")}
+	for i := range 2*walkAhead + 3 {
+		d := fmt.Sprintf("d%02d", i)
+		tree[d+"/f.txt"] = []byte(d)
+		tree[d+".txt"] = []byte(d) // sorts between d%02d and the next: order shows
+		if i%3 == 0 {
+			for j := range walkAhead + 1 {
+				tree[fmt.Sprintf("%s/sub%02d/g.txt", d, j)] = []byte{byte(j)}
+			}
+		}
+	}
+	if _, err := bs.PushPaths(ctx, b.Key, files(tree), PushOptions{}, nil); err != nil {
+		t.Fatal(err)
+	}
+	want := make([]string, 0, len(tree))
+	for p := range tree {
+		want = append(want, p)
+	}
+	sort.Slice(want, func(i, j int) bool { // depth first, names in order at each level
+		a, b := strings.Split(want[i], "/"), strings.Split(want[j], "/")
+		for k := 0; k < len(a) && k < len(b); k++ {
+			if a[k] != b[k] {
+				return a[k] < b[k]
+			}
+		}
+		return len(a) < len(b)
+	})
+	var walked []string
+	if _, err := bs.Walk(ctx, b.Key, "", func(it BucketItem) error { walked = append(walked, it.Path); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(walked, " ") != strings.Join(want, " ") {
+		t.Fatalf("walk:\n%v\nwant\n%v", walked, want)
+	}
+	walked = nil
+	if _, err := bs.Walk(ctx, b.Key, "d03", func(it BucketItem) error { walked = append(walked, it.Path); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	var under []string
+	for _, p := range want {
+		if strings.HasPrefix(p, "d03/") {
+			under = append(under, p)
+		}
+	}
+	if strings.Join(walked, " ") != strings.Join(under, " ") {
+		t.Fatalf("walk of d03: %v, want %v", walked, under)
+	}
+	// fn's error ends the walk with it, the listings ahead of it stopped.
+	stop := errors.New("enough")
+	n := 0
+	if _, err := bs.Walk(ctx, b.Key, "", func(BucketItem) error {
+		if n++; n == 3 {
+			return stop
+		}
+		return nil
+	}); !errors.Is(err, stop) || n != 3 {
+		t.Fatalf("walk stopped by fn: %v after %d files", err, n)
 	}
 }
