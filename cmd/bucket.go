@@ -1205,14 +1205,21 @@ feed:
 }
 
 // remoteFiles lists a bucket directory's files by path relative to it (nothing when it
-// does not exist yet), as of the bucket root it returns (s.b.Root when the directory is
-// missing).
+// does not exist yet), as of the bucket root it returns: s.b.Root, the one the session
+// read (WalkAt: no second read of a bucket instance that may hold metadata for 10,000
+// paths), else the current one.
 func remoteFiles(ctx context.Context, s *bucketSession, dir string) (map[string]hub.BucketItem, string, error) {
 	files := map[string]hub.BucketItem{}
-	root, err := s.bs.Walk(ctx, s.b.Key, dir, func(it hub.BucketItem) error {
+	add := func(it hub.BucketItem) error {
 		files[strings.TrimPrefix(strings.TrimPrefix(it.Path, dir), "/")] = it
 		return nil
-	})
+	}
+	root, err := s.b.Root, error(nil)
+	if root != "" {
+		err = s.bs.WalkAt(ctx, root, dir, add)
+	} else {
+		root, err = s.bs.Walk(ctx, s.b.Key, dir, add)
+	}
 	if errors.Is(err, hub.ErrNotFound) && dir != "" {
 		return files, s.b.Root, nil
 	}
@@ -1367,13 +1374,14 @@ func runBucketSyncDown(ctx context.Context, f *Factory, bo *bucketOptions, srcAr
 	if err != nil {
 		return err
 	}
-	item, _, _, err := s.bs.ListPath(ctx, s.b.Key, ref.path)
+	item, _, bk, err := s.bs.ListPath(ctx, s.b.Key, ref.path)
 	if err != nil {
 		return notInBucket(err, s, ref)
 	}
 	if !item.IsDir {
 		return usageErrorf("%s is a file: sync syncs directories; pull a file with hubctl bucket pull", ref)
 	}
+	s.b.Root = bk.Root // the root that listing was of: the walk reads the same one
 	remote, root, err := remoteFiles(ctx, s, ref.path)
 	if err != nil {
 		return err

@@ -441,6 +441,26 @@ func (b *Buckets) Walk(ctx context.Context, key, pth string, fn func(BucketItem)
 	return bk.Root, b.walkEntries(ctx, bk.Root, pth, entries, fn)
 }
 
+// WalkAt is Walk as of root, a root of the bucket the caller has already read (Resolve,
+// List, ListPath): every listing is then a ListIpfsPath, so the server reads nothing of
+// the bucket's instance, whose read (through the read filter, with metadata for every
+// path written) is the dearest part of a listing of a large bucket. A missing pth is
+// ErrNotFound.
+func (b *Buckets) WalkAt(ctx context.Context, root, pth string, fn func(BucketItem) error) error {
+	if root == "" {
+		return errors.New("WalkAt needs the root to walk")
+	}
+	item, entries, err := b.listDir(ctx, root, pth)
+	if err != nil {
+		return err
+	}
+	if !item.IsDir {
+		item.Path = pth
+		return fn(item)
+	}
+	return b.walkEntries(ctx, root, pth, entries, fn)
+}
+
 // walkAhead is how many directory listings a Walk has in flight at once: a directory's
 // listing is a round trip, and a tree of many small directories is read that much
 // faster (the server answers them side by side). Answers are used in link order, so
@@ -470,7 +490,7 @@ func (b *Buckets) walkEntries(ctx context.Context, root, dir string, entries []B
 			lists[dirs[started]] = l
 			go func() {
 				defer close(l.done)
-				l.items, l.err = b.listDir(ctx, root, e.Path)
+				_, l.items, l.err = b.listDir(ctx, root, e.Path)
 			}()
 		}
 	}
@@ -509,34 +529,38 @@ func (b *Buckets) walkEntries(ctx context.Context, root, dir string, entries []B
 // listDir lists the directory pth under root (ListIpfsPath). It may run beside others: the
 // token is read under tokenMu, as a stream's is (Walk's first call, a ListPath, has
 // already replaced a stale one).
-func (b *Buckets) listDir(ctx context.Context, root, pth string) ([]BucketItem, error) {
+func (b *Buckets) listDir(ctx context.Context, root, pth string) (BucketItem, []BucketItem, error) {
 	conn, err := b.c.Conn(ctx)
 	if err != nil {
-		return nil, err
+		return BucketItem{}, nil, err
 	}
 	api := bpb.NewAPIServiceClient(conn)
 	b.tokenMu.Lock()
 	tok, err := b.c.userToken(ctx, false)
 	b.tokenMu.Unlock()
 	if err != nil {
-		return nil, err
+		return BucketItem{}, nil, err
+	}
+	ipfsPath := "/ipfs/" + root
+	if pth != "" {
+		ipfsPath += "/" + pth
 	}
 	var rep *bpb.ListIpfsPathResponse
 	err = b.c.call(ctx, tok, func(ctx context.Context) (err error) {
-		rep, err = api.ListIpfsPath(common.NewThreadIDContext(ctx, b.db), &bpb.ListIpfsPathRequest{Path: "/ipfs/" + root + "/" + pth})
+		rep, err = api.ListIpfsPath(common.NewThreadIDContext(ctx, b.db), &bpb.ListIpfsPathRequest{Path: ipfsPath})
 		return bucketError(err)
 	})
 	if err = classify(ctx, b.c.opts.Target, b.c.opts.Timeout, err); err != nil {
-		return nil, pathErr(err, pth)
+		return BucketItem{}, nil, pathErr(err, pth)
 	}
 	if rep.Item == nil {
-		return nil, errors.New("the server sent no item")
+		return BucketItem{}, nil, errors.New("the server sent no item")
 	}
 	var sub []BucketItem
 	for _, it := range rep.Item.Items {
 		sub = append(sub, itemFromPb(it, path.Join(pth, it.Name)))
 	}
-	return sub, nil
+	return itemFromPb(rep.Item, pth), sub, nil
 }
 
 // PushResult is one file a push wrote.

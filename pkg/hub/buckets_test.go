@@ -357,6 +357,27 @@ func TestBucketsWalkOrder(t *testing.T) {
 	if strings.Join(walked, " ") != strings.Join(under, " ") {
 		t.Fatalf("walk of d03: %v, want %v", walked, under)
 	}
+	// WalkAt, from the root a List gave, reads the same: the whole tree, a directory, a
+	// file; a missing path is ErrNotFound.
+	bk, err := bs.Resolve(ctx, "tree")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		pth  string
+		want []string
+	}{{"", want}, {"d03", under}, {"d01/f.txt", []string{"d01/f.txt"}}} {
+		walked = nil
+		if err := bs.WalkAt(ctx, bk.Root, c.pth, func(it BucketItem) error { walked = append(walked, it.Path); return nil }); err != nil {
+			t.Fatalf("WalkAt %q: %v", c.pth, err)
+		}
+		if strings.Join(walked, " ") != strings.Join(c.want, " ") {
+			t.Fatalf("WalkAt %q: %v, want %v", c.pth, walked, c.want)
+		}
+	}
+	if err := bs.WalkAt(ctx, bk.Root, "nope/x", func(BucketItem) error { return nil }); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("WalkAt of a missing path: want ErrNotFound, got %v", err)
+	}
 	// fn's error ends the walk with it, the listings ahead of it stopped.
 	stop := errors.New("enough")
 	n := 0
