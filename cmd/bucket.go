@@ -807,6 +807,57 @@ feed:
 	return done, ctx.Err()
 }
 
+// writebackEvery is how many bytes a pull writes between the syncs that keep the disk
+// writing while the stream goes on.
+const writebackEvery = 32 << 20
+
+// writeback writes to a file and, every writebackEvery bytes, syncs it in the background:
+// the disk then writes a large pull while it streams in, rather than all of it at the
+// final sync (which stays, and is what makes the file durable before its rename). A
+// background sync's failure is kept: a later sync may not report it again.
+type writeback struct {
+	f       *os.File
+	pending int64
+	kick    chan struct{}
+	done    chan struct{}
+	err     error // the background syncs' first, read after done
+}
+
+func newWriteback(f *os.File) *writeback {
+	w := &writeback{f: f, kick: make(chan struct{}, 1), done: make(chan struct{})}
+	go func() {
+		defer close(w.done)
+		for range w.kick {
+			if w.err == nil {
+				w.err = f.Sync()
+			}
+		}
+	}()
+	return w
+}
+
+func (w *writeback) Write(p []byte) (int, error) {
+	n, err := w.f.Write(p)
+	if w.pending += int64(n); w.pending >= writebackEvery {
+		w.pending = 0
+		select {
+		case w.kick <- struct{}{}:
+		default: // a sync is still running: the next one takes these bytes too
+		}
+	}
+	return n, err
+}
+
+// finish waits for the background sync and returns its error.
+func (w *writeback) finish() error {
+	close(w.kick)
+	<-w.done
+	if w.err != nil {
+		return fmt.Errorf("sync: %v", w.err)
+	}
+	return nil
+}
+
 // root, when set, is the bucket root to read p under (PullAt), else the current one.
 func pullFile(ctx context.Context, s *bucketSession, root, p, target string, progress func(int64)) error {
 	dir, name := filepath.Split(target)
@@ -818,10 +869,14 @@ func pullFile(ctx context.Context, s *bucketSession, root, p, target string, pro
 		return fmt.Errorf("pull %s: %v", p, err)
 	}
 	defer os.Remove(tmp.Name()) // a no-op once renamed
+	w := newWriteback(tmp)
 	if root != "" {
-		_, err = s.bs.PullAt(ctx, root, p, tmp, progress)
+		_, err = s.bs.PullAt(ctx, root, p, w, progress)
 	} else {
-		_, err = s.bs.PullPath(ctx, s.b.Key, p, tmp, progress)
+		_, err = s.bs.PullPath(ctx, s.b.Key, p, w, progress)
+	}
+	if werr := w.finish(); err == nil {
+		err = werr
 	}
 	if err == nil {
 		err = tmp.Sync()

@@ -3,6 +3,7 @@ package cmd
 import (
 	"bytes"
 	"context"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -180,5 +181,47 @@ func TestBucketPullIsAtomic(t *testing.T) {
 	}
 	if b, _ := os.ReadFile(target); !bytes.Equal(b, data) {
 		t.Fatal("a complete pull differs from what was pushed")
+	}
+}
+
+// A pull's writeback writes every byte in order across its background syncs, and a
+// background sync that fails fails the pull (a later sync may not say so again).
+func TestBucketPullWriteback(t *testing.T) {
+	f, err := os.Create(filepath.Join(t.TempDir(), "pulled"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	w := newWriteback(f)
+	want := bytes.Repeat([]byte("0123456789abcdef"), (2*writebackEvery+12345)/16)
+	for b := want; len(b) > 0; {
+		n := min(len(b), 1<<20)
+		if _, err := w.Write(b[:n]); err != nil {
+			t.Fatal(err)
+		}
+		b = b[n:]
+	}
+	if err := w.finish(); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := os.ReadFile(f.Name()); err != nil || !bytes.Equal(got, want) {
+		t.Fatalf("read back %d bytes (%v), want %d", len(got), err, len(want))
+	}
+
+	// A pipe cannot be synced: the background sync fails, and finish says so.
+	r, pw, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	go func() { _, _ = io.Copy(io.Discard, r) }()
+	w = newWriteback(pw)
+	if _, err := w.Write(make([]byte, writebackEvery)); err != nil {
+		t.Fatal(err)
+	}
+	err = w.finish()
+	pw.Close()
+	if err == nil || !strings.HasPrefix(err.Error(), "sync: ") {
+		t.Fatalf("a failed background sync: finish returned %v", err)
 	}
 }
