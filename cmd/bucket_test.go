@@ -136,12 +136,13 @@ func TestBucketOnATerminal(t *testing.T) {
 }
 
 // A pull that fails part way leaves the file it was replacing as it was and no temporary
-// file behind (embedded node: the pull is cancelled after its first chunk).
+// file behind (embedded node: the pull is cancelled after its first chunk; the file is
+// several of the server's 1 MiB chunks).
 func TestBucketPullIsAtomic(t *testing.T) {
 	isolate(t)
 	dir := t.TempDir()
 	big := filepath.Join(dir, "big.bin")
-	data := make([]byte, 1<<20)
+	data := make([]byte, 3<<20+17)
 	for i := range data {
 		data[i] = byte(i * 7)
 	}
