@@ -31,7 +31,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"text/tabwriter"
 	"time"
 
@@ -375,8 +374,11 @@ func (d *daemon) resetPeak() {
 }
 
 // peakRSS is the daemon's VmHWM in bytes.
-func (d *daemon) peakRSS() int64 {
-	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", d.pid))
+func (d *daemon) peakRSS() int64 { return vmHWM(d.pid) }
+
+// vmHWM is a process's peak resident set in bytes (-1 when it cannot be read).
+func vmHWM(pid int) int64 {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
 		return -1
 	}
@@ -395,22 +397,43 @@ type result struct {
 	stdout []byte
 }
 
-// hubctl runs one command against the daemon, timed, with its peak RSS.
+// hubctl runs one command against the daemon, timed, with its peak RSS. The peak is the
+// child's VmHWM, polled while it runs: wait4's ru_maxrss of a child that Go started counts
+// the parent's peak too (a child exec'd from a 300 MB process reports 300 MB), so it would
+// report this driver's own in-process run.
 func (d *daemon) hubctl(args ...string) (result, error) {
 	cmd := exec.Command(d.bin, args...)
 	cmd.Env = d.env
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	start := time.Now()
-	err := cmd.Run()
+	if err := cmd.Start(); err != nil {
+		return result{}, err
+	}
+	peak := make(chan int64, 1)
+	done := make(chan struct{})
+	go func() {
+		var max int64
+		tick := time.NewTicker(2 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			if v := vmHWM(cmd.Process.Pid); v > max {
+				max = v
+			}
+			select {
+			case <-done:
+				peak <- max
+				return
+			case <-tick.C:
+			}
+		}
+	}()
+	err := cmd.Wait()
 	took := time.Since(start)
+	close(done)
+	rss := <-peak
 	if err != nil {
 		return result{}, fmt.Errorf("hubctl %s: %v: %s", strings.Join(args, " "), err, stderr.String())
-	}
-	ru, _ := cmd.ProcessState.SysUsage().(*syscall.Rusage)
-	var rss int64
-	if ru != nil {
-		rss = ru.Maxrss * 1024
 	}
 	return result{took: took, maxRSS: rss, stdout: stdout.Bytes()}, nil
 }

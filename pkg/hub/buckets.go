@@ -395,6 +395,9 @@ func (b *Buckets) ListPath(ctx context.Context, key, pth string) (BucketItem, []
 	if rep.Item == nil {
 		return BucketItem{}, nil, Bucket{}, errors.New("the server sent no item")
 	}
+	if err := wholeListing(rep.Item, pth); err != nil {
+		return BucketItem{}, nil, Bucket{}, err
+	}
 	bk, err := bucketFromPb(b.db, rep.Root)
 	if err != nil {
 		return BucketItem{}, nil, Bucket{}, err
@@ -408,6 +411,18 @@ func (b *Buckets) ListPath(ctx context.Context, key, pth string) (BucketItem, []
 		entries = append(entries, itemFromPb(it, path.Join(pth, it.Name)))
 	}
 	return item, entries, bk, nil
+}
+
+// wholeListing refuses a directory listing the server cut short: a ListPath or
+// ListIpfsPath answer stays under half the server's message size, so a directory of some
+// 50,000 entries lists only its first ones, and items_count says how many it holds. What
+// a listing drives (sync --delete, pull, ls) must never take the first part for the whole.
+func wholeListing(it *bpb.PathItem, pth string) error {
+	if it.IsDir && int(it.ItemsCount) > len(it.Items) {
+		where := "/" + pth
+		return fmt.Errorf("directory %s holds %d entries, more than the server lists in one answer (%d): hubctl cannot list it whole; split it into smaller directories", where, it.ItemsCount, len(it.Items))
+	}
+	return nil
 }
 
 func itemFromPb(it *bpb.PathItem, pth string) BucketItem {
@@ -555,6 +570,9 @@ func (b *Buckets) listDir(ctx context.Context, root, pth string) (BucketItem, []
 	}
 	if rep.Item == nil {
 		return BucketItem{}, nil, errors.New("the server sent no item")
+	}
+	if err := wholeListing(rep.Item, pth); err != nil {
+		return BucketItem{}, nil, err
 	}
 	var sub []BucketItem
 	for _, it := range rep.Item.Items {

@@ -15,6 +15,7 @@ import (
 
 	"github.com/textileio/go-threads/core/thread"
 	bucketsclient "github.com/textileio/textile/v2/api/bucketsd/client"
+	bpb "github.com/textileio/textile/v2/api/bucketsd/pb"
 	"github.com/textileio/textile/v2/api/common"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
@@ -388,5 +389,22 @@ func TestBucketsWalkOrder(t *testing.T) {
 		return nil
 	}); !errors.Is(err, stop) || n != 3 {
 		t.Fatalf("walk stopped by fn: %v after %d files", err, n)
+	}
+}
+
+// A listing the server cut short (its answer is bounded; items_count counts every entry)
+// is refused, never taken for the whole directory: sync --delete would remove the rest.
+func TestBucketsListingCutShortIsRefused(t *testing.T) {
+	dir := &bpb.PathItem{Name: "big", IsDir: true, ItemsCount: 3, Items: []*bpb.PathItem{{Name: "a"}, {Name: "b"}}}
+	err := wholeListing(dir, "big")
+	if err == nil || !strings.Contains(err.Error(), "directory /big holds 3 entries, more than the server lists in one answer (2)") {
+		t.Fatalf("a listing cut short: %v", err)
+	}
+	dir.Items = append(dir.Items, &bpb.PathItem{Name: "c"})
+	if err := wholeListing(dir, "big"); err != nil {
+		t.Fatalf("a whole listing: %v", err)
+	}
+	if err := wholeListing(&bpb.PathItem{Name: "f", Size: 9}, "f"); err != nil {
+		t.Fatalf("a file: %v", err)
 	}
 }
