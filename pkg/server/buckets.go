@@ -198,6 +198,28 @@ func jsUnsafe(s string) string {
 	return ""
 }
 
+// writeBucket starts a write to the bucket key: the key checked, the bucket's write lock
+// taken (unlock releases it), the bucket read under it, and a private bucket refused.
+func (s *bucketsService) writeBucket(ctx context.Context, c bucketCall, key string) (*buckets.Bucket, func(), error) {
+	if err := checkBucketKey(key); err != nil {
+		return nil, nil, err
+	}
+	unlock, err := s.locks.lock(ctx, c.db, key)
+	if err != nil {
+		return nil, nil, err
+	}
+	b, err := s.getBucket(c, key)
+	if err != nil {
+		unlock()
+		return nil, nil, err
+	}
+	if b.IsPrivate() {
+		unlock()
+		return nil, nil, errPrivateBuckets
+	}
+	return b, unlock, nil
+}
+
 // getBucket reads bucket key of the call's database, through the read filter.
 func (s *bucketsService) getBucket(c bucketCall, key string) (*buckets.Bucket, error) {
 	if err := checkBucketKey(key); err != nil {
@@ -650,21 +672,11 @@ func (s *bucketsService) SetPath(ctx context.Context, req *bucketspb.SetPathRequ
 	if err != nil {
 		return nil, status.Errorf(codes.InvalidArgument, "invalid remote cid: %v", err)
 	}
-	if err := checkBucketKey(req.Key); err != nil {
-		return nil, err
-	}
-	unlock, err := s.locks.lock(ctx, c.db, req.Key)
+	b, unlock, err := s.writeBucket(ctx, c, req.Key)
 	if err != nil {
 		return nil, err
 	}
 	defer unlock()
-	b, err := s.getBucket(c, req.Key)
-	if err != nil {
-		return nil, err
-	}
-	if b.IsPrivate() {
-		return nil, errPrivateBuckets
-	}
 	var root cid.Cid
 	if pth == "" {
 		if root, _, _, err = s.newRoot(ctx, target); err != nil {
@@ -712,21 +724,11 @@ func (s *bucketsService) MovePath(ctx context.Context, req *bucketspb.MovePathRe
 	if from == "" {
 		return nil, status.Error(codes.InvalidArgument, "source is root directory: move a path of the bucket")
 	}
-	if err := checkBucketKey(req.Key); err != nil {
-		return nil, err
-	}
-	unlock, err := s.locks.lock(ctx, c.db, req.Key)
+	b, unlock, err := s.writeBucket(ctx, c, req.Key)
 	if err != nil {
 		return nil, err
 	}
 	defer unlock()
-	b, err := s.getBucket(c, req.Key)
-	if err != nil {
-		return nil, err
-	}
-	if b.IsPrivate() {
-		return nil, errPrivateBuckets
-	}
 	if from == to {
 		if _, err := s.resolve(ctx, b, from); err != nil {
 			return nil, err
@@ -767,21 +769,11 @@ func (s *bucketsService) RemovePath(ctx context.Context, req *bucketspb.RemovePa
 	if pth == "" {
 		return nil, status.Error(codes.InvalidArgument, "cannot remove the bucket's root: remove the bucket itself (Remove, hubctl bucket rm)")
 	}
-	if err := checkBucketKey(req.Key); err != nil {
-		return nil, err
-	}
-	unlock, err := s.locks.lock(ctx, c.db, req.Key)
+	b, unlock, err := s.writeBucket(ctx, c, req.Key)
 	if err != nil {
 		return nil, err
 	}
 	defer unlock()
-	b, err := s.getBucket(c, req.Key)
-	if err != nil {
-		return nil, err
-	}
-	if b.IsPrivate() {
-		return nil, errPrivateBuckets
-	}
 	if err := fastForward(b, req.Root); err != nil {
 		return nil, err
 	}
