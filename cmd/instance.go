@@ -16,6 +16,7 @@ import (
 	"github.com/textileio/go-threads/core/thread"
 	"github.com/textileio/go-threads/db"
 	"github.com/tidwall/gjson"
+	"github.com/tidwall/sjson"
 
 	"github.com/hubctl/hubctl/pkg/hub"
 	"github.com/hubctl/hubctl/pkg/instanceid"
@@ -239,6 +240,12 @@ func instanceSource(r *jsonin.Reader, save bool, name string) pipeline.SourceFun
 			if err = checkID(d.Data, save); err != nil {
 				err = &jsonin.Error{Line: d.Line, Msg: err.Error()}
 			}
+		}
+		if err == nil && gjson.GetBytes(d.Data, modField).Exists() {
+			// go-threads' modification time, as instance get prints it: the server
+			// sets its own, and a schema without it (additionalProperties: false)
+			// would refuse what get just gave.
+			d.Data, err = sjson.DeleteBytes(d.Data, modField)
 		}
 		if err != nil {
 			return pipeline.Item[jsonin.Doc]{}, inputError(name, err)
