@@ -44,13 +44,6 @@ func (n *Node) SeekInstances(ctx context.Context, db thread.ID, collection strin
 	if len(opts.From) > maxAfterLen {
 		return InstancePage{}, fmt.Errorf("seek to an instance ID of %d bytes: IDs are at most %d", len(opts.From), maxAfterLen)
 	}
-	limit, maxBytes := opts.Limit, opts.MaxBytes
-	if limit <= 0 {
-		limit = DefaultScanLimit
-	}
-	if maxBytes <= 0 {
-		maxBytes = DefaultScanBytes
-	}
 	prefix := instancesPrefix(db, collection)
 	q := dse.QueryExt{Query: query.Query{Prefix: strings.TrimSuffix(prefix, "/"), Orders: []query.Order{query.OrderByKey{}}}}
 	switch {
@@ -67,41 +60,7 @@ func (n *Node) SeekInstances(ctx context.Context, db thread.ID, collection strin
 	case opts.From != "":
 		q.SeekPrefix = prefix + opts.From
 	}
-	txn, err := n.store.NewTransactionExtended(true)
-	if err != nil {
-		return InstancePage{}, fmt.Errorf("scan %s of %s: %w", collection, db, err)
-	}
-	defer txn.Discard()
-	res, err := txn.QueryExtended(q)
-	if err != nil {
-		return InstancePage{}, fmt.Errorf("scan %s of %s: %w", collection, db, err)
-	}
-	defer res.Close()
-	var page InstancePage
-	size := 0
-	for r := range res.Next() {
-		if err := ctx.Err(); err != nil {
-			return InstancePage{}, err
-		}
-		if r.Error != nil {
-			return InstancePage{}, fmt.Errorf("scan %s of %s: %w", collection, db, r.Error)
-		}
-		id, ok := strings.CutPrefix(r.Key, prefix)
-		if !ok || id == "" {
-			continue
-		}
-		if len(page.Instances) > 0 && size+len(r.Value) > maxBytes {
-			page.More = true
-			return page, nil
-		}
-		page.Instances = append(page.Instances, RawInstance{ID: id, JSON: r.Value})
-		size += len(r.Value)
-		if len(page.Instances) >= limit {
-			page.More = true
-			return page, nil
-		}
-	}
-	return page, ctx.Err()
+	return n.readPage(ctx, db, collection, prefix, q, opts.Limit, opts.MaxBytes)
 }
 
 // CountInstances counts the instances of a collection, reading keys only, with the checks

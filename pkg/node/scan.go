@@ -84,18 +84,25 @@ func (n *Node) ScanInstances(ctx context.Context, db thread.ID, collection strin
 	if len(opts.After) > maxAfterLen {
 		return InstancePage{}, fmt.Errorf("resume after an instance ID of %d bytes: IDs are at most %d", len(opts.After), maxAfterLen)
 	}
-	limit, maxBytes := opts.Limit, opts.MaxBytes
-	if limit <= 0 {
-		limit = DefaultScanLimit
-	}
-	if maxBytes <= 0 {
-		maxBytes = DefaultScanBytes
-	}
 	prefix := instancesPrefix(db, collection)
 	q := dse.QueryExt{Query: query.Query{Prefix: strings.TrimSuffix(prefix, "/"), Orders: []query.Order{query.OrderByKey{}}}}
 	if opts.After != "" {
 		// The smallest key after prefix+After: the scan resumes past it, never at it.
 		q.SeekPrefix = prefix + opts.After + "\x00"
+	}
+	return n.readPage(ctx, db, collection, prefix, q, opts.Limit, opts.MaxBytes)
+}
+
+// readPage reads one page of the instances under prefix (a collection's, checked by the
+// caller) with q, in one read-only transaction: at most limit instances and, past the
+// first, maxBytes of them (DefaultScanLimit and DefaultScanBytes when 0); More says a
+// next page may follow. Shared by ScanInstances and SeekInstances, which differ only in q.
+func (n *Node) readPage(ctx context.Context, db thread.ID, collection, prefix string, q dse.QueryExt, limit, maxBytes int) (InstancePage, error) {
+	if limit <= 0 {
+		limit = DefaultScanLimit
+	}
+	if maxBytes <= 0 {
+		maxBytes = DefaultScanBytes
 	}
 	txn, err := n.store.NewTransactionExtended(true)
 	if err != nil {
