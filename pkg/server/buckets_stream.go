@@ -110,21 +110,11 @@ func (s *bucketsService) PushPath(stream bucketspb.APIService_PushPathServer) er
 	if pth == "" {
 		return status.Error(codes.InvalidArgument, "push to the bucket's root: give the file's path in the bucket")
 	}
-	if err := checkBucketKey(header.Key); err != nil {
-		return err
-	}
-	unlock, err := s.locks.lock(ctx, c.db, header.Key)
+	b, unlock, err := s.writeBucket(ctx, c, header.Key)
 	if err != nil {
 		return err
 	}
 	defer unlock()
-	b, err := s.getBucket(c, header.Key)
-	if err != nil {
-		return err
-	}
-	if b.IsPrivate() {
-		return errPrivateBuckets
-	}
 	if err := fastForward(b, header.Root); err != nil {
 		return err
 	}
@@ -243,21 +233,11 @@ func (s *bucketsService) PushPaths(stream bucketspb.APIService_PushPathsServer) 
 			return err
 		}
 	}
-	if err := checkBucketKey(header.Key); err != nil {
-		return err
-	}
-	unlock, err := s.locks.lock(ctx, c.db, header.Key)
+	b, unlock, err := s.writeBucket(ctx, c, header.Key)
 	if err != nil {
 		return err
 	}
 	defer unlock()
-	b, err := s.getBucket(c, header.Key)
-	if err != nil {
-		return err
-	}
-	if b.IsPrivate() {
-		return errPrivateBuckets
-	}
 	if err := fastForward(b, header.Root); err != nil {
 		return err
 	}
