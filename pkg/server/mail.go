@@ -590,19 +590,7 @@ func scanErr(err error, box thread.ID) error {
 
 // ListInboxMessages lists the caller's inbox.
 func (s *usersService) ListInboxMessages(ctx context.Context, req *userspb.ListInboxMessagesRequest) (*userspb.ListInboxMessagesResponse, error) {
-	identity, _, err := mailCaller(ctx)
-	if err != nil {
-		return nil, err
-	}
-	box, err := s.ownBox(ctx, identity, inboxCollection)
-	if err != nil {
-		return nil, err
-	}
-	q, err := newListQuery(req.Seek, req.Limit, req.Ascending, req.Status)
-	if err != nil {
-		return nil, err
-	}
-	msgs, err := s.listMessages(ctx, box, inboxCollection, q)
+	msgs, err := s.listBox(ctx, inboxCollection, req.Seek, req.Limit, req.Ascending, req.Status)
 	if err != nil {
 		return nil, err
 	}
@@ -611,23 +599,28 @@ func (s *usersService) ListInboxMessages(ctx context.Context, req *userspb.ListI
 
 // ListSentboxMessages lists the caller's sentbox.
 func (s *usersService) ListSentboxMessages(ctx context.Context, req *userspb.ListSentboxMessagesRequest) (*userspb.ListSentboxMessagesResponse, error) {
-	identity, _, err := mailCaller(ctx)
-	if err != nil {
-		return nil, err
-	}
-	box, err := s.ownBox(ctx, identity, sentboxCollection)
-	if err != nil {
-		return nil, err
-	}
-	q, err := newListQuery(req.Seek, req.Limit, req.Ascending, userspb.ListInboxMessagesRequest_STATUS_ALL)
-	if err != nil {
-		return nil, err
-	}
-	msgs, err := s.listMessages(ctx, box, sentboxCollection, q)
+	msgs, err := s.listBox(ctx, sentboxCollection, req.Seek, req.Limit, req.Ascending, userspb.ListInboxMessagesRequest_STATUS_ALL)
 	if err != nil {
 		return nil, err
 	}
 	return &userspb.ListSentboxMessagesResponse{Messages: msgs}, nil
+}
+
+// listBox lists a page of one of the caller's boxes.
+func (s *usersService) listBox(ctx context.Context, collection, seek string, limit int64, ascending bool, st userspb.ListInboxMessagesRequest_Status) ([]*userspb.Message, error) {
+	identity, _, err := mailCaller(ctx)
+	if err != nil {
+		return nil, err
+	}
+	box, err := s.ownBox(ctx, identity, collection)
+	if err != nil {
+		return nil, err
+	}
+	q, err := newListQuery(seek, limit, ascending, st)
+	if err != nil {
+		return nil, err
+	}
+	return s.listMessages(ctx, box, collection, q)
 }
 
 // findMessage reads one message of the caller's box straight from the store; an ID with
