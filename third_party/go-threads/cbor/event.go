@@ -3,6 +3,7 @@ package cbor
 import (
 	"context"
 	"fmt"
+	"sync"
 
 	"github.com/ipfs/go-cid"
 	cbornode "github.com/ipfs/go-ipld-cbor"
@@ -124,7 +125,11 @@ func RemoveEvent(ctx context.Context, dag format.DAGService, e *Event) error {
 type Event struct {
 	format.Node
 
-	obj    *event
+	obj *event
+	// mu guards header and body, loaded on first use: one Event reaches several
+	// goroutines when a block is handed on as the object that was added (bitswap's
+	// sessions, format.Decode's short cut for a block that is already a Node).
+	mu     sync.Mutex
 	header *EventHeader
 	body   format.Node
 }
@@ -134,6 +139,16 @@ func (e *Event) HeaderID() cid.Cid {
 }
 
 func (e *Event) GetHeader(ctx context.Context, dag format.DAGService, key crypto.DecryptionKey) (net.EventHeader, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	header, err := e.getHeader(ctx, dag, key)
+	if err != nil {
+		return nil, err
+	}
+	return header, nil
+}
+
+func (e *Event) getHeader(ctx context.Context, dag format.DAGService, key crypto.DecryptionKey) (*EventHeader, error) {
 	if e.header == nil {
 		coded, err := dag.Get(ctx, e.obj.Header)
 		if err != nil {
@@ -167,9 +182,11 @@ func (e *Event) BodyID() cid.Cid {
 }
 
 func (e *Event) GetBody(ctx context.Context, dag format.DAGService, key crypto.DecryptionKey) (format.Node, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
 	var k crypto.DecryptionKey
 	if key != nil {
-		header, err := e.GetHeader(ctx, dag, key)
+		header, err := e.getHeader(ctx, dag, key)
 		if err != nil {
 			return nil, err
 		}
