@@ -1059,7 +1059,9 @@ func (r *patternReader) Read(p []byte) (int, error) {
 
 // A push streams: the server never holds the file. While 64 MiB go through PushPath,
 // what the process keeps live (after a collection, sampled as the server reports its
-// progress) grows by far less than the file.
+// progress) grows by far less than the file: holding it, even once, is 64 MiB. The bound
+// is half the file because the process also holds the node's badger stores, whose
+// memtable swaps alone add up to about 20 MiB at a sample (7 to 19 MiB seen in runs).
 func TestBucketsPushStreams(t *testing.T) {
 	e := newBucketEnv(t, Limits{})
 	key := e.create(t, "big").Root.Key
@@ -1097,7 +1099,7 @@ func TestBucketsPushStreams(t *testing.T) {
 		t.Fatalf("cid %s, want %s", file.Cid(), want)
 	}
 	t.Logf("live heap grew by at most %d MiB during a push of %d MiB", peak>>20, size>>20)
-	if peak > size/4 {
+	if peak > size/2 {
 		t.Fatalf("live heap grew by %d MiB during a push of %d MiB: the file is held, not streamed", peak>>20, size>>20)
 	}
 }
