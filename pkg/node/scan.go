@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"strings"
 
+	ds "github.com/ipfs/go-datastore"
 	"github.com/ipfs/go-datastore/query"
 	dse "github.com/textileio/go-datastore-extensions"
 	pb "github.com/textileio/go-threads/api/pb"
@@ -14,6 +15,8 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
+
+	"github.com/hubctl/hubctl/pkg/instanceid"
 )
 
 // RawInstance is one instance as go-threads stores it: its ID and its JSON, read from the
@@ -91,6 +94,34 @@ func (n *Node) ScanInstances(ctx context.Context, db thread.ID, collection strin
 		q.SeekPrefix = prefix + opts.After + "\x00"
 	}
 	return n.readPage(ctx, db, collection, prefix, q, opts.Limit, opts.MaxBytes)
+}
+
+// ErrInstanceNotFound is an ID with no instance in the collection (ReadInstance).
+var ErrInstanceNotFound = errors.New("instance not found")
+
+// ReadInstance reads one instance of a collection of database db straight from the
+// store, before any read filter, for the callers ScanInstances is for. The ID must pass
+// the instanceid rule (one key segment): the key is then go-threads' own key for it.
+func (n *Node) ReadInstance(ctx context.Context, db thread.ID, collection, id string) ([]byte, error) {
+	if err := instanceid.Check(id); err != nil {
+		return nil, err
+	}
+	if err := n.checkCollection(ctx, db, collection); err != nil {
+		return nil, err
+	}
+	txn, err := n.store.NewTransactionExtended(true)
+	if err != nil {
+		return nil, fmt.Errorf("read %s/%s of %s: %w", collection, id, db, err)
+	}
+	defer txn.Discard()
+	data, err := txn.Get(ds.RawKey(instancesPrefix(db, collection) + id))
+	if errors.Is(err, ds.ErrNotFound) {
+		return nil, ErrInstanceNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read %s/%s of %s: %w", collection, id, db, err)
+	}
+	return data, nil
 }
 
 // readPage reads one page of the instances under prefix (a collection's, checked by the

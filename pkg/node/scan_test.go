@@ -176,3 +176,41 @@ func TestScanInstancesRefuses(t *testing.T) {
 		t.Error("a scan with an ended context read on")
 	}
 }
+
+// ReadInstance reads one instance as stored, around the read filter, and refuses an ID
+// or a collection that would build another key: an ID that climbs out of the collection
+// (into another thread's instance, which go-threads' ChildString would clean it into), a
+// missing ID, another database's collection, an unknown database.
+func TestReadInstance(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	n := openAt(t, ctx, filepath.Join(t.TempDir(), "node"), nil)
+	db1, _ := createDB(t, ctx, n, "one", &pb.CollectionConfig{Name: "hidden", Schema: []byte(personSchema), ReadFilter: "return null"})
+	db2, _ := createDB(t, ctx, n, "two", &pb.CollectionConfig{Name: "secrets", Schema: []byte(personSchema)})
+	put(t, ctx, n, db1, "hidden", `{"_id":"h1","name":"mine"}`)
+	put(t, ctx, n, db2, "secrets", `{"_id":"s1","name":"the other thread's"}`)
+
+	got, err := n.ReadInstance(ctx, db1, "hidden", "h1")
+	if err != nil || !strings.Contains(string(got), `"name":"mine"`) {
+		t.Fatalf("h1: %s %v", got, err)
+	}
+	if _, err := n.ReadInstance(ctx, db1, "hidden", "h2"); !errors.Is(err, ErrInstanceNotFound) {
+		t.Errorf("a missing ID: %v, want %v", err, ErrInstanceNotFound)
+	}
+	for _, id := range []string{"", "..", "../../../../" + db2.String() + "/db/collection/secrets/s1", "h1/", "x/../h1", `..\h1`} {
+		if got, err := n.ReadInstance(ctx, db1, "hidden", id); err == nil {
+			t.Errorf("ID %q: read %s", id, got)
+		}
+	}
+	for _, name := range []string{"../hidden", "hidden/../../../../" + db2.String() + "/db/collection/secrets", ""} {
+		if got, err := n.ReadInstance(ctx, db1, name, "s1"); !errors.Is(err, ErrInvalidCollection) {
+			t.Errorf("collection %q: %s %v, want %v", name, got, err, ErrInvalidCollection)
+		}
+	}
+	if _, err := n.ReadInstance(ctx, db1, "secrets", "s1"); !errors.Is(err, ErrCollectionNotFound) {
+		t.Errorf("another database's collection: %v", err)
+	}
+	if _, err := n.ReadInstance(ctx, thread.NewIDV1(thread.Raw, 32), "hidden", "h1"); !errors.Is(err, ErrDBNotFound) {
+		t.Errorf("unknown database: %v", err)
+	}
+}
