@@ -1103,3 +1103,74 @@ func TestBucketsPushStreams(t *testing.T) {
 		t.Fatalf("live heap grew by %d MiB during a push of %d MiB: the file is held, not streamed", peak>>20, size>>20)
 	}
 }
+
+// Reads of buckets skip the Hub's read filter only where it would change nothing
+// (buckets.ReadFilterKeeps), and only while the collection's filter is the Hub's: once
+// the database's owner gives the collection another (here one that hides every bucket,
+// through the threads API's UpdateCollection), Root, List and ListPath answer what that
+// filter lets through, as go-threads' own reads do.
+func TestBucketsReadThroughTheCollectionsOwnFilter(t *testing.T) {
+	e := newBucketEnv(t, Limits{})
+	key := e.create(t, "seen").Root.Key
+	e.push(t, key, "a.txt", []byte("a"))
+	if _, err := e.bc.Root(bounded(t, e.ctx), key); err != nil {
+		t.Fatalf("root before the filter changed: %v", err)
+	}
+	cfg := buckets.CollectionConfig()
+	cfg.ReadFilter = "return null"
+	if err := e.s.c.UpdateCollection(bounded(t, e.ctx), e.db, cfg, db.WithManagedToken(e.s.tok)); err != nil {
+		t.Fatal(err)
+	}
+	_, err := e.bc.Root(bounded(t, e.ctx), key)
+	hidden := status.Convert(bucketNotFound(key)).Message()
+	wantCode(t, "root through a filter that hides it", err, codes.NotFound, hidden)
+	_, err = e.bc.ListPath(bounded(t, e.ctx), key, "a.txt")
+	wantCode(t, "list path through a filter that hides it", err, codes.NotFound, hidden)
+	list, err := e.bc.List(bounded(t, e.ctx))
+	if err != nil || len(list.Roots) != 0 {
+		t.Fatalf("list through a filter that hides every bucket: %v %v", list, err)
+	}
+}
+
+// A directory's listing describes a raw child (a small file's one block) from its link,
+// without reading the block (linkItem): every item must still be what reading the node
+// gives (buckets.NewItem), for raw files, a file of many chunks and a directory.
+func TestBucketsListingFromLinksMatchesTheNodes(t *testing.T) {
+	e := newBucketEnv(t, Limits{})
+	key := e.create(t, "sizes").Root.Key
+	e.push(t, key, "d/small.txt", []byte("small"))
+	e.push(t, key, "d/empty.txt", nil)
+	e.push(t, key, "d/big.bin", randomBytes(t, 3<<20))
+	e.push(t, key, "d/sub/x.txt", []byte("x"))
+	res, err := e.bc.ListPath(bounded(t, e.ctx), key, "d")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Item.Items) != 4 {
+		t.Fatalf("%d items, want 4", len(res.Item.Items))
+	}
+	raw := 0
+	for _, got := range res.Item.Items {
+		c, err := cid.Decode(got.Cid)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.Type() == cid.Raw {
+			raw++
+		}
+		n, err := e.d.node.LocalDAG().Get(bounded(t, e.ctx), c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := buckets.NewItem(bounded(t, e.ctx), e.d.node.LocalDAG(), n, got.Path, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Name != want.Name || got.Size != want.Size || got.IsDir != want.IsDir || int(got.ItemsCount) != want.ItemsCount || got.Cid != want.Cid {
+			t.Errorf("%s: listed {%s %d dir=%v items=%d}, the node is {%s %d dir=%v items=%d}", got.Path, got.Name, got.Size, got.IsDir, got.ItemsCount, want.Name, want.Size, want.IsDir, want.ItemsCount)
+		}
+	}
+	if raw != 2 {
+		t.Fatalf("%d raw items, want 2 (small.txt, empty.txt): the test no longer covers linkItem's short cut", raw)
+	}
+}
