@@ -1217,56 +1217,103 @@ func localCID(p string) (string, error) {
 	return c.String(), nil
 }
 
-// localCIDs is localCID of each of paths, by path, hashed on every core: a sync of a
-// tree of many small files is that much faster. The error is the first path's that
-// failed, in the order given, as hashing them one by one would have told.
-func localCIDs(ctx context.Context, paths []string) (map[string]string, error) {
-	cids := make([]string, len(paths))
-	errs := make([]error, len(paths))
-	next := make(chan int)
-	var wg sync.WaitGroup
-	for range min(runtime.NumCPU(), len(paths)) {
-		wg.Add(1)
+// cidHasher hashes local files (localCID) on every core while the remote walk goes on:
+// the walk queues each local file it finds a counterpart of, so a sync of a large tree
+// spends no time of its own on hashing after the listing. The error is that of the
+// first file queued that failed, as hashing them one by one would have told.
+type cidHasher struct {
+	queue chan string
+	wg    sync.WaitGroup
+	mu    sync.Mutex
+	cids  map[string]string // by absolute path
+	first int               // the queue position of the first failure (-1: none)
+	err   error
+}
+
+func newCIDHasher(ctx context.Context) *cidHasher {
+	h := &cidHasher{queue: make(chan string, 256), cids: map[string]string{}, first: -1}
+	type job struct {
+		pos int
+		abs string
+	}
+	jobs := make(chan job)
+	go func() { // numbers the queue, so that errors keep its order
+		defer close(jobs)
+		pos := 0
+		for abs := range h.queue {
+			select {
+			case jobs <- job{pos, abs}:
+			case <-ctx.Done():
+			}
+			pos++
+		}
+	}()
+	for range runtime.NumCPU() {
+		h.wg.Add(1)
 		go func() {
-			defer wg.Done()
-			for i := range next {
-				cids[i], errs[i] = localCID(paths[i])
+			defer h.wg.Done()
+			for j := range jobs {
+				c, err := localCID(j.abs)
+				h.mu.Lock()
+				if err != nil && (h.first < 0 || j.pos < h.first) {
+					h.first, h.err = j.pos, err
+				}
+				h.cids[j.abs] = c
+				h.mu.Unlock()
 			}
 		}()
 	}
-feed:
-	for i := range paths {
-		select {
-		case next <- i:
-		case <-ctx.Done():
-			break feed
-		}
-	}
-	close(next)
-	wg.Wait()
-	for _, err := range errs {
-		if err != nil {
-			return nil, err
-		}
+	return h
+}
+
+// add queues the file at abs.
+func (h *cidHasher) add(abs string) { h.queue <- abs }
+
+// wait returns the CIDs of every file queued, by absolute path, once all are hashed.
+func (h *cidHasher) wait(ctx context.Context) (map[string]string, error) {
+	close(h.queue)
+	h.wg.Wait()
+	if h.err != nil {
+		return nil, h.err
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	out := make(map[string]string, len(paths))
-	for i, p := range paths {
-		out[p] = cids[i]
+	return h.cids, nil
+}
+
+// compareTree walks the bucket directory dir (remoteFiles) and hashes, during the walk,
+// each local file that has a counterpart there (local: the local files by path relative
+// to dir). It returns the remote files by relative path, the root they are of, and the
+// CIDs of the local files it hashed, by absolute path.
+func compareTree(ctx context.Context, s *bucketSession, dir string, local map[string]localFile) (map[string]hub.BucketItem, string, map[string]string, error) {
+	h := newCIDHasher(ctx)
+	remote, root, err := remoteFiles(ctx, s, dir, func(rel string, it hub.BucketItem) {
+		if lf, ok := local[rel]; ok && !it.IsDir {
+			h.add(lf.abs)
+		}
+	})
+	cids, herr := h.wait(ctx)
+	if err != nil {
+		return nil, "", nil, err
 	}
-	return out, nil
+	if herr != nil {
+		return nil, "", nil, herr
+	}
+	return remote, root, cids, nil
 }
 
 // remoteFiles lists a bucket directory's files by path relative to it (nothing when it
-// does not exist yet), as of the bucket root it returns: s.b.Root, the one the session
+// does not exist yet), telling found of each as the walk reaches it, as of the bucket
+// root it returns: s.b.Root, the one the session
 // read (WalkAt: no second read of a bucket instance that may hold metadata for 10,000
 // paths), else the current one.
-func remoteFiles(ctx context.Context, s *bucketSession, dir string) (map[string]hub.BucketItem, string, error) {
+func remoteFiles(ctx context.Context, s *bucketSession, dir string, found func(rel string, it hub.BucketItem)) (map[string]hub.BucketItem, string, error) {
 	files := map[string]hub.BucketItem{}
 	add := func(it hub.BucketItem) error {
-		files[strings.TrimPrefix(strings.TrimPrefix(it.Path, dir), "/")] = it
+		rel := strings.TrimPrefix(strings.TrimPrefix(it.Path, dir), "/")
+		files[rel] = it
+		found(rel, it)
 		return nil
 	}
 	root, err := s.b.Root, error(nil)
@@ -1298,26 +1345,21 @@ func runBucketSyncUp(ctx context.Context, f *Factory, bo *bucketOptions, local, 
 	if err != nil {
 		return err
 	}
-	remote, root, err := remoteFiles(ctx, s, ref.path)
+	seen := map[string]bool{}
+	byRel := make(map[string]localFile, len(files))
+	for _, lf := range files {
+		rel := strings.TrimPrefix(strings.TrimPrefix(lf.rel, ref.path), "/")
+		seen[rel] = true
+		byRel[rel] = lf
+	}
+	// The local files the bucket has too are compared by CID.
+	remote, root, cids, err := compareTree(ctx, s, ref.path, byRel)
 	if err != nil {
 		return err
 	}
 	s.b.Root = root // what the comparison is made on
 	var send []localFile
 	unchanged := 0
-	seen := map[string]bool{}
-	var both []string // the local files the bucket has too: compared by CID
-	for _, lf := range files {
-		rel := strings.TrimPrefix(strings.TrimPrefix(lf.rel, ref.path), "/")
-		seen[rel] = true
-		if it, ok := remote[rel]; ok && !it.IsDir {
-			both = append(both, lf.abs)
-		}
-	}
-	cids, err := localCIDs(ctx, both)
-	if err != nil {
-		return err
-	}
 	for _, lf := range files {
 		rel := strings.TrimPrefix(strings.TrimPrefix(lf.rel, ref.path), "/")
 		if it, ok := remote[rel]; ok && !it.IsDir {
@@ -1437,10 +1479,6 @@ func runBucketSyncDown(ctx context.Context, f *Factory, bo *bucketOptions, srcAr
 		return usageErrorf("%s is a file: sync syncs directories; pull a file with hubctl bucket pull", ref)
 	}
 	s.b.Root = bk.Root // the root that listing was of: the walk reads the same one
-	remote, root, err := remoteFiles(ctx, s, ref.path)
-	if err != nil {
-		return err
-	}
 	localFiles := map[string]localFile{}
 	if st, err := os.Stat(local); err == nil && st.IsDir() {
 		files, err := walkLocal(f, local, "")
@@ -1453,6 +1491,11 @@ func runBucketSyncDown(ctx context.Context, f *Factory, bo *bucketOptions, srcAr
 	} else if err == nil {
 		return usageErrorf("cannot sync into %s: it is a file", local)
 	}
+	// The bucket's files there are locally too are compared by CID.
+	remote, root, cids, err := compareTree(ctx, s, ref.path, localFiles)
+	if err != nil {
+		return err
+	}
 	var get []hub.BucketItem
 	unchanged := 0
 	rels := make([]string, 0, len(remote))
@@ -1460,16 +1503,6 @@ func runBucketSyncDown(ctx context.Context, f *Factory, bo *bucketOptions, srcAr
 		rels = append(rels, rel)
 	}
 	sort.Strings(rels)
-	var both []string // the bucket's files there are locally too: compared by CID
-	for _, rel := range rels {
-		if lf, ok := localFiles[rel]; ok {
-			both = append(both, lf.abs)
-		}
-	}
-	cids, err := localCIDs(ctx, both)
-	if err != nil {
-		return err
-	}
 	for _, rel := range rels {
 		it := remote[rel]
 		if lf, ok := localFiles[rel]; ok && cids[lf.abs] == it.CID {
