@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"syscall"
 	"time"
@@ -43,6 +44,8 @@ type daemonOptions struct {
 	maxDBsPerKey               int
 	maxCollectionsPerDB        int
 	userDial                   []string
+	gcPercent                  int
+	gcFromEnv                  bool // GOGC is set and --gc-percent was not given
 }
 
 func newDaemonCmd(f *Factory) *cobra.Command {
@@ -73,7 +76,10 @@ are left out (and so out of 'db info --invite') unless --include-private-addrs. 
 daemon never contacts peers other than those given with --bootstrap or named by the
 databases it holds, and pulls every database from its peers each --pull-interval.`,
 		Args: usageArgs(cobra.NoArgs),
-		RunE: func(cmd *cobra.Command, _ []string) error { return runDaemon(cmd.Context(), f, o) },
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			o.gcFromEnv = !cmd.Flags().Changed("gc-percent") && os.Getenv("GOGC") != ""
+			return runDaemon(cmd.Context(), f, o)
+		},
 	}
 	fl := c.Flags()
 	fl.StringVar(&o.apiAddr, "api-addr", server.DefaultAPIAddr, "gRPC listen address HOST:PORT")
@@ -97,6 +103,7 @@ databases it holds, and pulls every database from its peers each --pull-interval
 	fl.IntVar(&o.maxDBsPerIdentity, "max-dbs-per-identity", hubauth.DefaultDBsPerIdentity, "databases and threads one identity with a user key may own (0: no limit)")
 	fl.IntVar(&o.maxDBsPerKey, "max-dbs-per-key", hubauth.DefaultDBsPerKey, "databases and threads the identities of one user key may own together (0: no limit)")
 	fl.IntVar(&o.maxCollectionsPerDB, "max-collections-per-db", hubauth.DefaultCollectionsPerDB, "collections in one database of a user key's identity (0: no limit)")
+	fl.IntVar(&o.gcPercent, "gc-percent", server.DefaultGCPercent, "garbage collection target, as GOGC: the heap may grow this many percent over what is live before a collection (GOGC in the environment wins unless this is given)")
 	fl.StringSliceVar(&o.userDial, "user-dial", nil, "networks (CIDR), addresses, public or none that calls with a user key may make the daemon dial to join or replicate (repeatable; default any address)")
 	return c
 }
@@ -136,6 +143,12 @@ func runDaemon(ctx context.Context, f *Factory, o *daemonOptions) error {
 	quotas, err := o.quotas()
 	if err != nil {
 		return err
+	}
+	if o.gcPercent < 1 || o.gcPercent > 1000 {
+		return usageErrorf("--gc-percent must be between 1 and 1000 (the default is %d)", server.DefaultGCPercent)
+	}
+	if !o.gcFromEnv { // the runtime has applied GOGC otherwise
+		debug.SetGCPercent(o.gcPercent)
 	}
 	userDial, err := server.ParseDialPolicy(o.userDial)
 	if err != nil {
