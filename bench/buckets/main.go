@@ -5,7 +5,9 @@
 //
 //   - one large file (-size, 1 GiB): `bucket push` and `bucket pull` throughput against
 //     AddFile and GetFile (goal: at least 0.8 each), and the peak RSS of the CLI and of the
-//     daemon during the push (goal: under 150 MB each);
+//     daemon during the push (goal: under 150 MB each); the pull also against GetFile
+//     into a file written as the pull writes its own (fsync'd, renamed into place), the
+//     same work without the network;
 //   - a tree of -files files of -file-size bytes (10,000 of 4 KiB): `bucket push` of the
 //     directory (PushPaths) in files per second against an AddFile loop (goal: 0.5);
 //   - `bucket sync` of that tree after -changed files changed (10): the bytes it sent
@@ -91,6 +93,11 @@ func run(hubctl string, size int64, files, fileSize, changed int) error {
 		n.Close()
 		return err
 	}
+	liteGetFile, err := timeGetToFile(ctx, n, root, size, filepath.Join(work, "lite-pulled.bin"))
+	if err != nil {
+		n.Close()
+		return err
+	}
 	liteTree, err := timeAddTree(ctx, n, tree)
 	n.Close()
 	if err != nil {
@@ -157,6 +164,7 @@ func run(hubctl string, size int64, files, fileSize, changed int) error {
 	fmt.Fprintf(w, "measure\thubctl\tipfs-lite in process\tratio\tgoal\n")
 	fmt.Fprintf(w, "push %d bytes\t%.1f MB/s (%s)\t%.1f MB/s (%s)\t%.2f\t>= 0.8\n", size, mbps(size, push.took), push.took.Round(time.Millisecond), mbps(size, liteAdd), liteAdd.Round(time.Millisecond), liteAdd.Seconds()/push.took.Seconds())
 	fmt.Fprintf(w, "pull %d bytes\t%.1f MB/s (%s)\t%.1f MB/s (%s)\t%.2f\t>= 0.8\n", size, mbps(size, pull.took), pull.took.Round(time.Millisecond), mbps(size, liteGet), liteGet.Round(time.Millisecond), liteGet.Seconds()/pull.took.Seconds())
+	fmt.Fprintf(w, "pull %d bytes into a file (fsync'd)\t%.1f MB/s (%s)\t%.1f MB/s (%s)\t%.2f\t(the same work)\n", size, mbps(size, pull.took), pull.took.Round(time.Millisecond), mbps(size, liteGetFile), liteGetFile.Round(time.Millisecond), liteGetFile.Seconds()/pull.took.Seconds())
 	fmt.Fprintf(w, "peak RSS during the push: CLI\t%.1f MB\t\t\t< 150 MB\n", float64(push.maxRSS)/1e6)
 	fmt.Fprintf(w, "peak RSS during the push: daemon\t%.1f MB\t\t\t< 150 MB\n", float64(daemonPeak)/1e6)
 	fmt.Fprintf(w, "push of %d files of %d bytes\t%.0f files/s (%s)\t%.0f files/s (%s)\t%.2f\t>= 0.5\n", files, fileSize, fps(files, treePush.took), treePush.took.Round(time.Millisecond), fps(files, liteTree), liteTree.Round(time.Millisecond), liteTree.Seconds()/treePush.took.Seconds())
@@ -263,6 +271,45 @@ func timeGet(ctx context.Context, n *node.Node, root string, size int64) (time.D
 		return 0, fmt.Errorf("GetFile read %d bytes, want %d", got, size)
 	}
 	return time.Since(start), nil
+}
+
+// timeGetToFile is timeGet into a file at path, as `bucket pull` writes one: written,
+// fsync'd and renamed into place (then removed). It is the pull's work without the
+// network, beside GetFile into io.Discard, which writes nothing.
+func timeGetToFile(ctx context.Context, n *node.Node, root string, size int64, path string) (time.Duration, error) {
+	c, err := cid.Decode(root)
+	if err != nil {
+		return 0, err
+	}
+	start := time.Now()
+	r, err := n.DAG().GetFile(ctx, c)
+	if err != nil {
+		return 0, err
+	}
+	defer r.Close()
+	f, err := os.CreateTemp(filepath.Dir(path), ".pull-*")
+	if err != nil {
+		return 0, err
+	}
+	defer os.Remove(f.Name())
+	got, err := io.CopyBuffer(f, r, make([]byte, 1<<20))
+	if err == nil && got != size {
+		err = fmt.Errorf("GetFile read %d bytes, want %d", got, size)
+	}
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(f.Name(), path)
+	}
+	if err != nil {
+		return 0, err
+	}
+	took := time.Since(start)
+	return took, os.Remove(path)
 }
 
 func timeAddTree(ctx context.Context, n *node.Node, dir string) (time.Duration, error) {
