@@ -9,7 +9,6 @@ import (
 	"os"
 	"path"
 	"path/filepath"
-	"runtime"
 	"sort"
 	"strings"
 	"sync"
@@ -1203,97 +1202,18 @@ meanwhile is not overwritten: the sync stops and says to run it again.`,
 	return cmd
 }
 
-// localCID is the CID the server would give the file at p.
-func localCID(p string) (string, error) {
-	fh, err := os.Open(p)
-	if err != nil {
-		return "", err
-	}
-	defer fh.Close()
-	c, err := buckets.FileCID(fh)
-	if err != nil {
-		return "", fmt.Errorf("hash %s: %v", p, err)
-	}
-	return c.String(), nil
-}
-
-// cidHasher hashes local files (localCID) on every core while the remote walk goes on:
-// the walk queues each local file it finds a counterpart of, so a sync of a large tree
-// spends no time of its own on hashing after the listing. The error is that of the
-// first file queued that failed, as hashing them one by one would have told.
-type cidHasher struct {
-	queue chan string
-	wg    sync.WaitGroup
-	mu    sync.Mutex
-	cids  map[string]string // by absolute path
-	first int               // the queue position of the first failure (-1: none)
-	err   error
-}
-
-func newCIDHasher(ctx context.Context) *cidHasher {
-	h := &cidHasher{queue: make(chan string, 256), cids: map[string]string{}, first: -1}
-	type job struct {
-		pos int
-		abs string
-	}
-	jobs := make(chan job)
-	go func() { // numbers the queue, so that errors keep its order
-		defer close(jobs)
-		pos := 0
-		for abs := range h.queue {
-			select {
-			case jobs <- job{pos, abs}:
-			case <-ctx.Done():
-			}
-			pos++
-		}
-	}()
-	for range runtime.NumCPU() {
-		h.wg.Add(1)
-		go func() {
-			defer h.wg.Done()
-			for j := range jobs {
-				c, err := localCID(j.abs)
-				h.mu.Lock()
-				if err != nil && (h.first < 0 || j.pos < h.first) {
-					h.first, h.err = j.pos, err
-				}
-				h.cids[j.abs] = c
-				h.mu.Unlock()
-			}
-		}()
-	}
-	return h
-}
-
-// add queues the file at abs.
-func (h *cidHasher) add(abs string) { h.queue <- abs }
-
-// wait returns the CIDs of every file queued, by absolute path, once all are hashed.
-func (h *cidHasher) wait(ctx context.Context) (map[string]string, error) {
-	close(h.queue)
-	h.wg.Wait()
-	if h.err != nil {
-		return nil, h.err
-	}
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	return h.cids, nil
-}
-
 // compareTree walks the bucket directory dir (remoteFiles) and hashes, during the walk,
 // each local file that has a counterpart there (local: the local files by path relative
 // to dir). It returns the remote files by relative path, the root they are of, and the
 // CIDs of the local files it hashed, by absolute path.
 func compareTree(ctx context.Context, s *bucketSession, dir string, local map[string]localFile) (map[string]hub.BucketItem, string, map[string]string, error) {
-	h := newCIDHasher(ctx)
+	h := buckets.NewFileHasher(ctx)
 	remote, root, err := remoteFiles(ctx, s, dir, func(rel string, it hub.BucketItem) {
 		if lf, ok := local[rel]; ok && !it.IsDir {
-			h.add(lf.abs)
+			h.Add(lf.abs)
 		}
 	})
-	cids, herr := h.wait(ctx)
+	cids, herr := h.Wait(ctx)
 	if err != nil {
 		return nil, "", nil, err
 	}
