@@ -88,12 +88,12 @@ func run(hubctl string, size int64, files, fileSize, changed int) error {
 		n.Close()
 		return err
 	}
-	liteGet, err := timeGet(ctx, n, root, size)
+	liteGet, err := timeGet(ctx, n, root, size, "")
 	if err != nil {
 		n.Close()
 		return err
 	}
-	liteGetFile, err := timeGetToFile(ctx, n, root, size, filepath.Join(work, "lite-pulled.bin"))
+	liteGetFile, err := timeGet(ctx, n, root, size, filepath.Join(work, "lite-pulled.bin"))
 	if err != nil {
 		n.Close()
 		return err
@@ -252,7 +252,10 @@ func timeAdd(ctx context.Context, n *node.Node, path string) (time.Duration, str
 	return time.Since(start), nd.Cid().String(), nil
 }
 
-func timeGet(ctx context.Context, n *node.Node, root string, size int64) (time.Duration, error) {
+// timeGet times GetFile of root: into io.Discard when into is "", else into a file at
+// into as `bucket pull` writes one (written, fsync'd and renamed into place, then
+// removed), the pull's work without the network.
+func timeGet(ctx context.Context, n *node.Node, root string, size int64, into string) (time.Duration, error) {
 	c, err := cid.Decode(root)
 	if err != nil {
 		return 0, err
@@ -263,53 +266,35 @@ func timeGet(ctx context.Context, n *node.Node, root string, size int64) (time.D
 		return 0, err
 	}
 	defer r.Close()
-	got, err := io.Copy(io.Discard, r)
-	if err != nil {
-		return 0, err
+	var w io.Writer = io.Discard
+	var f *os.File
+	if into != "" {
+		if f, err = os.CreateTemp(filepath.Dir(into), ".pull-*"); err != nil {
+			return 0, err
+		}
+		defer os.Remove(f.Name())
+		defer f.Close()
+		w = f
 	}
-	if got != size {
-		return 0, fmt.Errorf("GetFile read %d bytes, want %d", got, size)
-	}
-	return time.Since(start), nil
-}
-
-// timeGetToFile is timeGet into a file at path, as `bucket pull` writes one: written,
-// fsync'd and renamed into place (then removed). It is the pull's work without the
-// network, beside GetFile into io.Discard, which writes nothing.
-func timeGetToFile(ctx context.Context, n *node.Node, root string, size int64, path string) (time.Duration, error) {
-	c, err := cid.Decode(root)
-	if err != nil {
-		return 0, err
-	}
-	start := time.Now()
-	r, err := n.DAG().GetFile(ctx, c)
-	if err != nil {
-		return 0, err
-	}
-	defer r.Close()
-	f, err := os.CreateTemp(filepath.Dir(path), ".pull-*")
-	if err != nil {
-		return 0, err
-	}
-	defer os.Remove(f.Name())
-	got, err := io.CopyBuffer(f, r, make([]byte, 1<<20))
+	got, err := io.CopyBuffer(w, r, make([]byte, 1<<20))
 	if err == nil && got != size {
 		err = fmt.Errorf("GetFile read %d bytes, want %d", got, size)
 	}
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(f.Name(), path)
+	if err == nil && f != nil {
+		if err = f.Sync(); err == nil {
+			if err = f.Close(); err == nil {
+				err = os.Rename(f.Name(), into)
+			}
+		}
 	}
 	if err != nil {
 		return 0, err
 	}
 	took := time.Since(start)
-	return took, os.Remove(path)
+	if f != nil {
+		return took, os.Remove(into)
+	}
+	return took, nil
 }
 
 func timeAddTree(ctx context.Context, n *node.Node, dir string) (time.Duration, error) {
