@@ -14,12 +14,18 @@
 //     against the changed files' bytes (goal: within 2x), and its time against the first
 //     push's (goal: at most a tenth).
 //
-// Usage: go run ./bench/buckets -hubctl PATH [-size 1073741824] [-files 10000] [-file-size 4096] [-changed 10]
+// Each figure is measured -rounds times (3), each round on new data, both sides in that
+// round; the report gives each figure's median round and the range of its ratios, and the
+// highest peaks: one round's figures swing with this machine's disk (the in-process
+// AddFile of 1 GiB took 3.2 s in one run and 8.1 s in another).
+//
+// Usage: go run ./bench/buckets -hubctl PATH [-size 1073741824] [-files 10000] [-file-size 4096] [-changed 10] [-rounds 3]
 package main
 
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/json"
@@ -31,6 +37,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -49,16 +56,28 @@ func main() {
 	files := flag.Int("files", 10000, "files of the tree")
 	fileSize := flag.Int("file-size", 4096, "bytes of each file of the tree")
 	changed := flag.Int("changed", 10, "files of the tree changed before the sync")
+	rounds := flag.Int("rounds", 3, "rounds, each on new data; the report gives the median round of each figure")
 	flag.Parse()
-	if err := run(*hubctl, *size, *files, *fileSize, *changed); err != nil {
+	if err := run(*hubctl, *size, *files, *fileSize, *changed, *rounds); err != nil {
 		fmt.Fprintln(os.Stderr, "buckets:", err)
 		os.Exit(1)
 	}
 }
 
-func run(hubctl string, size int64, files, fileSize, changed int) error {
+// round is one round's timings and peaks, each side of each measure taken in that round.
+type round struct {
+	push, liteAdd, pull, liteGet, liteGetFile time.Duration
+	cliPeak, daemonPeak                       int64
+	treePush, liteTree, sync                  time.Duration
+	sent, changedBytes                        int64
+}
+
+func run(hubctl string, size int64, files, fileSize, changed, rounds int) error {
 	if hubctl == "" {
 		return errors.New("-hubctl is required")
+	}
+	if rounds < 1 {
+		return errors.New("-rounds must be at least 1")
 	}
 	work, err := os.MkdirTemp("", "bench-buckets-")
 	if err != nil {
@@ -67,83 +86,102 @@ func run(hubctl string, size int64, files, fileSize, changed int) error {
 	defer os.RemoveAll(work)
 	ctx := context.Background()
 
-	fmt.Fprintf(os.Stderr, "writing a %d-byte file and %d files of %d bytes...\n", size, files, fileSize)
-	big := filepath.Join(work, "big.bin")
-	if err := writeRandom(big, size, 1); err != nil {
-		return err
-	}
-	tree := filepath.Join(work, "tree")
-	if err := writeTree(tree, files, fileSize, 2); err != nil {
-		return err
-	}
-
-	// ipfs-lite in process, on a node opened as the daemon opens its own.
-	fmt.Fprintln(os.Stderr, "ipfs-lite in process...")
+	// ipfs-lite in process, on a node opened as the daemon opens its own, and hubctl
+	// against a daemon: both for the whole run, each round on new data (a block already
+	// stored is not written again) and, on the daemon, a bucket of its own.
 	n, err := node.Open(ctx, node.Options{Dir: filepath.Join(work, "lite"), HostAddr: "/ip4/127.0.0.1/tcp/0", NoNetPulling: true})
 	if err != nil {
 		return err
 	}
-	liteAdd, root, err := timeAdd(ctx, n, big)
-	if err != nil {
-		n.Close()
-		return err
-	}
-	liteGet, err := timeGet(ctx, n, root, size, "")
-	if err != nil {
-		n.Close()
-		return err
-	}
-	liteGetFile, err := timeGet(ctx, n, root, size, filepath.Join(work, "lite-pulled.bin"))
-	if err != nil {
-		n.Close()
-		return err
-	}
-	liteTree, err := timeAddTree(ctx, n, tree)
-	n.Close()
-	if err != nil {
-		return err
-	}
-
-	// hubctl against a daemon.
+	defer n.Close()
 	d, err := startDaemon(hubctl, work)
 	if err != nil {
 		return err
 	}
 	defer d.stop()
-	if _, err := d.hubctl("bucket", "create", "bench"); err != nil {
-		return err
+	var rs []round
+	for i := range rounds {
+		fmt.Fprintf(os.Stderr, "round %d of %d\n", i+1, rounds)
+		r, err := runRound(ctx, n, d, filepath.Join(work, fmt.Sprintf("round%d", i)), fmt.Sprintf("bench%d", i), uint64(10*i), size, files, fileSize, changed)
+		if err != nil {
+			return err
+		}
+		rs = append(rs, r)
 	}
-	fmt.Fprintln(os.Stderr, "bucket push of the large file...")
+	report(rs, size, files, fileSize, changed)
+	return nil
+}
+
+// runRound measures each side of each figure once, on data of its own (seeds from seed).
+func runRound(ctx context.Context, n *node.Node, d *daemon, dir, bucket string, seed uint64, size int64, files, fileSize, changed int) (round, error) {
+	var r round
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return r, err
+	}
+	defer os.RemoveAll(dir)
+	fmt.Fprintf(os.Stderr, "  writing a %d-byte file and %d files of %d bytes...\n", size, files, fileSize)
+	big := filepath.Join(dir, "big.bin")
+	if err := writeRandom(big, size, seed+1); err != nil {
+		return r, err
+	}
+	tree := filepath.Join(dir, "tree")
+	if err := writeTree(tree, files, fileSize, seed+2); err != nil {
+		return r, err
+	}
+
+	fmt.Fprintln(os.Stderr, "  ipfs-lite in process...")
+	var root string
+	var err error
+	if r.liteAdd, root, err = timeAdd(ctx, n, big); err != nil {
+		return r, err
+	}
+	if r.liteGet, err = timeGet(ctx, n, root, size, ""); err != nil {
+		return r, err
+	}
+	if r.liteGetFile, err = timeGet(ctx, n, root, size, filepath.Join(dir, "lite-pulled.bin")); err != nil {
+		return r, err
+	}
+	if r.liteTree, err = timeAddTree(ctx, n, tree); err != nil {
+		return r, err
+	}
+
+	if _, err := d.hubctl("bucket", "create", bucket); err != nil {
+		return r, err
+	}
+	fmt.Fprintln(os.Stderr, "  bucket push of the large file...")
 	d.resetPeak()
-	push, err := d.hubctl("bucket", "push", "bench/big.bin", big)
+	push, err := d.hubctl("bucket", "push", bucket+"/big.bin", big)
 	if err != nil {
-		return err
+		return r, err
 	}
-	daemonPeak := d.peakRSS()
-	fmt.Fprintln(os.Stderr, "bucket pull of the large file...")
-	out := filepath.Join(work, "pulled.bin")
-	pull, err := d.hubctl("bucket", "pull", "bench/big.bin", out)
+	r.push, r.cliPeak, r.daemonPeak = push.took, push.maxRSS, d.peakRSS()
+	fmt.Fprintln(os.Stderr, "  bucket pull of the large file...")
+	out := filepath.Join(dir, "pulled.bin")
+	pull, err := d.hubctl("bucket", "pull", bucket+"/big.bin", out)
 	if err != nil {
-		return err
+		return r, err
 	}
+	r.pull = pull.took
 	if same, err := sameFile(big, out); err != nil || !same {
-		return fmt.Errorf("the pulled file differs from the pushed one (%v)", err)
+		return r, fmt.Errorf("the pulled file differs from the pushed one (%v)", err)
 	}
 	os.Remove(out)
-	fmt.Fprintln(os.Stderr, "bucket push of the tree...")
-	treePush, err := d.hubctl("bucket", "push", "bench/tree", tree)
+	os.Remove(big)
+	fmt.Fprintln(os.Stderr, "  bucket push of the tree...")
+	treePush, err := d.hubctl("bucket", "push", bucket+"/tree", tree)
 	if err != nil {
-		return err
+		return r, err
 	}
-	changedBytes, err := changeFiles(tree, changed, fileSize, 3)
+	r.treePush = treePush.took
+	if r.changedBytes, err = changeFiles(tree, changed, fileSize, seed+3); err != nil {
+		return r, err
+	}
+	fmt.Fprintln(os.Stderr, "  bucket sync of the tree...")
+	sync, err := d.hubctl("bucket", "sync", tree, bucket+"/tree", "-o", "json")
 	if err != nil {
-		return err
+		return r, err
 	}
-	fmt.Fprintln(os.Stderr, "bucket sync of the tree...")
-	sync, err := d.hubctl("bucket", "sync", tree, "bench/tree", "-o", "json")
-	if err != nil {
-		return err
-	}
+	r.sync = sync.took
 	var synced struct {
 		Pushed []struct {
 			Path string `json:"path"`
@@ -151,26 +189,59 @@ func run(hubctl string, size int64, files, fileSize, changed int) error {
 		} `json:"pushed"`
 	}
 	if err := json.Unmarshal(sync.stdout, &synced); err != nil {
-		return fmt.Errorf("bucket sync -o json: %v: %s", err, sync.stdout)
+		return r, fmt.Errorf("bucket sync -o json: %v: %s", err, sync.stdout)
 	}
-	var sent int64
 	for _, p := range synced.Pushed {
-		sent += p.Size
+		r.sent += p.Size
 	}
+	return r, nil
+}
 
+// report prints each figure: with one round its two sides and their ratio, with more
+// the median round's (by ratio) and the ratios' range, and the worst peak.
+func report(rs []round, size int64, files, fileSize, changed int) {
 	mbps := func(b int64, d time.Duration) float64 { return float64(b) / d.Seconds() / 1e6 }
 	fps := func(n int, d time.Duration) float64 { return float64(n) / d.Seconds() }
+	ms := func(d time.Duration) time.Duration { return d.Round(time.Millisecond) }
+	// median returns the round whose ratio is the median, and the ratios' range.
+	median := func(ratio func(round) float64) (round, string) {
+		sorted := slices.Clone(rs)
+		slices.SortFunc(sorted, func(a, b round) int { return cmp.Compare(ratio(a), ratio(b)) })
+		if len(sorted) == 1 {
+			return sorted[0], ""
+		}
+		return sorted[len(sorted)/2], fmt.Sprintf(" (%.2f-%.2f)", ratio(sorted[0]), ratio(sorted[len(sorted)-1]))
+	}
 	w := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', 0)
+	if len(rs) > 1 {
+		fmt.Fprintf(w, "%d rounds: each row is the median round's, by ratio (the range of the ratios in parentheses); peaks are the highest\n", len(rs))
+	}
 	fmt.Fprintf(w, "measure\thubctl\tipfs-lite in process\tratio\tgoal\n")
-	fmt.Fprintf(w, "push %d bytes\t%.1f MB/s (%s)\t%.1f MB/s (%s)\t%.2f\t>= 0.8\n", size, mbps(size, push.took), push.took.Round(time.Millisecond), mbps(size, liteAdd), liteAdd.Round(time.Millisecond), liteAdd.Seconds()/push.took.Seconds())
-	fmt.Fprintf(w, "pull %d bytes\t%.1f MB/s (%s)\t%.1f MB/s (%s)\t%.2f\t>= 0.8\n", size, mbps(size, pull.took), pull.took.Round(time.Millisecond), mbps(size, liteGet), liteGet.Round(time.Millisecond), liteGet.Seconds()/pull.took.Seconds())
-	fmt.Fprintf(w, "pull %d bytes into a file (fsync'd)\t%.1f MB/s (%s)\t%.1f MB/s (%s)\t%.2f\t(the same work)\n", size, mbps(size, pull.took), pull.took.Round(time.Millisecond), mbps(size, liteGetFile), liteGetFile.Round(time.Millisecond), liteGetFile.Seconds()/pull.took.Seconds())
-	fmt.Fprintf(w, "peak RSS during the push: CLI\t%.1f MB\t\t\t< 150 MB\n", float64(push.maxRSS)/1e6)
-	fmt.Fprintf(w, "peak RSS during the push: daemon\t%.1f MB\t\t\t< 150 MB\n", float64(daemonPeak)/1e6)
-	fmt.Fprintf(w, "push of %d files of %d bytes\t%.0f files/s (%s)\t%.0f files/s (%s)\t%.2f\t>= 0.5\n", files, fileSize, fps(files, treePush.took), treePush.took.Round(time.Millisecond), fps(files, liteTree), liteTree.Round(time.Millisecond), liteTree.Seconds()/treePush.took.Seconds())
-	fmt.Fprintf(w, "sync after %d files changed: bytes sent\t%d\t(changed: %d)\t%.2f\t<= 2\n", changed, sent, changedBytes, float64(sent)/float64(changedBytes))
-	fmt.Fprintf(w, "sync after %d files changed: time\t%s\t(first push: %s)\t%.3f\t<= 0.1\n", changed, sync.took.Round(time.Millisecond), treePush.took.Round(time.Millisecond), sync.took.Seconds()/treePush.took.Seconds())
-	return w.Flush()
+	pushRatio := func(r round) float64 { return r.liteAdd.Seconds() / r.push.Seconds() }
+	r, rng := median(pushRatio)
+	fmt.Fprintf(w, "push %d bytes\t%.1f MB/s (%s)\t%.1f MB/s (%s)\t%.2f%s\t>= 0.8\n", size, mbps(size, r.push), ms(r.push), mbps(size, r.liteAdd), ms(r.liteAdd), pushRatio(r), rng)
+	pullRatio := func(r round) float64 { return r.liteGet.Seconds() / r.pull.Seconds() }
+	r, rng = median(pullRatio)
+	fmt.Fprintf(w, "pull %d bytes\t%.1f MB/s (%s)\t%.1f MB/s (%s)\t%.2f%s\t>= 0.8\n", size, mbps(size, r.pull), ms(r.pull), mbps(size, r.liteGet), ms(r.liteGet), pullRatio(r), rng)
+	fileRatio := func(r round) float64 { return r.liteGetFile.Seconds() / r.pull.Seconds() }
+	r, rng = median(fileRatio)
+	fmt.Fprintf(w, "pull %d bytes into a file (fsync'd)\t%.1f MB/s (%s)\t%.1f MB/s (%s)\t%.2f%s\t(the same work)\n", size, mbps(size, r.pull), ms(r.pull), mbps(size, r.liteGetFile), ms(r.liteGetFile), fileRatio(r), rng)
+	var cli, dmn int64
+	for _, r := range rs {
+		cli, dmn = max(cli, r.cliPeak), max(dmn, r.daemonPeak)
+	}
+	fmt.Fprintf(w, "peak RSS during the push: CLI\t%.1f MB\t\t\t< 150 MB\n", float64(cli)/1e6)
+	fmt.Fprintf(w, "peak RSS during the push: daemon\t%.1f MB\t\t\t< 150 MB\n", float64(dmn)/1e6)
+	treeRatio := func(r round) float64 { return r.liteTree.Seconds() / r.treePush.Seconds() }
+	r, rng = median(treeRatio)
+	fmt.Fprintf(w, "push of %d files of %d bytes\t%.0f files/s (%s)\t%.0f files/s (%s)\t%.2f%s\t>= 0.5\n", files, fileSize, fps(files, r.treePush), ms(r.treePush), fps(files, r.liteTree), ms(r.liteTree), treeRatio(r), rng)
+	sentRatio := func(r round) float64 { return float64(r.sent) / float64(r.changedBytes) }
+	r, rng = median(sentRatio)
+	fmt.Fprintf(w, "sync after %d files changed: bytes sent\t%d\t(changed: %d)\t%.2f%s\t<= 2\n", changed, r.sent, r.changedBytes, sentRatio(r), rng)
+	syncRatio := func(r round) float64 { return r.sync.Seconds() / r.treePush.Seconds() }
+	r, rng = median(syncRatio)
+	fmt.Fprintf(w, "sync after %d files changed: time\t%s\t(first push: %s)\t%.3f%s\t<= 0.1\n", changed, ms(r.sync), ms(r.treePush), syncRatio(r), rng)
+	w.Flush()
 }
 
 // writeRandom writes size pseudo-random bytes (incompressible, reproducible from seed).
