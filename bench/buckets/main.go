@@ -86,23 +86,25 @@ func run(hubctl string, size int64, files, fileSize, changed, rounds int) error 
 	defer os.RemoveAll(work)
 	ctx := context.Background()
 
-	// ipfs-lite in process, on a node opened as the daemon opens its own, and hubctl
-	// against a daemon: both for the whole run, each round on new data (a block already
-	// stored is not written again) and, on the daemon, a bucket of its own.
+	// ipfs-lite in process, on a node opened as the daemon opens its own, for the whole
+	// run; hubctl against a daemon on one data directory, started afresh for each round
+	// (the push's peak is then the push's, not what the last round's tree and sync left
+	// for the Go runtime to give back). Each round works on new data (a block already
+	// stored is not written again) and, on the daemon, in a bucket of its own.
 	n, err := node.Open(ctx, node.Options{Dir: filepath.Join(work, "lite"), HostAddr: "/ip4/127.0.0.1/tcp/0", NoNetPulling: true})
 	if err != nil {
 		return err
 	}
 	defer n.Close()
-	d, err := startDaemon(hubctl, work)
-	if err != nil {
-		return err
-	}
-	defer d.stop()
 	var rs []round
 	for i := range rounds {
 		fmt.Fprintf(os.Stderr, "round %d of %d\n", i+1, rounds)
+		d, err := startDaemon(hubctl, work)
+		if err != nil {
+			return err
+		}
 		r, err := runRound(ctx, n, d, filepath.Join(work, fmt.Sprintf("round%d", i)), fmt.Sprintf("bench%d", i), uint64(10*i), size, files, fileSize, changed)
+		d.stop()
 		if err != nil {
 			return err
 		}
