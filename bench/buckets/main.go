@@ -152,11 +152,13 @@ func runRound(ctx context.Context, n *node.Node, d *daemon, dir, bucket string, 
 	}
 	fmt.Fprintln(os.Stderr, "  bucket push of the large file...")
 	d.resetPeak()
+	before := d.peakRSS()
 	push, err := d.hubctl("bucket", "push", bucket+"/big.bin", big)
 	if err != nil {
 		return r, err
 	}
 	r.push, r.cliPeak, r.daemonPeak = push.took, push.maxRSS, d.peakRSS()
+	fmt.Fprintf(os.Stderr, "  push %s (AddFile %s), daemon peak %.1f MB from %.1f MB before it\n", r.push.Round(time.Millisecond), r.liteAdd.Round(time.Millisecond), float64(r.daemonPeak)/1e6, float64(before)/1e6)
 	fmt.Fprintln(os.Stderr, "  bucket pull of the large file...")
 	out := filepath.Join(dir, "pulled.bin")
 	pull, err := d.hubctl("bucket", "pull", bucket+"/big.bin", out)
