@@ -14,8 +14,8 @@
 //     against the changed files' bytes (goal: within 2x), and its time against the first
 //     push's (goal: at most a tenth).
 //
-// Each figure is measured -rounds times (3), each round on new data, both sides in that
-// round; the report gives each figure's median round and the range of its ratios, and the
+// Each figure is measured -rounds times (3), each round afresh (a new node, a new daemon
+// and data directory, new data), both sides in that round; the report gives each figure's median round and the range of its ratios, and the
 // highest peaks: one round's figures swing with this machine's disk (the in-process
 // AddFile of 1 GiB took 3.2 s in one run and 8.1 s in another).
 //
@@ -86,25 +86,16 @@ func run(hubctl string, size int64, files, fileSize, changed, rounds int) error 
 	defer os.RemoveAll(work)
 	ctx := context.Background()
 
-	// ipfs-lite in process, on a node opened as the daemon opens its own, for the whole
-	// run; hubctl against a daemon on one data directory, started afresh for each round
-	// (the push's peak is then the push's, not what the last round's tree and sync left
-	// for the Go runtime to give back). Each round works on new data (a block already
-	// stored is not written again) and, on the daemon, in a bucket of its own.
-	n, err := node.Open(ctx, node.Options{Dir: filepath.Join(work, "lite"), HostAddr: "/ip4/127.0.0.1/tcp/0", NoNetPulling: true})
-	if err != nil {
-		return err
-	}
-	defer n.Close()
+	// Each round is the whole measure afresh, in a directory of its own: ipfs-lite in
+	// process on a new node opened as the daemon opens its own, and hubctl against a new
+	// daemon with a new data directory, on new data. Rounds are then independent trials
+	// of one scenario; a store that grows from round to round would be another (a
+	// restarted daemon's RSS grows with the small files its store holds: the blockstore's
+	// bloom filter is rebuilt at start by reading every key, through mapped table pages).
 	var rs []round
 	for i := range rounds {
 		fmt.Fprintf(os.Stderr, "round %d of %d\n", i+1, rounds)
-		d, err := startDaemon(hubctl, work)
-		if err != nil {
-			return err
-		}
-		r, err := runRound(ctx, n, d, filepath.Join(work, fmt.Sprintf("round%d", i)), fmt.Sprintf("bench%d", i), uint64(10*i), size, files, fileSize, changed)
-		d.stop()
+		r, err := freshRound(ctx, hubctl, filepath.Join(work, fmt.Sprintf("round%d", i)), uint64(10*i), size, files, fileSize, changed)
 		if err != nil {
 			return err
 		}
@@ -112,6 +103,22 @@ func run(hubctl string, size int64, files, fileSize, changed, rounds int) error 
 	}
 	report(rs, size, files, fileSize, changed)
 	return nil
+}
+
+// freshRound runs one round in dir, on a new node and a new daemon, and removes dir.
+func freshRound(ctx context.Context, hubctl, dir string, seed uint64, size int64, files, fileSize, changed int) (round, error) {
+	defer os.RemoveAll(dir)
+	n, err := node.Open(ctx, node.Options{Dir: filepath.Join(dir, "lite"), HostAddr: "/ip4/127.0.0.1/tcp/0", NoNetPulling: true})
+	if err != nil {
+		return round{}, err
+	}
+	defer n.Close()
+	d, err := startDaemon(hubctl, dir)
+	if err != nil {
+		return round{}, err
+	}
+	defer d.stop()
+	return runRound(ctx, n, d, filepath.Join(dir, "data"), "bench", seed, size, files, fileSize, changed)
 }
 
 // runRound measures each side of each figure once, on data of its own (seeds from seed).
