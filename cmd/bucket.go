@@ -321,15 +321,11 @@ left out.`,
 			if err != nil {
 				return err
 			}
-			ctx := cmd.Context()
-			s, err := bo.open(ctx, f, ref.bucket)
+			_, l, err := bo.openPath(cmd.Context(), f, ref)
 			if err != nil {
 				return err
 			}
-			item, entries, _, err := s.bs.ListPath(ctx, s.b.Key, ref.path)
-			if err != nil {
-				return notInBucket(err, s, ref)
-			}
+			item, entries := l.item, l.entries
 			list := []lsEntry{}
 			if !item.IsDir {
 				list = append(list, item)
@@ -369,6 +365,28 @@ func notInBucket(err error, s *bucketSession, ref bucketRef) error {
 	return err
 }
 
+// listedPath is one path of a bucket as ListPath answered it.
+type listedPath struct {
+	item    hub.BucketItem
+	entries []hub.BucketItem // a directory's, one level
+	bucket  hub.Bucket       // the bucket as of the listing (its root)
+}
+
+// openPath opens ref's bucket and lists ref's path in it (the bucket's root for none):
+// the start of every command that reads or removes one path. A path the bucket does not
+// have is notInBucket's error.
+func (o *bucketOptions) openPath(ctx context.Context, f *Factory, ref bucketRef) (*bucketSession, listedPath, error) {
+	s, err := o.open(ctx, f, ref.bucket)
+	if err != nil {
+		return nil, listedPath{}, err
+	}
+	item, entries, bk, err := s.bs.ListPath(ctx, s.b.Key, ref.path)
+	if err != nil {
+		return nil, listedPath{}, notInBucket(err, s, ref)
+	}
+	return s, listedPath{item: item, entries: entries, bucket: bk}, nil
+}
+
 func newBucketCatCmd(f *Factory, bo *bucketOptions) *cobra.Command {
 	return &cobra.Command{
 		Use:   "cat BUCKET/PATH",
@@ -385,15 +403,11 @@ func newBucketCatCmd(f *Factory, bo *bucketOptions) *cobra.Command {
 				return usageErrorf("give the file to print: BUCKET/PATH")
 			}
 			ctx := cmd.Context()
-			s, err := bo.open(ctx, f, ref.bucket)
+			s, l, err := bo.openPath(ctx, f, ref)
 			if err != nil {
 				return err
 			}
-			item, _, _, err := s.bs.ListPath(ctx, s.b.Key, ref.path)
-			if err != nil {
-				return notInBucket(err, s, ref)
-			}
-			if item.IsDir {
+			if l.item.IsDir {
 				return usageErrorf("%s is a directory: list it with hubctl bucket ls, or pull it with hubctl bucket pull", ref)
 			}
 			_, err = s.bs.PullPath(ctx, s.b.Key, ref.path, f.IO.Out, nil)
@@ -687,14 +701,11 @@ func runBucketPull(ctx context.Context, f *Factory, bo *bucketOptions, srcArg, d
 	if err != nil {
 		return err
 	}
-	s, err := bo.open(ctx, f, ref.bucket)
+	s, l, err := bo.openPath(ctx, f, ref)
 	if err != nil {
 		return err
 	}
-	item, _, _, err := s.bs.ListPath(ctx, s.b.Key, ref.path)
-	if err != nil {
-		return notInBucket(err, s, ref)
-	}
+	item := l.item
 	if !item.IsDir {
 		if dst == "-" {
 			_, err := s.bs.PullPath(ctx, s.b.Key, ref.path, f.IO.Out, nil)
@@ -956,14 +967,11 @@ func newBucketRmPathCmd(f *Factory, bo *bucketOptions) *cobra.Command {
 				return usageErrorf("give the path to remove: BUCKET/PATH (hubctl bucket rm deletes a whole bucket)")
 			}
 			ctx := cmd.Context()
-			s, err := bo.open(ctx, f, ref.bucket)
+			s, l, err := bo.openPath(ctx, f, ref)
 			if err != nil {
 				return err
 			}
-			item, _, _, err := s.bs.ListPath(ctx, s.b.Key, ref.path)
-			if err != nil {
-				return notInBucket(err, s, ref)
-			}
+			item := l.item
 			what := "file"
 			if item.IsDir {
 				what = fmt.Sprintf("directory of %s", plural(item.Items, "entry"))
@@ -1387,17 +1395,14 @@ func runBucketSyncDown(ctx context.Context, f *Factory, bo *bucketOptions, srcAr
 	if err != nil {
 		return err
 	}
-	s, err := bo.open(ctx, f, ref.bucket)
+	s, l, err := bo.openPath(ctx, f, ref)
 	if err != nil {
 		return err
 	}
-	item, _, bk, err := s.bs.ListPath(ctx, s.b.Key, ref.path)
-	if err != nil {
-		return notInBucket(err, s, ref)
-	}
-	if !item.IsDir {
+	if !l.item.IsDir {
 		return usageErrorf("%s is a file: sync syncs directories; pull a file with hubctl bucket pull", ref)
 	}
+	bk := l.bucket
 	s.b.Root = bk.Root // the root that listing was of: the walk reads the same one
 	localFiles := map[string]localFile{}
 	if st, err := os.Stat(local); err == nil && st.IsDir() {
