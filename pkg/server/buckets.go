@@ -359,6 +359,17 @@ func (s *bucketsService) saveBucket(c bucketCall, b *buckets.Bucket) error {
 	return nil
 }
 
+// commit commits ed, an editor of b's tree, points b at the new root and saves b. The
+// caller has recorded in b's metadata what the edit changed (touch).
+func (s *bucketsService) commit(ctx context.Context, c bucketCall, b *buckets.Bucket, ed *buckets.Editor) error {
+	root, err := ed.Commit(ctx)
+	if err != nil {
+		return editErr(err)
+	}
+	b.Path = buckets.IPFSPath(root)
+	return s.saveBucket(c, b)
+}
+
 // touch records a write of pth (bucket-relative; "" the root) as the Hub did: the path's
 // metadata updated at now, and what was under it forgotten.
 // Times are as go-threads stores them (asSaved), so that answers match later reads.
@@ -823,14 +834,9 @@ func (s *bucketsService) MovePath(ctx context.Context, req *bucketspb.MovePathRe
 	if err := ed.Move(ctx, from, to); err != nil {
 		return nil, editErr(err)
 	}
-	root, err := ed.Commit(ctx)
-	if err != nil {
-		return nil, editErr(err)
-	}
 	b.UnsetMetadataWithPrefix(from)
 	touch(b, to, time.Now())
-	b.Path = buckets.IPFSPath(root)
-	if err := s.saveBucket(c, b); err != nil {
+	if err := s.commit(ctx, c, b, ed); err != nil {
 		return nil, err
 	}
 	return &bucketspb.MovePathResponse{}, nil
@@ -865,14 +871,9 @@ func (s *bucketsService) RemovePath(ctx context.Context, req *bucketspb.RemovePa
 	if err := ed.Remove(ctx, pth); err != nil {
 		return nil, editErr(err)
 	}
-	root, err := ed.Commit(ctx)
-	if err != nil {
-		return nil, editErr(err)
-	}
 	b.UnsetMetadataWithPrefix(pth)
 	b.UpdatedAt = asSaved(time.Now().UnixNano())
-	b.Path = buckets.IPFSPath(root)
-	if err := s.saveBucket(c, b); err != nil {
+	if err := s.commit(ctx, c, b, ed); err != nil {
 		return nil, err
 	}
 	return &bucketspb.RemovePathResponse{Root: fitRoot(c.db, b, s.msgLimit())}, nil

@@ -166,13 +166,8 @@ func (s *bucketsService) PushPath(stream bucketspb.APIService_PushPathServer) er
 	if err := ed.Put(ctx, pth, r.node); err != nil {
 		return editErr(err)
 	}
-	root, err := ed.Commit(ctx)
-	if err != nil {
-		return editErr(err)
-	}
 	touch(b, pth, time.Now())
-	b.Path = buckets.IPFSPath(root)
-	if err := s.saveBucket(c, b); err != nil {
+	if err := s.commit(ctx, c, b, ed); err != nil {
 		return err
 	}
 	size, _ := r.node.Size()
@@ -409,12 +404,7 @@ func (s *bucketsService) PushPaths(stream bucketspb.APIService_PushPathsServer) 
 	if answered == 0 {
 		return nil // nothing pushed: nothing to save
 	}
-	root, err := ed.Commit(ctx)
-	if err != nil {
-		return editErr(err)
-	}
-	b.Path = buckets.IPFSPath(root)
-	return s.saveBucket(c, b)
+	return s.commit(ctx, c, b, ed)
 }
 
 // PullPath sends a file of a bucket in chunks; the stream's end is the file's.
