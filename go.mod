@@ -33,6 +33,7 @@ require (
 	github.com/spf13/pflag v1.0.10
 	github.com/spf13/viper v1.21.0
 	github.com/textileio/crypto v0.0.0-20210929130053-08edebc3361a
+	github.com/textileio/dcrypto v0.0.1
 	github.com/textileio/go-datastore-extensions v1.0.1
 	github.com/textileio/go-ds-badger v0.2.7-0.20201204225019-4ee78c4a40e2
 	github.com/tidwall/gjson v1.10.2
@@ -211,7 +212,6 @@ require (
 	github.com/shirou/gopsutil v2.18.12+incompatible // indirect
 	github.com/spaolacci/murmur3 v1.1.0 // indirect
 	github.com/stretchr/testify v1.11.1 // indirect
-	github.com/textileio/dcrypto v0.0.1 // indirect
 	github.com/textileio/go-libp2p-pubsub-rpc v0.0.5 // indirect
 	github.com/textileio/go-log/v2 v2.1.3-gke-1 // indirect
 	github.com/textileio/powergate/v2 v2.3.0 // indirect

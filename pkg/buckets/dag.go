@@ -175,6 +175,9 @@ var (
 type Editor struct {
 	ds   ipld.DAGService
 	root *edDir
+	// key is a private bucket's link key (nil: public): directories are read through
+	// OpenNode and stored sealed (private.go).
+	key []byte
 }
 
 // edDir is a directory being edited: its node has a link for every child in sub, stale
@@ -186,6 +189,11 @@ type edDir struct {
 	// clears it, so that flushing a directory on its own (a Get) leaves its parent to
 	// link the new node.
 	changed bool
+	// sealed is the stored form of node in a private bucket, made by flush from the
+	// plain node whose CID is sealedFrom: sealing is randomised, so it is made once for
+	// each state of the directory (Root and Commit then agree).
+	sealed     ipld.Node
+	sealedFrom cid.Cid
 }
 
 func editable(n ipld.Node) *edDir {
@@ -197,23 +205,49 @@ func editable(n ipld.Node) *edDir {
 // NewEditor starts editing the tree whose root is root, reading nodes from ds and
 // writing to it on Commit.
 func NewEditor(ctx context.Context, ds ipld.DAGService, root cid.Cid) (*Editor, error) {
-	n, err := ds.Get(ctx, root)
+	return NewPrivateEditor(ctx, ds, root, nil)
+}
+
+// NewPrivateEditor is NewEditor for the tree of a private bucket whose link key is
+// linkKey (nil: a public bucket): directories are decrypted as they are read and
+// sealed as they are stored. Get answers plain directories; files are as stored.
+func NewPrivateEditor(ctx context.Context, ds ipld.DAGService, root cid.Cid, linkKey []byte) (*Editor, error) {
+	e := &Editor{ds: ds, key: linkKey}
+	stored, err := ds.Get(ctx, root)
+	if err != nil {
+		return nil, fmt.Errorf("bucket root %s: %w", root, err)
+	}
+	n, err := e.open(stored)
 	if err != nil {
 		return nil, fmt.Errorf("bucket root %s: %w", root, err)
 	}
 	if !isDir(n) {
 		return nil, fmt.Errorf("bucket root %s: %w", root, ErrNotDirectory)
 	}
-	return &Editor{ds: ds, root: &edDir{node: n.(*dag.ProtoNode).Copy().(*dag.ProtoNode)}}, nil
+	e.root = &edDir{node: n.(*dag.ProtoNode).Copy().(*dag.ProtoNode)}
+	if linkKey != nil {
+		e.root.sealed, e.root.sealedFrom = stored, e.root.node.Cid()
+	}
+	return e, nil
 }
 
-// flush brings d's links up to date and returns its node.
-func (d *edDir) flush() (*dag.ProtoNode, error) {
+// open is the plain form of a stored node: itself in a public bucket.
+func (e *Editor) open(n ipld.Node) (ipld.Node, error) {
+	if e.key == nil {
+		return n, nil
+	}
+	plain, _, err := OpenNode(n, e.key)
+	return plain, err
+}
+
+// flush brings d's links up to date and returns its stored form (its node, or in a
+// private bucket the node sealed with key).
+func (d *edDir) flush(key []byte) (ipld.Node, error) {
 	for name, c := range d.sub {
 		if !c.changed {
 			continue
 		}
-		n, err := c.flush()
+		n, err := c.flush(key)
 		if err != nil {
 			return nil, err
 		}
@@ -223,7 +257,17 @@ func (d *edDir) flush() (*dag.ProtoNode, error) {
 		}
 		c.changed = false
 	}
-	return d.node, nil
+	if key == nil {
+		return d.node, nil
+	}
+	if d.sealed == nil || d.sealedFrom != d.node.Cid() {
+		s, err := sealDir(d.node, key)
+		if err != nil {
+			return nil, err
+		}
+		d.sealed, d.sealedFrom = s, d.node.Cid()
+	}
+	return d.sealed, nil
 }
 
 // markChanged marks every directory of a chain from the root.
@@ -257,7 +301,7 @@ func (e *Editor) walk(ctx context.Context, segs []string, create bool, what stri
 			case err == dag.ErrLinkNotFound && create:
 				next = &edDir{node: newDir(), changed: true}
 			case err == dag.ErrLinkNotFound:
-				n, ferr := d.flush()
+				n, ferr := d.flush(e.key)
 				if ferr != nil {
 					return nil, nil, ferr
 				}
@@ -265,14 +309,22 @@ func (e *Editor) walk(ctx context.Context, segs []string, create bool, what stri
 			case err != nil:
 				return nil, nil, err
 			default:
-				n, err := e.ds.Get(ctx, l.Cid)
+				stored, err := e.ds.Get(ctx, l.Cid)
+				if err == nil {
+					var n ipld.Node
+					if n, err = e.open(stored); err == nil {
+						if !isDir(n) {
+							return nil, nil, fmt.Errorf("%s %q: %q is %w", what, strings.Join(segs, "/"), strings.Join(segs[:i+1], "/"), ErrNotDirectory)
+						}
+						next = editable(n)
+						if e.key != nil {
+							next.sealed, next.sealedFrom = stored, next.node.Cid()
+						}
+					}
+				}
 				if err != nil {
 					return nil, nil, fmt.Errorf("%s %q: reading %q: %w", what, strings.Join(segs, "/"), strings.Join(segs[:i+1], "/"), err)
 				}
-				if !isDir(n) {
-					return nil, nil, fmt.Errorf("%s %q: %q is %w", what, strings.Join(segs, "/"), strings.Join(segs[:i+1], "/"), ErrNotDirectory)
-				}
-				next = editable(n)
 			}
 			pending = append(pending, attach{d, seg, next, err == dag.ErrLinkNotFound})
 		}
@@ -324,7 +376,7 @@ func (e *Editor) put(ctx context.Context, what, p string, n ipld.Node, sub *edDi
 		return err
 	}
 	if sub != nil {
-		if n, err = sub.flush(); err != nil {
+		if n, err = sub.flush(e.key); err != nil {
 			return err
 		}
 	}
@@ -362,7 +414,7 @@ func (e *Editor) Remove(ctx context.Context, p string) error {
 	}
 	parent, name := chain[len(chain)-1], segs[len(segs)-1]
 	if parent.node.RemoveNodeLink(name) != nil {
-		n, err := parent.flush()
+		n, err := parent.flush(e.key)
 		if err != nil {
 			return err
 		}
@@ -374,16 +426,17 @@ func (e *Editor) Remove(ctx context.Context, p string) error {
 	return nil
 }
 
-// resolve returns what p names: the directory being edited, or the stored node.
-func (e *Editor) resolve(ctx context.Context, p string) (*edDir, ipld.Node, error) {
+// resolve returns what p names: the directory being edited, or the stored node and its
+// plain form (the same node in a public bucket).
+func (e *Editor) resolve(ctx context.Context, p string) (d *edDir, stored, plain ipld.Node, err error) {
 	clean, segs, err := split("read", p)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	if clean == "" {
-		return e.root, nil, nil
+		return e.root, nil, nil, nil
 	}
-	d := e.root
+	d = e.root
 	for i, seg := range segs {
 		if next, ok := d.sub[seg]; ok {
 			d = next
@@ -391,50 +444,60 @@ func (e *Editor) resolve(ctx context.Context, p string) (*edDir, ipld.Node, erro
 		}
 		l, err := d.node.GetNodeLink(seg)
 		if err != nil {
-			n, ferr := d.flush()
+			n, ferr := d.flush(e.key)
 			if ferr != nil {
-				return nil, nil, ferr
+				return nil, nil, nil, ferr
 			}
-			return nil, nil, &NotFoundError{Name: seg, Under: n.Cid()}
+			return nil, nil, nil, &NotFoundError{Name: seg, Under: n.Cid()}
 		}
-		n, err := e.ds.Get(ctx, l.Cid)
-		if err != nil {
-			return nil, nil, fmt.Errorf("reading %q: %w", strings.Join(segs[:i+1], "/"), err)
+		if stored, plain, err = e.get(ctx, l.Cid); err != nil {
+			return nil, nil, nil, fmt.Errorf("reading %q: %w", strings.Join(segs[:i+1], "/"), err)
 		}
 		// The rest is stored as it is: resolve it as go-path does, never into a file.
 		for _, rest := range segs[i+1:] {
-			if !isDir(n) {
-				return nil, nil, &NotFoundError{Name: rest, Under: n.Cid()}
+			if !isDir(plain) {
+				return nil, nil, nil, &NotFoundError{Name: rest, Under: stored.Cid()}
 			}
-			l, err := n.(*dag.ProtoNode).GetNodeLink(rest)
+			l, err := plain.(*dag.ProtoNode).GetNodeLink(rest)
 			if err != nil {
-				return nil, nil, &NotFoundError{Name: rest, Under: n.Cid()}
+				return nil, nil, nil, &NotFoundError{Name: rest, Under: stored.Cid()}
 			}
-			if n, err = e.ds.Get(ctx, l.Cid); err != nil {
-				return nil, nil, fmt.Errorf("reading %q: %w", clean, err)
+			if stored, plain, err = e.get(ctx, l.Cid); err != nil {
+				return nil, nil, nil, fmt.Errorf("reading %q: %w", clean, err)
 			}
 		}
-		return nil, n, nil
+		return nil, stored, plain, nil
 	}
-	return d, nil, nil
+	return d, nil, nil, nil
 }
 
-// Get returns the node at p ("" is the root) as the tree stands in the Editor. A missing
-// path is a *NotFoundError. Directories edited since the last Commit, and what they
-// hold, are stored only by Commit: link the result elsewhere with Move, not Put.
+// get reads a stored node and opens it.
+func (e *Editor) get(ctx context.Context, c cid.Cid) (stored, plain ipld.Node, err error) {
+	if stored, err = e.ds.Get(ctx, c); err != nil {
+		return nil, nil, err
+	}
+	if plain, err = e.open(stored); err != nil {
+		return nil, nil, err
+	}
+	return stored, plain, nil
+}
+
+// Get returns the node at p ("" is the root) as the tree stands in the Editor, in plain
+// form (a private bucket's directories decrypted). A missing path is a *NotFoundError.
+// Directories edited since the last Commit, and what they hold, are stored only by
+// Commit: link the result elsewhere with Move, not Put.
 func (e *Editor) Get(ctx context.Context, p string) (ipld.Node, error) {
-	d, n, err := e.resolve(ctx, p)
+	d, _, plain, err := e.resolve(ctx, p)
 	if err != nil {
 		return nil, err
 	}
 	if d != nil {
-		pn, err := d.flush()
-		if err != nil {
+		if _, err := d.flush(e.key); err != nil {
 			return nil, err
 		}
-		return pn.Copy(), nil
+		return d.node.Copy(), nil
 	}
-	return n, nil
+	return plain, nil
 }
 
 // Move moves from to to as mv does: into to when to is a directory (as to/<base of
@@ -459,13 +522,13 @@ func (e *Editor) Move(ctx context.Context, from, to string) error {
 	if src == dst {
 		return nil
 	}
-	sd, sn, err := e.resolve(ctx, src)
+	sd, sn, splain, err := e.resolve(ctx, src)
 	if err != nil {
 		return err
 	}
-	srcIsDir := sd != nil || isDir(sn)
-	switch td, tn, err := e.resolve(ctx, dst); {
-	case err == nil && (td != nil || isDir(tn)):
+	srcIsDir := sd != nil || isDir(splain)
+	switch td, _, tplain, err := e.resolve(ctx, dst); {
+	case err == nil && (td != nil || isDir(tplain)):
 		dst = joinPath(dst, src[strings.LastIndexByte(src, '/')+1:])
 	case err == nil && srcIsDir:
 		return fmt.Errorf("cannot move %q to %q: %q is %w", from, to, dst, ErrNotDirectory)
@@ -502,7 +565,7 @@ func joinPath(dir, name string) string {
 
 // Root returns the CID of the root as the tree stands, without storing anything.
 func (e *Editor) Root() (cid.Cid, error) {
-	n, err := e.root.flush()
+	n, err := e.root.flush(e.key)
 	if err != nil {
 		return cid.Undef, err
 	}
@@ -512,14 +575,18 @@ func (e *Editor) Root() (cid.Cid, error) {
 // Commit stores every directory changed since the last Commit and returns the new
 // root's CID. The Editor then goes on from that root, holding nothing else.
 func (e *Editor) Commit(ctx context.Context) (cid.Cid, error) {
-	root, err := e.root.flush()
+	root, err := e.root.flush(e.key)
 	if err != nil {
 		return cid.Undef, err
 	}
 	var nodes []ipld.Node
 	var collect func(d *edDir)
 	collect = func(d *edDir) {
-		nodes = append(nodes, d.node)
+		if e.key == nil {
+			nodes = append(nodes, d.node)
+		} else if d.sealed != nil {
+			nodes = append(nodes, d.sealed) // one not flushed is stored as it was read
+		}
 		for _, c := range d.sub {
 			collect(c)
 		}
@@ -528,6 +595,6 @@ func (e *Editor) Commit(ctx context.Context) (cid.Cid, error) {
 	if err := e.ds.AddMany(ctx, nodes); err != nil {
 		return cid.Undef, fmt.Errorf("storing the bucket's directories: %w", err)
 	}
-	e.root = &edDir{node: root}
+	e.root = &edDir{node: e.root.node, sealed: e.root.sealed, sealedFrom: e.root.sealedFrom}
 	return root.Cid(), nil
 }
