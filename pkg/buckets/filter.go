@@ -3,6 +3,7 @@ package buckets
 import (
 	"bytes"
 	"encoding/json"
+	"strings"
 )
 
 // ReadFilterKeeps reports whether the Hub's read filter (readFilter, which go-threads runs
@@ -78,4 +79,45 @@ func isObject(v json.RawMessage) bool {
 func isString(v json.RawMessage) bool {
 	v = bytes.TrimSpace(v)
 	return len(v) > 0 && v[0] == '"'
+}
+
+// FilterFor is the bucket as the Hub's read filter hands it to reader (a public key's
+// string form, "" without a token): the metadata of the paths reader may not read left
+// out, and the link key too when nothing is left. It follows the filter's JavaScript
+// step by step (a path's entry is kept when the entry of the path or of any directory
+// above it gives reader or "*" a role above none; with a version of 0 or an owner of "",
+// the whole bucket), so that a server holding the bucket read straight from the store
+// answers what go-threads would. b is not changed.
+func FilterFor(b *Bucket, reader string) *Bucket {
+	out := b.Copy()
+	if b.Version == 0 || b.Owner == "" {
+		return out
+	}
+	grants := func(p string) bool {
+		x, ok := b.Metadata[p]
+		return ok && (x.Roles[reader] > None || x.Roles[Everyone] > None)
+	}
+	kept := map[string]Metadata{}
+	for key, md := range out.Metadata {
+		parts := strings.Split(key, "/")
+		if len(key) > 0 {
+			parts = append([]string{""}, parts...)
+		}
+		path := ""
+		for _, part := range parts {
+			if len(path) > 0 {
+				path += "/"
+			}
+			path += part
+			if grants(path) {
+				kept[key] = md
+				break
+			}
+		}
+	}
+	out.Metadata = kept
+	if len(kept) == 0 {
+		out.LinkKey = ""
+	}
+	return out
 }

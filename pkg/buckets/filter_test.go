@@ -192,3 +192,60 @@ func TestReadFilterKeepsTheBucketsHubctlWrites(t *testing.T) {
 
 // asFloat is n as a float64 round trip gives it (the timestamps go-threads stores).
 func asFloat(n int64) int64 { return int64(float64(n)) }
+
+// FilterFor answers what the Hub's filter, run in JavaScript, answers, for buckets of
+// every shape of metadata roles (including the filter's quirks: keys that start with a
+// slash, siblings sharing a prefix, the root's entry missing) and three readers.
+func TestFilterForIsTheHubFilter(t *testing.T) {
+	hub := newHubReadFilter(t)
+	const owner, other = "bbaareowner", "bbaareother"
+	r := rand.New(rand.NewPCG(3, 4))
+	root, _ := cid.Decode("bafybeiczsscdsbs7ffqz55asqdf3smv6klcw3gofszvwlyarci47bgf354")
+	paths := []string{"", "a", "a/b", "a/b/c", "ab", "b", "/x", "a/", SeedName, "docs", "docs/f.txt"}
+	filtered, whole := 0, 0
+	for i := 0; i < 3000; i++ {
+		b := New("bafzkey", []string{owner, other, ""}[r.IntN(3)], "n", root, time.Unix(0, asFloat(1733000000123456789)))
+		b.Version = []int{0, 1, 1, 1}[r.IntN(4)]
+		if r.IntN(2) == 0 {
+			b.LinkKey = "linkkey"
+		}
+		b.Metadata = map[string]Metadata{}
+		for _, p := range paths {
+			if r.IntN(2) == 0 {
+				continue
+			}
+			roles := map[string]Role{}
+			for _, who := range []string{owner, other, Everyone, ""} {
+				if r.IntN(3) == 0 {
+					roles[who] = Role(r.IntN(4))
+				}
+			}
+			b.Metadata[p] = Metadata{Key: []string{"", "k"}[r.IntN(2)], Roles: roles, UpdatedAt: 7}
+		}
+		raw, err := json.Marshal(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, reader := range []string{owner, other, ""} {
+			want, err := hub.run(reader, raw)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := json.Marshal(FilterFor(b, reader))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !sameJSON(t, got, want) {
+				t.Fatalf("FilterFor(%s, %q) = %s\nthe filter: %s", raw, reader, got, want)
+			}
+			if sameJSON(t, got, raw) {
+				whole++
+			} else {
+				filtered++
+			}
+		}
+	}
+	if filtered < 1000 || whole < 1000 {
+		t.Fatalf("%d filtered, %d whole of 9000: the generator no longer covers both", filtered, whole)
+	}
+}

@@ -293,3 +293,39 @@ func sealFile(ctx context.Context, src, dst ipld.DAGService, n ipld.Node, key []
 	}
 	return AddFile(ctx, dst, enc)
 }
+
+// SealedRootFrom stores the root of a new private bucket bootstrapped from the plain
+// directory boot (read from src, local only): its tree sealed (SealTree) with the seed,
+// encrypted with the file key, as SeedName.
+func SealedRootFrom(ctx context.Context, src, dst ipld.DAGService, boot cid.Cid, seed []byte, keys Keys) (root, seedNode ipld.Node, err error) {
+	if len(seed) != SeedSize {
+		return nil, nil, fmt.Errorf("a bucket seed has %d bytes, not %d", SeedSize, len(seed))
+	}
+	n, err := src.Get(ctx, boot)
+	if err != nil {
+		return nil, nil, fmt.Errorf("bootstrap cid %s: %w", boot, err)
+	}
+	if !isDir(n) {
+		return nil, nil, fmt.Errorf("bootstrap cid %s: %w", boot, ErrBootstrapNotDir)
+	}
+	_, plain, err := SealTree(ctx, src, dst, boot, keys)
+	if err != nil {
+		return nil, nil, err
+	}
+	sealed, err := encryptBytes(seed, keys.File)
+	if err != nil {
+		return nil, nil, fmt.Errorf("encrypting the seed: %w", err)
+	}
+	s := dag.NewRawNode(sealed)
+	if err := plain.AddNodeLink(SeedName, s); err != nil {
+		return nil, nil, err
+	}
+	r, err := sealDir(plain, keys.Link)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := dst.AddMany(ctx, []ipld.Node{s, r}); err != nil {
+		return nil, nil, fmt.Errorf("storing the bucket root: %w", err)
+	}
+	return r, s, nil
+}

@@ -47,10 +47,12 @@ func bucketCtx(key *Key, tok thread.Token, db string) context.Context {
 	return metadata.NewIncomingContext(context.Background(), md)
 }
 
-// A buckets call reaches its handler only with the database in its header, and only the
-// database's owner's: another identity's is "db not found", unary or streaming, before
-// the stream's first message is read; none (or a malformed one) is "db required". The
-// CID readers need a token, no database.
+// A buckets call reaches its handler only with the database in its header, and, for the
+// methods that are the owner's alone (List, Create, Remove), only the database's owner's:
+// another identity's is "db not found"; none (or a malformed one) is "db required". The
+// CID readers need a token, no database. The shared methods (the Hub's cross-user ones)
+// reach the handler for another identity with a token too, marked SharedBucketCall, and
+// never without a token.
 func TestBucketsOnlyOnTheCallersDatabase(t *testing.T) {
 	f := newGuardFixture(t, AuthKeys)
 	_, aliceTok := f.identity(t)
@@ -60,17 +62,21 @@ func TestBucketsOnlyOnTheCallersDatabase(t *testing.T) {
 		t.Fatal(err)
 	}
 	other := thread.NewIDV1(thread.Raw, 32) // nobody's
+	var shared bool                         // the last handler reached: was it marked shared?
 	unary := func(ctx context.Context, method string) (bool, error) {
 		reached := false
 		_, err := f.g.UnaryInterceptor()(ctx, &bucketspb.ListRequest{}, &grpc.UnaryServerInfo{FullMethod: bucketsAPI + method},
-			func(context.Context, any) (any, error) { reached = true; return &bucketspb.ListResponse{}, nil })
+			func(ctx context.Context, _ any) (any, error) {
+				reached, shared = true, SharedBucketCall(ctx)
+				return &bucketspb.ListResponse{}, nil
+			})
 		return reached, err
 	}
 	stream := func(ctx context.Context, method string) (bool, error) {
 		reached := false
 		s := &fakeStream{ctx: ctx}
-		err := f.g.StreamInterceptor()(nil, s, &grpc.StreamServerInfo{FullMethod: bucketsAPI + method}, func(any, grpc.ServerStream) error {
-			reached = true
+		err := f.g.StreamInterceptor()(nil, s, &grpc.StreamServerInfo{FullMethod: bucketsAPI + method}, func(_ any, ss grpc.ServerStream) error {
+			reached, shared = true, SharedBucketCall(ss.Context())
 			return nil
 		})
 		return reached, err
@@ -95,7 +101,7 @@ func TestBucketsOnlyOnTheCallersDatabase(t *testing.T) {
 		{what: "blocks, a token", ctx: bucketCtx(&f.user, bobTok, ""), code: codes.OK, reach: true, blocks: true},
 		{what: "blocks, no token", ctx: bucketCtx(&f.user, "", ""), code: codes.Unauthenticated, msg: "Token required", blocks: true},
 	} {
-		unaryM, streamM := "Root", "PushPaths"
+		unaryM, streamM := "List", "PushPaths"
 		if c.blocks {
 			unaryM, streamM = "ListIpfsPath", "PullIpfsPath"
 		}
@@ -104,11 +110,43 @@ func TestBucketsOnlyOnTheCallersDatabase(t *testing.T) {
 			run  func(context.Context, string) (bool, error)
 			m    string
 		}{{"unary", unary, unaryM}, {"stream", stream, streamM}} {
+			if call.m == "PushPaths" {
+				continue // shared: below
+			}
 			reached, err := call.run(c.ctx, call.m)
 			st := status.Convert(err)
 			if st.Code() != c.code || (c.msg != "" && st.Message() != c.msg) || reached != c.reach {
 				t.Errorf("%s, %s %s: reached %v, %v %q; want reached %v, %v %q", c.what, call.kind, call.m, reached, st.Code(), st.Message(), c.reach, c.code, c.msg)
 			}
+		}
+	}
+	for _, c := range []struct {
+		what          string
+		ctx           context.Context
+		code          codes.Code
+		reach, shared bool
+	}{
+		{what: "owner", ctx: bucketCtx(&f.user, aliceTok, id.String()), reach: true},
+		{what: "another identity", ctx: bucketCtx(&f.user, bobTok, id.String()), reach: true, shared: true},
+		{what: "a thread nobody owns", ctx: bucketCtx(&f.user, aliceTok, other.String()), reach: true, shared: true},
+		{what: "account key, no token", ctx: bucketCtx(&f.account, "", id.String()), reach: true},
+		{what: "no token", ctx: bucketCtx(&f.user, "", id.String()), code: codes.Unauthenticated},
+		{what: "no header", ctx: bucketCtx(&f.user, bobTok, ""), code: codes.InvalidArgument},
+	} {
+		for _, call := range []struct {
+			run func(context.Context, string) (bool, error)
+			m   string
+		}{{unary, "Root"}, {unary, "PushPathAccessRoles"}, {stream, "PushPaths"}, {stream, "PullPath"}} {
+			shared = false
+			reached, err := call.run(c.ctx, call.m)
+			if status.Code(err) != c.code || reached != c.reach || shared != c.shared {
+				t.Errorf("%s, %s: reached %v (shared %v), %v; want reached %v (shared %v), %v", c.what, call.m, reached, shared, err, c.reach, c.shared, c.code)
+			}
+		}
+	}
+	for _, m := range []string{"List", "Create", "Remove"} {
+		if reached, err := unary(bucketCtx(&f.user, bobTok, id.String()), m); reached || status.Code(err) != codes.NotFound {
+			t.Errorf("another identity, %s: reached %v, %v; want db not found", m, reached, err)
 		}
 	}
 	// The archive methods answer Unimplemented, naming what hubctl lacks.

@@ -197,7 +197,8 @@ func (g *Guard) UnaryInterceptor() grpc.UnaryServerInterceptor {
 		case unimplemented:
 			return nil, errUnimplementedUsers(info.FullMethod)
 		case bucket:
-			if err := g.checkBucket(ctx, c, p); err != nil {
+			ctx, err := g.checkBucket(ctx, c, p)
+			if err != nil {
 				return nil, err
 			}
 			return handler(ctx, req)
@@ -239,7 +240,7 @@ func (g *Guard) StreamInterceptor() grpc.StreamServerInterceptor {
 		switch {
 		case p.kind == bucket:
 			// The database is in the stream's headers: checked before any message.
-			if err := g.checkBucket(ctx, c, p); err != nil {
+			if ws.ctx, err = g.checkBucket(ctx, c, p); err != nil {
 				return err
 			}
 		case p.kind == public || c.Operator:
@@ -523,6 +524,9 @@ type policy struct {
 	name     func(req any) string
 	db       bool
 	notFound error
+	// shared: a buckets method another identity may call on a database it does not
+	// own, for a bucket whose path access roles give it a role (the service decides).
+	shared bool
 }
 
 type kind int
@@ -581,19 +585,34 @@ func HeaderThreadID(ctx context.Context) (thread.ID, bool) {
 // included: the method cannot run without it) and, but for operators, a database the
 // caller owns (NotFound "db not found" otherwise, as for every other database); one
 // without (ListIpfsPath, PullIpfsPath: p.db false) only the caller checks of
-// authenticate.
-func (g *Guard) checkBucket(ctx context.Context, c Caller, p policy) error {
+// authenticate. A shared method (p.shared: the Hub's cross-user bucket methods) lets a
+// caller with a token through to a database it does not own, marked as such
+// (SharedBucketCall): the buckets service then answers it by the bucket's path access
+// roles, and "db not found" where they give it nothing.
+func (g *Guard) checkBucket(ctx context.Context, c Caller, p policy) (context.Context, error) {
 	if !p.db {
-		return nil
+		return ctx, nil
 	}
 	id, ok := HeaderThreadID(ctx)
 	if !ok {
-		return errBucketDBRequired
+		return ctx, errBucketDBRequired
 	}
-	if !c.Operator && !g.Owners.Owns(c.Identity, id) {
-		return errDBNotFound
+	if c.Operator || g.Owners.Owns(c.Identity, id) {
+		return ctx, nil
 	}
-	return nil
+	if p.shared && c.Identity != "" {
+		return context.WithValue(ctx, sharedBucketKey{}, true), nil
+	}
+	return ctx, errDBNotFound
+}
+
+type sharedBucketKey struct{}
+
+// SharedBucketCall reports whether a buckets call acts on a database its caller does not
+// own (checkBucket let it through for the bucket's path access roles to decide).
+func SharedBucketCall(ctx context.Context) bool {
+	shared, _ := ctx.Value(sharedBucketKey{}).(bool)
+	return shared
 }
 
 // errUnimplementedUsers answers the users API methods hubctl does not serve: the
@@ -703,24 +722,25 @@ var policies = map[string]policy{
 
 	// Buckets: every method on a database named by the x-textile-thread header is its
 	// owner's (and operators'); the two that read a CID of the node's own blocks name
-	// no database and are for any caller with a token. The Hub let other identities
-	// reach some of them, for its path access roles: not yet served.
+	// no database and are for any caller with a token. The methods the Hub let other
+	// identities call (its allowedCrossUserMethods, and PushPaths, which came later)
+	// are shared: the bucket's path access roles decide them (pkg/server/buckets.go).
 	bucketsAPI + "List":                    bucketDB,
 	bucketsAPI + "Create":                  bucketDB,
-	bucketsAPI + "Root":                    bucketDB,
-	bucketsAPI + "Links":                   bucketDB,
-	bucketsAPI + "ListPath":                bucketDB,
+	bucketsAPI + "Root":                    bucketShared,
+	bucketsAPI + "Links":                   bucketShared,
+	bucketsAPI + "ListPath":                bucketShared,
 	bucketsAPI + "ListIpfsPath":            bucketBlocks,
-	bucketsAPI + "PushPath":                bucketDB,
-	bucketsAPI + "PushPaths":               bucketDB,
-	bucketsAPI + "PullPath":                bucketDB,
+	bucketsAPI + "PushPath":                bucketShared,
+	bucketsAPI + "PushPaths":               bucketShared,
+	bucketsAPI + "PullPath":                bucketShared,
 	bucketsAPI + "PullIpfsPath":            bucketBlocks,
-	bucketsAPI + "SetPath":                 bucketDB,
-	bucketsAPI + "MovePath":                bucketDB,
+	bucketsAPI + "SetPath":                 bucketShared,
+	bucketsAPI + "MovePath":                bucketShared,
 	bucketsAPI + "Remove":                  bucketDB,
-	bucketsAPI + "RemovePath":              bucketDB,
-	bucketsAPI + "PushPathAccessRoles":     bucketDB,
-	bucketsAPI + "PullPathAccessRoles":     bucketDB,
+	bucketsAPI + "RemovePath":              bucketShared,
+	bucketsAPI + "PushPathAccessRoles":     bucketShared,
+	bucketsAPI + "PullPathAccessRoles":     bucketShared,
 	bucketsAPI + "DefaultArchiveConfig":    {kind: unimplemented},
 	bucketsAPI + "SetDefaultArchiveConfig": {kind: unimplemented},
 	bucketsAPI + "Archive":                 {kind: unimplemented},
@@ -728,8 +748,10 @@ var policies = map[string]policy{
 	bucketsAPI + "ArchiveWatch":            {kind: unimplemented},
 }
 
-// The two policies of buckets methods: on the header's database, or on blocks only.
+// The policies of buckets methods: on the header's database (its owner's, or shared by
+// path access roles), or on blocks only.
 var (
 	bucketDB     = policy{kind: bucket, db: true, notFound: errDBNotFound}
+	bucketShared = policy{kind: bucket, db: true, notFound: errDBNotFound, shared: true}
 	bucketBlocks = policy{kind: bucket}
 )

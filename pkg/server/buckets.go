@@ -19,12 +19,26 @@ package server
 //
 // Reads of contents go through the node's LocalDAG: nobody can make the node fetch (and
 // keep) blocks it does not have by naming a CID.
+//
+// Private buckets are encrypted as the Hub encrypted them (pkg/buckets private.go): the
+// service seals what it writes and opens what it reads with the keys of the instance,
+// so that what a client sends and gets is plaintext and what is stored is not.
+//
+// Path access roles (the metadata's roles, merged down the tree: Bucket.RoleOf) let
+// another identity reach a bucket in a database it does not own through the methods the
+// guard marks shared; authorize decides each call. The caller's role is worked out from
+// the instance as stored, and what it is answered is the instance as the Hub's read
+// filter would give it (buckets.FilterFor). Its writes go through go-threads with its own
+// token, so the Hub's write validator checks them too.
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/url"
+	"reflect"
 	"strings"
 	"sync"
 	"time"
@@ -69,8 +83,10 @@ func newBucketsService(n *node.Node, g *hubauth.Guard, opts Options, limits Limi
 
 // The buckets API's answers for what is missing or not served.
 var (
-	errPrivateBuckets = status.Error(codes.FailedPrecondition, "private buckets are not supported yet by hubctl: create a public bucket")
-	errPathRoles      = status.Error(codes.FailedPrecondition, "path access roles are not supported yet by hubctl")
+	// errSharedNotFound answers a caller that reaches a database it does not own and
+	// has no role in the bucket it names: what a missing database answers, so that
+	// nobody learns what another identity's databases and buckets are.
+	errSharedNotFound = status.Error(codes.NotFound, "db not found")
 	// errNonFastForward is the Hub's answer to a write whose root is not the bucket's
 	// current one (textile buckets.ErrNonFastForward); clients match its text.
 	errNonFastForward = status.Error(codes.FailedPrecondition, "update is non-fast-forward")
@@ -90,6 +106,9 @@ type bucketCall struct {
 	// reader is the token's identity as go-threads hands it to read filters ("" without
 	// a token).
 	reader string
+	// shared: the caller does not own the database (nor is an operator); the bucket's
+	// path access roles decide what it may do (authorize).
+	shared bool
 }
 
 func (s *bucketsService) call(ctx context.Context) (bucketCall, error) {
@@ -101,7 +120,7 @@ func (s *bucketsService) call(ctx context.Context) (bucketCall, error) {
 	if err != nil {
 		return bucketCall{}, err
 	}
-	c := bucketCall{db: id, tok: tok, ctx: inProcess(ctx, tok)}
+	c := bucketCall{db: id, tok: tok, ctx: inProcess(ctx, tok), shared: hubauth.SharedBucketCall(ctx)}
 	if pk, err := tok.PubKey(); err == nil && pk != nil {
 		c.reader = pk.String()
 	}
@@ -157,6 +176,69 @@ func (l *bucketLocks) lock(ctx context.Context, db thread.ID, key string) (func(
 	}
 }
 
+// newKeys makes the keys of a new private bucket.
+func newKeys() (*buckets.Keys, error) {
+	link, err := buckets.NewEncryptionKey()
+	if err != nil {
+		return nil, status.Error(codes.Internal, err.Error())
+	}
+	file, err := buckets.NewEncryptionKey()
+	if err != nil {
+		return nil, status.Error(codes.Internal, err.Error())
+	}
+	return &buckets.Keys{Link: link, File: file}, nil
+}
+
+// writeKeys are the keys a write of pth into b seals with: nil for a public bucket.
+func writeKeys(b *buckets.Bucket, pth string) (*buckets.Keys, error) {
+	if !b.IsPrivate() {
+		return nil, nil
+	}
+	link, err := b.LinkKeyBytes()
+	if err != nil {
+		return nil, unreadableBucket(b)
+	}
+	file, err := b.FileKey(pth)
+	if err != nil {
+		return nil, unreadableBucket(b)
+	}
+	return &buckets.Keys{Link: link, File: file}, nil
+}
+
+// unreadableBucket answers a private bucket whose keys cannot be read (an instance
+// written through the threads API, not by a buckets server); the keys are not shown.
+func unreadableBucket(b *buckets.Bucket) error {
+	return status.Errorf(codes.FailedPrecondition, "private bucket %s has keys this server cannot use: it was written through the threads API; remove it", b.Key)
+}
+
+// sameFileKeys refuses a move in a private bucket between paths whose files are
+// encrypted with different keys (a bucket the Hub gave per-path keys, on a role change):
+// the move would leave files that their new path's key does not open. Buckets hubctl
+// made have one file key.
+func sameFileKeys(b *buckets.Bucket, from, to string) error {
+	if !b.IsPrivate() {
+		return nil
+	}
+	fk, err := b.FileKey(from)
+	if err != nil {
+		return unreadableBucket(b)
+	}
+	tk, err := b.FileKey(to)
+	if err != nil {
+		return unreadableBucket(b)
+	}
+	own := false
+	for p, md := range b.Metadata {
+		if md.Key != "" && p != from && strings.HasPrefix(p, from+"/") {
+			own = true
+		}
+	}
+	if !bytes.Equal(fk, tk) || own {
+		return status.Errorf(codes.FailedPrecondition, "cannot move %q to %q in private bucket %s: their files are encrypted with different keys (the Hub gave paths keys of their own); pull the files and push them to the new path", from, to, b.Key)
+	}
+	return nil
+}
+
 // bucketNotFound answers a key with no bucket in the database.
 func bucketNotFound(key string) error {
 	return status.Errorf(codes.NotFound, "bucket %s not found: list the database's buckets (hubctl bucket list)", key)
@@ -206,9 +288,12 @@ func jsUnsafe(s string) string {
 }
 
 // writeBucket starts a write to the bucket key: the key checked, the bucket's write lock
-// taken (unlock releases it), the bucket read under it, and a private bucket refused.
+// taken (unlock releases it), and the bucket read under it.
 func (s *bucketsService) writeBucket(ctx context.Context, c bucketCall, key string) (*buckets.Bucket, func(), error) {
 	if err := checkBucketKey(key); err != nil {
+		if c.shared {
+			return nil, nil, errSharedNotFound
+		}
 		return nil, nil, err
 	}
 	unlock, err := s.locks.lock(ctx, c.db, key)
@@ -220,15 +305,15 @@ func (s *bucketsService) writeBucket(ctx context.Context, c bucketCall, key stri
 		unlock()
 		return nil, nil, err
 	}
-	if b.IsPrivate() {
-		unlock()
-		return nil, nil, errPrivateBuckets
-	}
 	return b, unlock, nil
 }
 
-// getBucket reads bucket key of the call's database, through the read filter.
+// getBucket reads bucket key of the call's database, through the read filter; for a
+// shared call, as stored (authorize and the answers' view decide what the caller sees).
 func (s *bucketsService) getBucket(c bucketCall, key string) (*buckets.Bucket, error) {
+	if c.shared {
+		return s.sharedBucket(c, key)
+	}
 	if err := checkBucketKey(key); err != nil {
 		return nil, err
 	}
@@ -245,6 +330,65 @@ func (s *bucketsService) getBucket(c bucketCall, key string) (*buckets.Bucket, e
 	}
 	b.EnsureNoNulls()
 	return &b, nil
+}
+
+// sharedBucket reads bucket key for a caller that does not own its database: straight
+// from the store, only while the collection reads through the Hub's filter (the roles
+// are the Hub's only then), and only when the bucket gives the caller a role somewhere.
+// Every other case is errSharedNotFound, whatever the reason.
+func (s *bucketsService) sharedBucket(c bucketCall, key string) (*buckets.Bucket, error) {
+	if checkBucketKey(key) != nil || !s.hubFilter(c) {
+		return nil, errSharedNotFound
+	}
+	raw, err := s.node.ReadInstance(c.ctx, c.db, buckets.CollectionName, key)
+	if err != nil {
+		return nil, errSharedNotFound
+	}
+	var b buckets.Bucket
+	if json.Unmarshal(raw, &b) != nil || b.Key != key {
+		return nil, errSharedNotFound
+	}
+	b.EnsureNoNulls()
+	if !b.ReaderAnywhere(c.reader) {
+		return nil, errSharedNotFound
+	}
+	return &b, nil
+}
+
+// authorize lets the call act on pth (cleaned; "" the root) of b with at least role
+// need. The database's owner and operators may do anything here (go-threads' write
+// validator still checks the owner's writes); another identity needs the role on the
+// path (Bucket.RoleOf), and is answered "db not found" when it has none anywhere in
+// the bucket.
+func (s *bucketsService) authorize(c bucketCall, b *buckets.Bucket, pth string, need buckets.Role) error {
+	if !c.shared {
+		return nil
+	}
+	if b.RoleOf(c.reader, pth) >= need {
+		return nil
+	}
+	if !b.ReaderAnywhere(c.reader) {
+		return errSharedNotFound
+	}
+	shown := pth
+	if shown == "" {
+		shown = "the root"
+	}
+	return status.Errorf(codes.PermissionDenied, "permission denied: %s of bucket %s needs the %s role, which your identity does not have there: ask its owner or an admin of the path to grant it (hubctl bucket roles grant)", shown, b.Key, need)
+}
+
+// view is b as the call may be answered it: as the Hub's read filter gives it to a
+// caller that does not own the database (b itself for the others, whose reads went
+// through the filter already), and without the link key, which the Hub's filter left
+// to a reader of any path: it opens every directory of a private bucket, and so names
+// what the caller may not read (the server decrypts for the caller; no client needs it).
+func (c bucketCall) view(b *buckets.Bucket) *buckets.Bucket {
+	if !c.shared {
+		return b
+	}
+	v := buckets.FilterFor(b, c.reader)
+	v.LinkKey = ""
+	return v
 }
 
 // bucketJSON is bucket key's instance as go-threads' FindByID answers it to the caller:
@@ -345,7 +489,14 @@ func (s *bucketsService) threadsErr(c bucketCall, err error, key string) error {
 
 // saveBucket saves a changed bucket, with the checks of a Save through the threads API.
 func (s *bucketsService) saveBucket(c bucketCall, b *buckets.Bucket) error {
-	doc, err := json.Marshal(b)
+	save := b
+	if c.shared {
+		var err error
+		if save, err = s.sharedSave(c, b); err != nil {
+			return err
+		}
+	}
+	doc, err := json.Marshal(save)
 	if err != nil {
 		return status.Error(codes.Internal, err.Error())
 	}
@@ -357,6 +508,39 @@ func (s *bucketsService) saveBucket(c bucketCall, b *buckets.Bucket) error {
 		return s.threadsErr(c, err, b.Key)
 	}
 	return nil
+}
+
+// sharedSave is what a caller that does not own the database saves for the changed
+// bucket b: go-threads diffs a Save against the instance as the read filter gives it
+// to the caller, not as stored, so the caller's own view is saved with b's changes
+// (its path and times, and each metadata entry it changed) made to it. Saving b whole
+// would read, to go-threads, as adding every entry the filter hid, which the Hub's
+// validator refuses; saving the view without the changes' care could drop the link key
+// or the entries the caller cannot see. The bucket's write lock is held: the stored
+// instance is the one b was read from.
+func (s *bucketsService) sharedSave(c bucketCall, b *buckets.Bucket) (*buckets.Bucket, error) {
+	raw, err := s.node.ReadInstance(c.ctx, c.db, buckets.CollectionName, b.Key)
+	if err != nil {
+		return nil, s.threadsErr(c, err, b.Key)
+	}
+	var before buckets.Bucket
+	if err := json.Unmarshal(raw, &before); err != nil {
+		return nil, status.Errorf(codes.FailedPrecondition, "bucket %s is no bucket this server can read: %v", b.Key, err)
+	}
+	before.EnsureNoNulls()
+	v := buckets.FilterFor(&before, c.reader)
+	v.Path, v.UpdatedAt = b.Path, b.UpdatedAt
+	for p, md := range b.Metadata {
+		if old, ok := before.Metadata[p]; !ok || !reflect.DeepEqual(old, md) {
+			v.Metadata[p] = md
+		}
+	}
+	for p := range before.Metadata {
+		if _, ok := b.Metadata[p]; !ok {
+			delete(v.Metadata, p)
+		}
+	}
+	return v, nil
 }
 
 // commit commits ed, an editor of b's tree, points b at the new root and saves b. The
@@ -374,14 +558,47 @@ func (s *bucketsService) commit(ctx context.Context, c bucketCall, b *buckets.Bu
 // metadata updated at now, and what was under it forgotten.
 // Times are as go-threads stores them (asSaved), so that answers match later reads.
 func touch(b *buckets.Bucket, pth string, now time.Time) {
+	touchAs(bucketCall{}, b, pth, now)
+}
+
+// touchAs is touch for the call's caller. The Hub's write validator lets only the owner
+// add or remove metadata entries (an admin may remove them): a write by another
+// identity (shared) instead updates the time of the nearest entry at or above the path,
+// the one its role comes through, and forgets nothing it may not remove.
+func touchAs(c bucketCall, b *buckets.Bucket, pth string, now time.Time) {
+	if !c.shared {
+		touchOwner(b, pth, now)
+		return
+	}
 	ts := asSaved(now.UnixNano())
 	b.UpdatedAt = ts
-	b.SetMetadataAtPath(pth, buckets.Metadata{UpdatedAt: ts})
+	if _, at, ok := b.MetadataForPath(pth, false); ok {
+		if md, exists := b.Metadata[at]; exists {
+			md.UpdatedAt = ts
+			b.Metadata[at] = md
+		}
+	}
+	unsetUnder(c, b, pth)
+}
+
+// unsetUnder forgets the metadata under pth ("" the root: all but the seed's), when the
+// caller may.
+func unsetUnder(c bucketCall, b *buckets.Bucket, pth string) {
+	if c.shared && b.RoleOf(c.reader, pth) < buckets.Admin {
+		return
+	}
 	if pth == "" {
 		b.UnsetMetadataWithPrefix(buckets.SeedName + "/")
 	} else {
 		b.UnsetMetadataWithPrefix(pth + "/")
 	}
+}
+
+func touchOwner(b *buckets.Bucket, pth string, now time.Time) {
+	ts := asSaved(now.UnixNano())
+	b.UpdatedAt = ts
+	b.SetMetadataAtPath(pth, buckets.Metadata{UpdatedAt: ts})
+	unsetUnder(bucketCall{}, b, pth)
 }
 
 // fastForward refuses a write whose root (a push header's, RemovePath's: "/ipfs/<cid>",
@@ -515,22 +732,29 @@ func (s *bucketsService) Root(ctx context.Context, req *bucketspb.RootRequest) (
 	if err != nil {
 		return nil, err
 	}
-	return &bucketspb.RootResponse{Root: fitRoot(c.db, b, s.msgLimit())}, nil
+	return &bucketspb.RootResponse{Root: fitRoot(c.db, c.view(b), s.msgLimit())}, nil
 }
 
 // links are a bucket's (and one of its paths') addresses on the gateway, as the Hub made
-// them (createLinks): www only with a buckets host, which hubctl has not.
-func (s *bucketsService) links(db thread.ID, key, pth string) *bucketspb.LinksResponse {
+// them (createLinks): www only with a buckets host, which hubctl has not. A private
+// bucket's carry the caller's token (?token=), which the gateway reads them with, as the
+// Hub's did.
+func (s *bucketsService) links(c bucketCall, b *buckets.Bucket, pth string) *bucketspb.LinksResponse {
 	if s.gatewayURL == "" {
 		return &bucketspb.LinksResponse{}
 	}
 	l := &bucketspb.LinksResponse{
-		Url:  s.gatewayURL + "/thread/" + db.String() + "/buckets/" + key,
-		Ipns: s.gatewayURL + "/ipns/" + key,
+		Url:  s.gatewayURL + "/thread/" + c.db.String() + "/buckets/" + b.Key,
+		Ipns: s.gatewayURL + "/ipns/" + b.Key,
 	}
 	if pth != "" {
 		l.Url += "/" + pth
 		l.Ipns += "/" + pth
+	}
+	if b.IsPrivate() && c.tok != "" {
+		q := "?token=" + url.QueryEscape(string(c.tok))
+		l.Url += q
+		l.Ipns += q
 	}
 	return l
 }
@@ -549,12 +773,15 @@ func (s *bucketsService) Links(ctx context.Context, req *bucketspb.LinksRequest)
 	if err != nil {
 		return nil, err
 	}
+	if err := s.authorize(c, b, pth, buckets.Reader); err != nil {
+		return nil, err
+	}
 	if pth != "" {
 		if _, err := s.resolve(ctx, b, pth); err != nil {
 			return nil, err
 		}
 	}
-	return s.links(c.db, b.Key, pth), nil
+	return s.links(c, b, pth), nil
 }
 
 // Create makes a bucket: a new key, a root directory holding a new seed (or the
@@ -565,9 +792,6 @@ func (s *bucketsService) Create(ctx context.Context, req *bucketspb.CreateReques
 	c, err := s.call(ctx)
 	if err != nil {
 		return nil, err
-	}
-	if req.Private {
-		return nil, errPrivateBuckets
 	}
 	if req.Unfreeze {
 		return nil, status.Error(codes.Unimplemented, "hubctl daemon cannot unfreeze a bucket from Filecoin: hubctl has no Filecoin archiving")
@@ -588,11 +812,20 @@ func (s *bucketsService) Create(ctx context.Context, req *bucketspb.CreateReques
 	if err != nil {
 		return nil, status.Error(codes.Internal, err.Error())
 	}
-	root, seed, seedCid, err := s.newRoot(ctx, boot)
+	var keys *buckets.Keys
+	if req.Private {
+		if keys, err = newKeys(); err != nil {
+			return nil, err
+		}
+	}
+	root, seed, seedCid, err := s.newRoot(ctx, boot, keys)
 	if err != nil {
 		return nil, err
 	}
 	b := buckets.New(key, identity(ctx), req.Name, root, time.Now())
+	if keys != nil {
+		b = buckets.NewPrivate(key, identity(ctx), req.Name, root, keys.Link, keys.File, time.Now())
+	}
 	doc, err := json.Marshal(b)
 	if err != nil {
 		return nil, status.Error(codes.Internal, err.Error())
@@ -616,7 +849,7 @@ func (s *bucketsService) Create(ctx context.Context, req *bucketspb.CreateReques
 	}
 	return &bucketspb.CreateResponse{
 		Root:    pbRoot(c.db, b),
-		Links:   s.links(c.db, key, ""),
+		Links:   s.links(c, b, ""),
 		Seed:    seed,
 		SeedCid: seedCid.String(),
 	}, nil
@@ -671,13 +904,97 @@ func (s *bucketsService) Remove(ctx context.Context, req *bucketspb.RemoveReques
 	return &bucketspb.RemoveResponse{}, nil
 }
 
-// PushPathAccessRoles and PullPathAccessRoles are the next issue's.
-func (s *bucketsService) PushPathAccessRoles(context.Context, *bucketspb.PushPathAccessRolesRequest) (*bucketspb.PushPathAccessRolesResponse, error) {
-	return nil, errPathRoles
+// PushPathAccessRoles gives identities roles on a path of a bucket (one that exists), as
+// the Hub did: the path gets an entry of its own, None takes a role away. Its caller
+// needs Admin there; another identity than the owner may change only an entry that is
+// already there (the Hub's write validator lets only the owner add one). Unlike the
+// Hub, a private bucket keeps its file keys: the server decrypts for every reader, and
+// the read filter shows a reader the entries of what it may read, never the keys above.
+func (s *bucketsService) PushPathAccessRoles(ctx context.Context, req *bucketspb.PushPathAccessRolesRequest) (*bucketspb.PushPathAccessRolesResponse, error) {
+	c, err := s.call(ctx)
+	if err != nil {
+		return nil, err
+	}
+	pth, err := cleanPath(req.Path)
+	if err != nil {
+		return nil, err
+	}
+	roles := make(map[string]buckets.Role, len(req.Roles))
+	for who, r := range req.Roles {
+		if r < bucketspb.PathAccessRole_PATH_ACCESS_ROLE_UNSPECIFIED || r > bucketspb.PathAccessRole_PATH_ACCESS_ROLE_ADMIN {
+			return nil, status.Errorf(codes.InvalidArgument, "invalid role %d for %q: give none, reader, writer or admin", r, who)
+		}
+		if err := checkRoleHolder(who); err != nil {
+			return nil, err
+		}
+		roles[who] = buckets.Role(r)
+	}
+	b, unlock, err := s.writeBucket(ctx, c, req.Key)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
+	if err := s.authorize(c, b, pth, buckets.Admin); err != nil {
+		return nil, err
+	}
+	if _, err := s.resolve(ctx, b, pth); err != nil {
+		return nil, err
+	}
+	if _, own := b.Metadata[pth]; c.shared && !own {
+		_, at, _ := b.MetadataForPath(pth, false)
+		return nil, status.Errorf(codes.PermissionDenied, "permission denied: only the owner of bucket %s can give %q roles of its own; an admin can change the roles of %q, where %q's come from", b.Key, pth, at, pth)
+	}
+	if !b.SetRoles(pth, roles, asSaved(time.Now().UnixNano())) {
+		return &bucketspb.PushPathAccessRolesResponse{}, nil
+	}
+	if err := s.saveBucket(c, b); err != nil {
+		return nil, err
+	}
+	return &bucketspb.PushPathAccessRolesResponse{}, nil
 }
 
-func (s *bucketsService) PullPathAccessRoles(context.Context, *bucketspb.PullPathAccessRolesRequest) (*bucketspb.PullPathAccessRolesResponse, error) {
-	return nil, errPathRoles
+// checkRoleHolder refuses what cannot be given a role: "*", or a public key in its
+// string form (what tokens name), before it reaches the instance.
+func checkRoleHolder(who string) error {
+	if who == buckets.Everyone {
+		return nil
+	}
+	pk := &thread.Libp2pPubKey{}
+	if err := pk.UnmarshalString(who); err != nil {
+		return status.Errorf(codes.InvalidArgument, "invalid role holder %q: give an identity's public key or \"*\" for everyone", who)
+	}
+	if pk.String() != who {
+		return status.Errorf(codes.InvalidArgument, "invalid role holder %q: give the public key as tokens spell it (%s)", who, pk.String())
+	}
+	return nil
+}
+
+// PullPathAccessRoles answers the roles of a path: those of its nearest entry, as the
+// Hub did. Its caller needs to be able to read the path.
+func (s *bucketsService) PullPathAccessRoles(ctx context.Context, req *bucketspb.PullPathAccessRolesRequest) (*bucketspb.PullPathAccessRolesResponse, error) {
+	c, err := s.call(ctx)
+	if err != nil {
+		return nil, err
+	}
+	pth, err := cleanPath(req.Path)
+	if err != nil {
+		return nil, err
+	}
+	b, err := s.getBucket(c, req.Key)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.authorize(c, b, pth, buckets.Reader); err != nil {
+		return nil, err
+	}
+	if _, err := s.resolve(ctx, b, pth); err != nil {
+		return nil, err
+	}
+	md, _, ok := c.view(b).MetadataForPath(pth, false)
+	if !ok {
+		return nil, status.Errorf(codes.NotFound, "could not resolve path: %s", pth)
+	}
+	return &bucketspb.PullPathAccessRolesResponse{Roles: pbMetadata(md).Roles}, nil
 }
 
 // The archive methods: hubctl has no Filecoin.
@@ -716,6 +1033,9 @@ func (s *bucketsService) ListPath(ctx context.Context, req *bucketspb.ListPathRe
 	if err != nil {
 		return nil, err
 	}
+	if err := s.authorize(c, b, pth, buckets.Reader); err != nil {
+		return nil, err
+	}
 	n, err := s.resolve(ctx, b, pth)
 	if err != nil {
 		return nil, err
@@ -724,8 +1044,9 @@ func (s *bucketsService) ListPath(ctx context.Context, req *bucketspb.ListPathRe
 	if pth != "" {
 		full += "/" + pth
 	}
-	root := fitRoot(c.db, b, s.msgLimit()/2)
-	item, err := s.listItem(ctx, n, full, b, proto.Size(root))
+	view := c.view(b)
+	root := fitRoot(c.db, view, s.msgLimit()/2)
+	item, err := s.listItem(ctx, n, full, b, view, proto.Size(root))
 	if err != nil {
 		return nil, err
 	}
@@ -742,7 +1063,7 @@ func (s *bucketsService) ListIpfsPath(ctx context.Context, req *bucketspb.ListIp
 	if err != nil {
 		return nil, err
 	}
-	item, err := s.listItem(ctx, n, req.Path, nil, 0)
+	item, err := s.listItem(ctx, n, req.Path, nil, nil, 0)
 	if err != nil {
 		return nil, err
 	}
@@ -769,15 +1090,29 @@ func (s *bucketsService) SetPath(ctx context.Context, req *bucketspb.SetPathRequ
 		return nil, err
 	}
 	defer unlock()
+	if err := s.authorize(c, b, pth, buckets.Writer); err != nil {
+		return nil, err
+	}
+	keys, err := writeKeys(b, pth)
+	if err != nil {
+		return nil, err
+	}
 	var root cid.Cid
 	if pth == "" {
-		if root, _, _, err = s.newRoot(ctx, target); err != nil {
+		if root, _, _, err = s.newRoot(ctx, target, keys); err != nil {
 			return nil, err
 		}
 	} else {
 		n, err := s.localNode(ctx, target)
 		if err != nil {
 			return nil, err
+		}
+		if keys != nil {
+			// The Hub's setPathFromExistingCid: a private bucket holds the tree
+			// encrypted, as if its files had been pushed.
+			if n, _, err = buckets.SealTree(ctx, s.dag, s.dag, target, *keys); err != nil {
+				return nil, editErr(err)
+			}
 		}
 		ed, err := s.editor(ctx, b)
 		if err != nil {
@@ -790,7 +1125,7 @@ func (s *bucketsService) SetPath(ctx context.Context, req *bucketspb.SetPathRequ
 			return nil, editErr(err)
 		}
 	}
-	touch(b, pth, time.Now())
+	touchAs(c, b, pth, time.Now())
 	b.Path = buckets.IPFSPath(root)
 	if err := s.saveBucket(c, b); err != nil {
 		return nil, err
@@ -821,6 +1156,15 @@ func (s *bucketsService) MovePath(ctx context.Context, req *bucketspb.MovePathRe
 		return nil, err
 	}
 	defer unlock()
+	if err := s.authorize(c, b, from, buckets.Writer); err != nil {
+		return nil, err
+	}
+	if err := s.authorize(c, b, to, buckets.Writer); err != nil {
+		return nil, err
+	}
+	if err := sameFileKeys(b, from, to); err != nil {
+		return nil, err
+	}
 	if from == to {
 		if _, err := s.resolve(ctx, b, from); err != nil {
 			return nil, err
@@ -834,8 +1178,10 @@ func (s *bucketsService) MovePath(ctx context.Context, req *bucketspb.MovePathRe
 	if err := ed.Move(ctx, from, to); err != nil {
 		return nil, editErr(err)
 	}
-	b.UnsetMetadataWithPrefix(from)
-	touch(b, to, time.Now())
+	if !c.shared || b.RoleOf(c.reader, from) >= buckets.Admin {
+		b.UnsetMetadataWithPrefix(from)
+	}
+	touchAs(c, b, to, time.Now())
 	if err := s.commit(ctx, c, b, ed); err != nil {
 		return nil, err
 	}
@@ -861,6 +1207,9 @@ func (s *bucketsService) RemovePath(ctx context.Context, req *bucketspb.RemovePa
 		return nil, err
 	}
 	defer unlock()
+	if err := s.authorize(c, b, pth, buckets.Writer); err != nil {
+		return nil, err
+	}
 	if err := fastForward(b, req.Root); err != nil {
 		return nil, err
 	}
@@ -871,10 +1220,18 @@ func (s *bucketsService) RemovePath(ctx context.Context, req *bucketspb.RemovePa
 	if err := ed.Remove(ctx, pth); err != nil {
 		return nil, editErr(err)
 	}
-	b.UnsetMetadataWithPrefix(pth)
-	b.UpdatedAt = asSaved(time.Now().UnixNano())
+	if c.shared {
+		// What it may not remove stays (touchAs); the time is its entry's.
+		touchAs(c, b, pth, time.Now())
+		if b.RoleOf(c.reader, pth) >= buckets.Admin {
+			b.UnsetMetadataWithPrefix(pth)
+		}
+	} else {
+		b.UnsetMetadataWithPrefix(pth)
+		b.UpdatedAt = asSaved(time.Now().UnixNano())
+	}
 	if err := s.commit(ctx, c, b, ed); err != nil {
 		return nil, err
 	}
-	return &bucketspb.RemovePathResponse{Root: fitRoot(c.db, b, s.msgLimit())}, nil
+	return &bucketspb.RemovePathResponse{Root: fitRoot(c.db, c.view(b), s.msgLimit())}, nil
 }

@@ -1,11 +1,13 @@
 package server
 
 // The buckets API's reads and edits of UnixFS trees (pkg/buckets' Editor and Items over
-// the node's LocalDAG), and their answers.
+// the node's LocalDAG, and a bucket's own tree also from peers: buckets_fetch.go), and
+// their answers.
 
 import (
 	"context"
 	"errors"
+	"io"
 	"strings"
 
 	"github.com/ipfs/go-cid"
@@ -39,6 +41,8 @@ func editErr(err error) error {
 		return status.Error(codes.InvalidArgument, err.Error())
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		return status.FromContextError(err).Err()
+	case errors.As(err, new(*fetchError)):
+		return status.Error(codes.Unavailable, err.Error())
 	case errors.Is(err, ipld.ErrNotFound), strings.Contains(err.Error(), ipld.ErrNotFound.Error()):
 		return status.Errorf(codes.FailedPrecondition, "%v: a block of the bucket is not on this server", err)
 	}
@@ -54,18 +58,20 @@ func (s *bucketsService) editor(ctx context.Context, b *buckets.Bucket) (*bucket
 	if err != nil {
 		return nil, status.Errorf(codes.FailedPrecondition, "%v: the instance was written through the threads API; remove the bucket", err)
 	}
-	ed, err := buckets.NewEditor(ctx, s.dag, root)
+	key, err := b.LinkKeyBytes()
+	if err != nil {
+		return nil, unreadableBucket(b)
+	}
+	ed, err := buckets.NewPrivateEditor(ctx, s.treeDAG(), root, key)
 	if err != nil {
 		return nil, editErr(err)
 	}
 	return ed, nil
 }
 
-// resolve finds the node at pth (cleaned; "" the root) of b's tree.
+// resolve finds the node at pth (cleaned; "" the root) of b's tree, in plain form (a
+// private bucket's directories decrypted; its files as stored).
 func (s *bucketsService) resolve(ctx context.Context, b *buckets.Bucket, pth string) (ipld.Node, error) {
-	if b.IsPrivate() {
-		return nil, errPrivateBuckets
-	}
 	ed, err := s.editor(ctx, b)
 	if err != nil {
 		return nil, err
@@ -134,29 +140,64 @@ func isUnixfsDir(n ipld.Node) bool {
 	return err == nil && fs.IsDir()
 }
 
-// fileReader reads the file n (named name in errors).
-func (s *bucketsService) fileReader(ctx context.Context, n ipld.Node, name string) (ufsio.DagReader, error) {
+// fileReader reads the file n (named name in errors), decrypted with key when it is a
+// private bucket's (nil: as stored).
+func (s *bucketsService) fileReader(ctx context.Context, n ipld.Node, name string, key []byte) (io.ReadCloser, error) {
 	if isUnixfsDir(n) {
 		return nil, status.Errorf(codes.InvalidArgument, "node is a directory: %s is a directory; pull a file, or list it (ListPath)", strings.TrimPrefix(name, "/"))
 	}
-	r, err := ufsio.NewDagReader(ctx, n, s.dag)
+	var ds ipld.DAGService = s.dag
+	if pullsBucketPath(ctx) {
+		ds = s.treeDAG()
+	}
+	r, err := ufsio.NewDagReader(ctx, n, ds)
 	if err != nil {
 		return nil, status.Errorf(codes.InvalidArgument, "%s is not a file: %v", name, err)
 	}
-	return r, nil
+	if key == nil {
+		return r, nil
+	}
+	plain, err := buckets.Decrypt(r, key)
+	if err != nil {
+		r.Close()
+		return nil, status.Errorf(codes.FailedPrecondition, "%s does not decrypt with its bucket's key: it was not written by a buckets server", strings.TrimPrefix(name, "/"))
+	}
+	return readClosers{plain, r}, nil
+}
+
+// readClosers reads the first and closes both.
+type readClosers struct {
+	io.ReadCloser
+	under io.Closer
+}
+
+func (r readClosers) Close() error {
+	err := r.ReadCloser.Close()
+	if cerr := r.under.Close(); err == nil {
+		err = cerr
+	}
+	return err
 }
 
 // listItem describes n (at full, the whole IPFS path) as the Hub's ListPath did, with
 // the metadata of b (nil: none) and one level of items for a directory. The answer (with
 // besides bytes of the rest of it) stays within s.maxReply bytes: a directory with more items than fit lists the first ones
 // (link order), and its items_count is still every item it holds, so a client can tell.
-func (s *bucketsService) listItem(ctx context.Context, n ipld.Node, full string, b *buckets.Bucket, besides int) (*bucketspb.PathItem, error) {
-	ds := s.dag
+func (s *bucketsService) listItem(ctx context.Context, n ipld.Node, full string, b, view *buckets.Bucket, besides int) (*bucketspb.PathItem, error) {
+	var ds ipld.DAGService = s.dag
+	var key []byte
+	if b != nil {
+		ds = s.treeDAG() // the bucket's own tree
+		var err error
+		if key, err = b.LinkKeyBytes(); err != nil {
+			return nil, unreadableBucket(b)
+		}
+	}
 	top, err := buckets.NewItem(ctx, ds, n, full, false)
 	if err != nil {
 		return nil, editErr(err)
 	}
-	out := pbItem(top, b)
+	out := pbItem(top, view)
 	if !top.IsDir {
 		return out, nil
 	}
@@ -173,11 +214,11 @@ func (s *bucketsService) listItem(ctx context.Context, n ipld.Node, full string,
 		if err := ctx.Err(); err != nil {
 			return nil, status.FromContextError(err).Err()
 		}
-		it, err := s.linkItem(ctx, l, full+"/"+l.Name)
+		it, err := s.linkItem(ctx, ds, l, full+"/"+l.Name, key)
 		if err != nil {
 			return nil, editErr(err)
 		}
-		pi := pbItem(it, b)
+		pi := pbItem(it, view)
 		// A repeated field costs its size and a few bytes of tag and length.
 		k := proto.Size(pi) + 8
 		if size+k > budget {
@@ -196,15 +237,23 @@ func (s *bucketsService) listItem(ctx context.Context, n ipld.Node, full string,
 // every UnixFS builder sets to that length. A listing of a directory of 100 small files
 // is then one block read instead of 101 (a sync of 10,000 files spent most of its
 // listing in the store's reads of the files' blocks).
-func (s *bucketsService) linkItem(ctx context.Context, l *ipld.Link, pth string) (buckets.Item, error) {
+// In a private bucket (key, its link key), a directory is described decrypted.
+func (s *bucketsService) linkItem(ctx context.Context, ds ipld.DAGService, l *ipld.Link, pth string, key []byte) (buckets.Item, error) {
 	if l.Cid.Type() == cid.Raw {
 		return buckets.Item{Cid: l.Cid.String(), Name: l.Name, Path: pth, Size: int64(l.Size)}, nil
 	}
-	c, err := l.GetNode(ctx, s.dag)
+	c, err := l.GetNode(ctx, ds)
 	if err != nil {
 		return buckets.Item{}, err
 	}
-	return buckets.NewItem(ctx, s.dag, c, pth, false)
+	if c, _, err = buckets.OpenNode(c, key); err != nil {
+		return buckets.Item{}, err
+	}
+	it, err := buckets.NewItem(ctx, ds, c, pth, false)
+	if err == nil && key != nil && it.IsDir {
+		it.Size = int64(l.Size) // what it holds (buckets.NewItem counts the plain node's links)
+	}
+	return it, err
 }
 
 // pbItem is an item as the Hub answered it, with the metadata b keeps for its path (the
@@ -231,28 +280,38 @@ func pbItem(it buckets.Item, b *buckets.Bucket) *bucketspb.PathItem {
 }
 
 // newRoot stores the root of a new bucket: an empty directory, or boot's directory
-// (one of this node's blocks), with a new seed.
-func (s *bucketsService) newRoot(ctx context.Context, boot cid.Cid) (root cid.Cid, seed []byte, seedCid cid.Cid, err error) {
-	seed, err = buckets.NewSeed()
+// (one of this node's blocks), with a new seed; sealed with keys for a private bucket
+// (nil: public). seedData is the stored seed's bytes, what the Hub answered as the seed.
+func (s *bucketsService) newRoot(ctx context.Context, boot cid.Cid, keys *buckets.Keys) (root cid.Cid, seedData []byte, seedCid cid.Cid, err error) {
+	seed, err := buckets.NewSeed()
 	if err != nil {
 		return cid.Undef, nil, cid.Undef, status.Error(codes.Internal, err.Error())
 	}
-	var n ipld.Node
 	if boot.Defined() {
 		if _, err := s.localNode(ctx, boot); err != nil {
 			return cid.Undef, nil, cid.Undef, err
 		}
+	}
+	var n, seedNode ipld.Node
+	switch {
+	case keys != nil && boot.Defined():
+		n, seedNode, err = buckets.SealedRootFrom(ctx, s.dag, s.dag, boot, seed, *keys)
+	case keys != nil:
+		n, seedNode, err = buckets.SealedRoot(ctx, s.dag, seed, *keys)
+	case boot.Defined():
 		n, err = buckets.NewRootFrom(ctx, s.dag, boot, seed)
-		if errors.Is(err, buckets.ErrBootstrapNotDir) {
-			return cid.Undef, nil, cid.Undef, status.Errorf(codes.InvalidArgument, "invalid bootstrap cid: %v: a bucket's root is a directory; give a directory's CID", err)
-		}
-	} else {
+		seedNode = buckets.SeedNode(seed)
+	default:
 		n, err = buckets.NewRoot(ctx, s.dag, seed)
+		seedNode = buckets.SeedNode(seed)
+	}
+	if errors.Is(err, buckets.ErrBootstrapNotDir) {
+		return cid.Undef, nil, cid.Undef, status.Errorf(codes.InvalidArgument, "invalid bootstrap cid: %v: a bucket's root is a directory; give a directory's CID", err)
 	}
 	if err != nil {
 		return cid.Undef, nil, cid.Undef, editErr(err)
 	}
-	return n.Cid(), seed, buckets.SeedNode(seed).Cid(), nil
+	return n.Cid(), seedNode.RawData(), seedNode.Cid(), nil
 }
 
 // bucketDAG is the DAG buckets read and edit: the node's blockstore without the network

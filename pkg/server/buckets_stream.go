@@ -60,12 +60,21 @@ type upload struct {
 
 // startUpload starts adding one file whose content will be written to the returned
 // upload; its result goes to done, which must have room for it.
-func (s *bucketsService) startUpload(ctx context.Context, pth string, done chan<- addResult) *upload {
+// With key (a private bucket's file key for pth), the file is stored encrypted.
+func (s *bucketsService) startUpload(ctx context.Context, pth string, key []byte, done chan<- addResult) *upload {
 	r, w := io.Pipe()
 	go func() {
 		// The same DAG as ipfs-lite's AddFile with buckets.FileParams (pkg/buckets tests
 		// it), written in batches to the blockstore: twice the files per second.
-		n, err := buckets.AddFile(ctx, s.dag, r)
+		var in io.Reader = r
+		var n ipld.Node
+		var err error
+		if key != nil {
+			in, err = buckets.Encrypt(r, key)
+		}
+		if err == nil {
+			n, err = buckets.AddFile(ctx, s.dag, in)
+		}
 		// Whatever ended the add, the writer side learns it (a write after a failed add
 		// fails instead of blocking).
 		_ = r.CloseWithError(errAddEnded)
@@ -115,8 +124,15 @@ func (s *bucketsService) PushPath(stream bucketspb.APIService_PushPathServer) er
 		return err
 	}
 	defer unlock()
+	if err := s.authorize(c, b, pth, buckets.Writer); err != nil {
+		return err
+	}
 	if err := fastForward(b, header.Root); err != nil {
 		return err
+	}
+	key, err := b.FileKey(pth)
+	if err != nil {
+		return unreadableBucket(b)
 	}
 	ed, err := s.editor(ctx, b)
 	if err != nil {
@@ -126,7 +142,7 @@ func (s *bucketsService) PushPath(stream bucketspb.APIService_PushPathServer) er
 	addCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	done := make(chan addResult, 1)
-	up := s.startUpload(addCtx, pth, done)
+	up := s.startUpload(addCtx, pth, key, done)
 	var sent, reported int64
 	for {
 		m, err := stream.Recv()
@@ -166,7 +182,7 @@ func (s *bucketsService) PushPath(stream bucketspb.APIService_PushPathServer) er
 	if err := ed.Put(ctx, pth, r.node); err != nil {
 		return editErr(err)
 	}
-	touch(b, pth, time.Now())
+	touchAs(c, b, pth, time.Now())
 	if err := s.commit(ctx, c, b, ed); err != nil {
 		return err
 	}
@@ -176,7 +192,7 @@ func (s *bucketsService) PushPath(stream bucketspb.APIService_PushPathServer) er
 		Path:  buckets.IPFSPath(r.node.Cid()),
 		Bytes: sent,
 		Size:  strconv.FormatUint(size, 10),
-		Root:  pbRootBrief(c.db, b),
+		Root:  pbRootBrief(c.db, c.view(b)),
 	}})
 }
 
@@ -233,6 +249,12 @@ func (s *bucketsService) PushPaths(stream bucketspb.APIService_PushPathsServer) 
 		return err
 	}
 	defer unlock()
+	for _, p := range header.Paths {
+		clean, _ := cleanPath(p)
+		if err := s.authorize(c, b, clean, buckets.Writer); err != nil {
+			return err
+		}
+	}
 	if err := fastForward(b, header.Root); err != nil {
 		return err
 	}
@@ -285,7 +307,7 @@ func (s *bucketsService) PushPaths(stream bucketspb.APIService_PushPathsServer) 
 		if err := ed.Put(ctx, r.path, r.node); err != nil {
 			return fail(editErr(err))
 		}
-		touch(b, r.path, time.Now())
+		touchAs(c, b, r.path, time.Now())
 		fresh := len(p.done) == 0
 		if fresh && next == nil {
 			select {
@@ -305,7 +327,7 @@ func (s *bucketsService) PushPaths(stream bucketspb.APIService_PushPathsServer) 
 			b.Path = buckets.IPFSPath(root)
 		}
 		size, _ := r.node.Size()
-		if err := stream.Send(&bucketspb.PushPathsResponse{Path: r.path, Cid: r.node.Cid().String(), Size: int64(size), Root: pbRootBrief(c.db, b)}); err != nil {
+		if err := stream.Send(&bucketspb.PushPathsResponse{Path: r.path, Cid: r.node.Cid().String(), Size: int64(size), Root: pbRootBrief(c.db, c.view(b))}); err != nil {
 			return fail(err)
 		}
 		answered++
@@ -377,7 +399,14 @@ func (s *bucketsService) PushPaths(stream bucketspb.APIService_PushPathsServer) 
 			if len(p.open)-len(closing) >= MaxOpenPushFiles {
 				return fail(status.Errorf(codes.InvalidArgument, "more than %d files open at once in one PushPaths stream: end a file (its chunk without data) before starting another", MaxOpenPushFiles))
 			}
-			up = s.startUpload(ctx, pth, p.done)
+			if err := s.authorize(c, b, pth, buckets.Writer); err != nil {
+				return fail(err)
+			}
+			key, err := b.FileKey(pth)
+			if err != nil {
+				return fail(unreadableBucket(b))
+			}
+			up = s.startUpload(ctx, pth, key, p.done)
 			p.open[pth] = up
 		}
 		if len(chunk.Data) == 0 {
@@ -422,11 +451,18 @@ func (s *bucketsService) PullPath(req *bucketspb.PullPathRequest, stream buckets
 	if err != nil {
 		return err
 	}
+	if err := s.authorize(c, b, pth, buckets.Reader); err != nil {
+		return err
+	}
+	key, err := b.FileKey(pth)
+	if err != nil {
+		return unreadableBucket(b)
+	}
 	n, err := s.resolve(ctx, b, pth)
 	if err != nil {
 		return err
 	}
-	return s.sendFile(ctx, n, pth, func(chunk []byte) error {
+	return s.sendFile(ctx, n, pth, key, func(chunk []byte) error {
 		return stream.Send(&bucketspb.PullPathResponse{Chunk: chunk})
 	})
 }
@@ -439,14 +475,15 @@ func (s *bucketsService) PullIpfsPath(req *bucketspb.PullIpfsPathRequest, stream
 	if err != nil {
 		return err
 	}
-	return s.sendFile(ctx, n, req.Path, func(chunk []byte) error {
+	return s.sendFile(ctx, n, req.Path, nil, func(chunk []byte) error {
 		return stream.Send(&bucketspb.PullIpfsPathResponse{Chunk: chunk})
 	})
 }
 
-// sendFile sends the file n in chunks of pullChunkSize (less under a small message limit).
-func (s *bucketsService) sendFile(ctx context.Context, n ipld.Node, name string, send func([]byte) error) error {
-	r, err := s.fileReader(ctx, n, name)
+// sendFile sends the file n in chunks of pullChunkSize (less under a small message
+// limit), decrypted with key (nil: as stored).
+func (s *bucketsService) sendFile(ctx context.Context, n ipld.Node, name string, key []byte, send func([]byte) error) error {
+	r, err := s.fileReader(ctx, n, name, key)
 	if err != nil {
 		return err
 	}

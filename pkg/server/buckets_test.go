@@ -393,13 +393,14 @@ func TestBucketsHubClient(t *testing.T) {
 		t.Fatalf("set path at the root: %d items", lp.Item.ItemsCount)
 	}
 
-	// Private buckets, roles and archives are refused, naming what is missing.
-	_, err = e.bc.Create(bounded(t, ctx), bucketsclient.WithName("secret"), bucketsclient.WithPrivate(true))
-	wantCode(t, "private", err, codes.FailedPrecondition, "private buckets are not supported yet by hubctl: create a public bucket")
-	err = e.bc.PushPathAccessRoles(bounded(t, ctx), key, "", map[string]tbuckets.Role{"*": tbuckets.Reader})
-	wantCode(t, "roles", err, codes.FailedPrecondition, "path access roles are not supported yet by hubctl")
-	_, err = e.bc.PullPathAccessRoles(bounded(t, ctx), key, "")
-	wantCode(t, "roles", err, codes.FailedPrecondition, "path access roles are not supported yet by hubctl")
+	// Roles through textile's client (their use: buckets_roles_test.go); archives are
+	// refused, naming what is missing.
+	if err := e.bc.PushPathAccessRoles(bounded(t, ctx), key, "", map[string]tbuckets.Role{"*": tbuckets.Reader}); err != nil {
+		t.Fatal(err)
+	}
+	if roles, err := e.bc.PullPathAccessRoles(bounded(t, ctx), key, ""); err != nil || roles["*"] != tbuckets.Reader || roles[e.s.identity] != tbuckets.Admin {
+		t.Fatalf("the root's roles: %v %v", roles, err)
+	}
 	_, err = e.bc.Archives(bounded(t, ctx), key)
 	wantCode(t, "archives", err, codes.Unimplemented, "hubctl daemon does not serve /api.bucketsd.pb.APIService/Archives: hubctl has no Filecoin archiving")
 
@@ -766,13 +767,19 @@ func TestBucketsHostileInput(t *testing.T) {
 		t.Errorf("create from a file's cid: %v", err)
 	}
 
-	// Another identity, with its own database, names Alice's: every method answers as
-	// for a database that is not theirs.
+	// Another identity, with its own database, names Alice's: on a bucket that gives it
+	// no role (a private one), every method answers as for a database that is not
+	// theirs. (A public bucket is everyone's to read: buckets_roles_test.go.)
 	bob := newSession(t, e.d, newKey(t, e.reg, hubauth.UserKey))
 	bobDB, bobCtx := bucketDB(t, bob)
 	_ = bobDB
 	onAlice := common.NewThreadIDContext(bob.ctx, e.db)
-	e.everyMethod(t, onAlice, key, codes.NotFound, "db not found")
+	hidden, err := e.bc.Create(bounded(t, ctx), bucketsclient.WithName("hidden"), bucketsclient.WithPrivate(true))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.push(t, hidden.Root.Key, "a/b.txt", []byte("b"))
+	e.everyMethod(t, onAlice, hidden.Root.Key, codes.NotFound, "db not found")
 	// Bob's own database does not have Alice's bucket.
 	if _, err := e.bc.Root(bounded(t, bobCtx), key); status.Code(err) != codes.NotFound || strings.Contains(err.Error(), "db not found") {
 		t.Errorf("alice's key in bob's database: %v", err)

@@ -1,0 +1,190 @@
+package server
+
+import (
+	"bytes"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/ipfs/go-cid"
+	ipfspath "github.com/ipfs/interface-go-ipfs-core/path"
+	bucketsclient "github.com/textileio/textile/v2/api/bucketsd/client"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/hubctl/hubctl/pkg/buckets"
+)
+
+// storedBlocks is every block of the daemon's blockstore (records and buckets alike).
+func storedBlocks(t *testing.T, d *Daemon) map[cid.Cid][]byte {
+	t.Helper()
+	bs := d.node.DAG().BlockStore()
+	ch, err := bs.AllKeysChan(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[cid.Cid][]byte{}
+	for c := range ch {
+		b, err := bs.Get(c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out[c] = b.RawData()
+	}
+	return out
+}
+
+// A private bucket takes every write of a public one through textile's client and reads
+// back plaintext, while the blockstore holds only ciphertext: no block holds a file's
+// content or a path's name, and /ipfs/ reads of its blocks give ciphertext.
+func TestPrivateBucketsRoundTripAsCiphertext(t *testing.T) {
+	e := newBucketEnv(t, Limits{})
+	ctx := e.ctx
+	res, err := e.bc.Create(bounded(t, ctx), bucketsclient.WithName("vault"), bucketsclient.WithPrivate(true))
+	if err != nil {
+		t.Fatal(err)
+	}
+	key := res.Root.Key
+	if res.Root.LinkKey == "" {
+		t.Fatal("a private bucket's root has no link key for its owner")
+	}
+	marker := func(name string) []byte { return []byte("PLAINTEXT-MARKER-" + name + "-") }
+	small := append(marker("small"), []byte(" a small private file")...)
+	big := bytes.Repeat(marker("big"), 200_000) // 4.6 MB: several chunks
+	e.push(t, key, "dir-secret-name/small.txt", small)
+	fileAt, _ := e.push(t, key, "big.bin", big)
+
+	q, err := e.bc.PushPaths(bounded(t, ctx), key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	batch := map[string][]byte{}
+	for i := 0; i < 3; i++ {
+		p := fmt.Sprintf("many/file-name-secret-%d.txt", i)
+		batch[p] = append(marker(fmt.Sprint("many", i)), byte(i))
+		if err := q.AddReader(p, bytes.NewReader(batch[p]), int64(len(batch[p]))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for q.Next() {
+		if q.Err() != nil {
+			t.Fatal(q.Err())
+		}
+	}
+	if err := q.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	for p, want := range map[string][]byte{"dir-secret-name/small.txt": small, "big.bin": big} {
+		if got := e.pull(t, key, p); !bytes.Equal(got, want) {
+			t.Fatalf("%s: pulled %d bytes, want %d", p, len(got), len(want))
+		}
+	}
+	for p, want := range batch {
+		if got := e.pull(t, key, p); !bytes.Equal(got, want) {
+			t.Fatalf("%s: pulled %q", p, got)
+		}
+	}
+	lp, err := e.bc.ListPath(bounded(t, ctx), key, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	names := strings.Join(itemNames(lp.Item), ",")
+	if names != ".textileseed,big.bin,dir-secret-name,many" {
+		t.Fatalf("root lists %s", names)
+	}
+	for _, it := range lp.Item.Items {
+		if it.IsDir != (it.Name != "big.bin" && it.Name != buckets.SeedName) {
+			t.Fatalf("%s: is_dir %v", it.Name, it.IsDir)
+		}
+		if it.Name == "many" && it.ItemsCount != 3 {
+			t.Fatalf("many: %d items", it.ItemsCount)
+		}
+	}
+
+	// Move, remove, set a public tree into it, and bootstrap another from a CID.
+	if err := e.bc.MovePath(bounded(t, ctx), key, "dir-secret-name/small.txt", "moved.txt"); err != nil {
+		t.Fatal(err)
+	}
+	if got := e.pull(t, key, "moved.txt"); !bytes.Equal(got, small) {
+		t.Fatalf("moved.txt: %q", got)
+	}
+	if _, err := e.bc.RemovePath(bounded(t, ctx), key, "many/file-name-secret-0.txt"); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.bc.PullPath(bounded(t, ctx), key, "many/file-name-secret-0.txt", &bytes.Buffer{}); status.Code(err) != codes.NotFound {
+		t.Fatalf("a removed file: %v", err)
+	}
+	pub := e.create(t, "public").Root.Key
+	plainSet := append(marker("setpath"), []byte("from a public bucket")...)
+	e.push(t, pub, "tree/set.txt", plainSet)
+	pubTree, err := e.bc.ListPath(bounded(t, ctx), pub, "tree")
+	if err != nil {
+		t.Fatal(err)
+	}
+	treeCid, _ := cid.Decode(pubTree.Item.Cid)
+	if _, err := e.bc.SetPath(bounded(t, ctx), key, "copied", treeCid); err != nil {
+		t.Fatal(err)
+	}
+	if got := e.pull(t, key, "copied/set.txt"); !bytes.Equal(got, plainSet) {
+		t.Fatalf("copied/set.txt: %q", got)
+	}
+	boot, err := e.bc.Create(bounded(t, ctx), bucketsclient.WithName("booted"), bucketsclient.WithPrivate(true), bucketsclient.WithCid(treeCid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := e.pull(t, boot.Root.Key, "set.txt"); !bytes.Equal(got, plainSet) {
+		t.Fatalf("bootstrapped set.txt: %q", got)
+	}
+	links, err := e.bc.Links(bounded(t, ctx), key, "moved.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(links.Url, "?token=") {
+		t.Fatalf("a private bucket's link carries no token: %s", links.Url)
+	}
+
+	// The stored blocks: no marker, no name, but for the public bucket's own file.
+	secrets := [][]byte{[]byte("PLAINTEXT-MARKER-small"), []byte("PLAINTEXT-MARKER-big"), []byte("PLAINTEXT-MARKER-many"), []byte("dir-secret-name"), []byte("file-name-secret"), []byte("moved.txt")}
+	for c, raw := range storedBlocks(t, e.d) {
+		for _, secret := range secrets {
+			if bytes.Contains(raw, secret) {
+				t.Fatalf("block %s holds %q in plain", c, secret)
+			}
+		}
+	}
+	// /ipfs/ reads give what is stored: ciphertext.
+	var cipher bytes.Buffer
+	if err := e.bc.PullIpfsPath(bounded(t, ctx), ipfspath.IpfsPath(fileAt.Cid()), &cipher); err != nil {
+		t.Fatal(err)
+	}
+	if cipher.Len() < len(big) || bytes.Contains(cipher.Bytes(), marker("big")) {
+		t.Fatalf("the file's /ipfs/ path gives %d bytes, with plaintext: %v", cipher.Len(), bytes.Contains(cipher.Bytes(), marker("big")))
+	}
+}
+
+// A private bucket's root, read through go-threads by its owner, keeps its keys; and the
+// instance's keys never appear in an error.
+func TestPrivateBucketInstance(t *testing.T) {
+	e := newBucketEnv(t, Limits{})
+	res, err := e.bc.Create(bounded(t, e.ctx), bucketsclient.WithName("vault"), bucketsclient.WithPrivate(true))
+	if err != nil {
+		t.Fatal(err)
+	}
+	root, err := e.bc.Root(bounded(t, e.ctx), res.Root.Key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	md := root.Root.Metadata
+	if md == nil || md.Key == "" || len(md.Roles) != 1 || md.Roles[e.s.identity] != 3 {
+		t.Fatalf("a private bucket's root metadata: %+v (want its file key and only the owner as admin)", md)
+	}
+	b := buckets.Bucket{LinkKey: root.Root.LinkKey}
+	if _, err := b.LinkKeyBytes(); err != nil {
+		t.Fatal(err)
+	}
+	err = e.bc.PullPath(bounded(t, e.ctx), res.Root.Key, "missing", &bytes.Buffer{})
+	if status.Code(err) != codes.NotFound || strings.Contains(err.Error(), root.Root.LinkKey) || strings.Contains(err.Error(), md.Key) {
+		t.Fatalf("a missing path: %v", err)
+	}
+}
