@@ -8,6 +8,9 @@
 //     daemon during the push (goal: under 150 MB each); the pull also against GetFile
 //     into a file written as the pull writes its own (fsync'd, renamed into place), the
 //     same work without the network;
+//   - the same file pushed to and pulled from a private bucket (the daemon encrypts and
+//     decrypts it) against the public bucket's push and pull of the same round (goal: at
+//     least 0.7 each);
 //   - a tree of -files files of -file-size bytes (10,000 of 4 KiB): `bucket push` of the
 //     directory (PushPaths) in files per second against an AddFile loop (goal: 0.5);
 //   - `bucket sync` of that tree after -changed files changed (10): the bytes it sent
@@ -70,6 +73,9 @@ type round struct {
 	cliPeak, daemonPeak                       int64
 	treePush, liteTree, sync                  time.Duration
 	sent, changedBytes                        int64
+	// privatePush and privatePull are the large file's push and pull to and from a
+	// private bucket (encrypted by the daemon), in the same round as the public ones.
+	privatePush, privatePull time.Duration
 }
 
 func run(hubctl string, size int64, files, fileSize, changed, rounds int) error {
@@ -124,6 +130,7 @@ func freshRound(ctx context.Context, hubctl, dir string, seed uint64, size int64
 // runRound measures each side of each figure once, on data of its own (seeds from seed).
 func runRound(ctx context.Context, n *node.Node, d *daemon, dir, bucket string, seed uint64, size int64, files, fileSize, changed int) (round, error) {
 	var r round
+	ms := func(d time.Duration) time.Duration { return d.Round(time.Millisecond) }
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return r, err
 	}
@@ -176,6 +183,24 @@ func runRound(ctx context.Context, n *node.Node, d *daemon, dir, bucket string, 
 	if same, err := sameFile(big, out); err != nil || !same {
 		return r, fmt.Errorf("the pulled file differs from the pushed one (%v)", err)
 	}
+	os.Remove(out)
+	if _, err := d.hubctl("bucket", "create", "--private", bucket+"-private"); err != nil {
+		return r, err
+	}
+	fmt.Fprintln(os.Stderr, "  private bucket push and pull of the large file...")
+	ppush, err := d.hubctl("bucket", "push", bucket+"-private/big.bin", big)
+	if err != nil {
+		return r, err
+	}
+	ppull, err := d.hubctl("bucket", "pull", bucket+"-private/big.bin", out)
+	if err != nil {
+		return r, err
+	}
+	r.privatePush, r.privatePull = ppush.took, ppull.took
+	if same, err := sameFile(big, out); err != nil || !same {
+		return r, fmt.Errorf("the file pulled from the private bucket differs from the pushed one (%v)", err)
+	}
+	fmt.Fprintf(os.Stderr, "  private push %s, pull %s (public %s, %s)\n", ms(r.privatePush), ms(r.privatePull), ms(r.push), ms(r.pull))
 	os.Remove(out)
 	os.Remove(big)
 	fmt.Fprintln(os.Stderr, "  bucket push of the tree...")
@@ -237,6 +262,12 @@ func report(rs []round, size int64, files, fileSize, changed int) {
 	fileRatio := func(r round) float64 { return r.liteGetFile.Seconds() / r.pull.Seconds() }
 	r, rng = median(fileRatio)
 	fmt.Fprintf(w, "pull %d bytes into a file (fsync'd)\t%.1f MB/s (%s)\t%.1f MB/s (%s)\t%.2f%s\t(the same work)\n", size, mbps(size, r.pull), ms(r.pull), mbps(size, r.liteGetFile), ms(r.liteGetFile), fileRatio(r), rng)
+	privPushRatio := func(r round) float64 { return r.push.Seconds() / r.privatePush.Seconds() }
+	r, rng = median(privPushRatio)
+	fmt.Fprintf(w, "private bucket: push %d bytes\t%.1f MB/s (%s)\t(public: %.1f MB/s, %s)\t%.2f%s\t>= 0.7\n", size, mbps(size, r.privatePush), ms(r.privatePush), mbps(size, r.push), ms(r.push), privPushRatio(r), rng)
+	privPullRatio := func(r round) float64 { return r.pull.Seconds() / r.privatePull.Seconds() }
+	r, rng = median(privPullRatio)
+	fmt.Fprintf(w, "private bucket: pull %d bytes\t%.1f MB/s (%s)\t(public: %.1f MB/s, %s)\t%.2f%s\t>= 0.7\n", size, mbps(size, r.privatePull), ms(r.privatePull), mbps(size, r.pull), ms(r.pull), privPullRatio(r), rng)
 	var cli, dmn int64
 	for _, r := range rs {
 		cli, dmn = max(cli, r.cliPeak), max(dmn, r.daemonPeak)
