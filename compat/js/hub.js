@@ -189,16 +189,51 @@ const commands = {
       if (!e.message.includes('..')) fail(`a path with ..: ${e.message}`)
       console.log(`refused ..: ${e.message}`)
     }
+    // Another identity: a public bucket is everyone's to read, its owner's to write.
     const other = await Buckets.withKeyInfo(keyInfo, { host })
     await other.getToken(PrivateKey.fromRandom())
     other.withThread(threadID)
-    try {
-      await other.listPath(root.key, '')
-      fail("another identity listed the bucket")
-    } catch (e) {
-      if (e.message !== 'db not found') fail(`another identity: ${e.message}`)
-      console.log(`refused another identity: ${e.message}`)
-    }
+    const seen = await other.listPath(root.key, 'dir')
+    if (seen.item.items.length !== 1) fail(`another identity lists dir: ${seen.item.items.length} items`)
+    console.log('another identity lists the public bucket')
+    await refusal('another identity pushes', () => other.pushPath(root.key, 'dir/x.txt', Buffer.from('x')), 'permission denied: dir/x.txt of bucket ' + root.key + ' needs the writer role, which your identity does not have there: ask its owner or an admin of the path to grant it (hubctl bucket roles grant)')
+  },
+
+  // private: an encrypted bucket (create with encrypted: true) round trips; another
+  // identity sees nothing of it until the owner grants it reader on a path
+  // (pushPathAccessRoles), then reads that path and nothing else.
+  async private() {
+    const owner = PrivateKey.fromRandom()
+    const b = await Buckets.withKeyInfo(keyInfo, { host })
+    await b.getToken(owner)
+    const { threadID } = await b.getOrCreate('js-other')
+    const { root } = await b.create('js-private', { encrypted: true })
+    if (!root.key) fail(`create encrypted: ${JSON.stringify(root)}`)
+    const content = Buffer.from('private from js '.repeat(20000))
+    await b.pushPath(root.key, 'shared/doc.txt', content)
+    await b.pushPath(root.key, 'mine.txt', Buffer.from('only mine'))
+    const pulled = []
+    for await (const c of b.pullPath(root.key, 'shared/doc.txt')) pulled.push(Buffer.from(c))
+    if (!Buffer.concat(pulled).equals(content)) fail('pullPath of a private file differs')
+    console.log('private pullPath: same bytes')
+    fs.writeFileSync('private.json', JSON.stringify({ key: root.key, thread: threadID, path: (await b.root(root.key)).path }))
+
+    const reader = PrivateKey.fromRandom()
+    const r = await Buckets.withKeyInfo(keyInfo, { host })
+    await r.getToken(reader)
+    r.withThread(threadID)
+    await refusal('a stranger lists the private bucket', () => r.listPath(root.key, ''), 'db not found')
+    const roles = new Map()
+    roles.set(reader.public.toString(), 1)
+    await b.pushPathAccessRoles(root.key, '/shared', roles)
+    const got = await b.pullPathAccessRoles(root.key, '/shared')
+    if (got.get(reader.public.toString()) !== 1) fail(`pullPathAccessRoles: ${JSON.stringify([...got])}`)
+    const chunks = []
+    for await (const c of r.pullPath(root.key, 'shared/doc.txt')) chunks.push(Buffer.from(c))
+    if (!Buffer.concat(chunks).equals(content)) fail('the reader pulls different bytes')
+    console.log('reader pulls shared/doc.txt: same bytes')
+    await refusal('the reader pulls mine.txt', async () => { for await (const _ of r.pullPath(root.key, 'mine.txt')) {} }, 'permission denied: mine.txt of bucket ' + root.key + ' needs the reader role, which your identity does not have there: ask its owner or an admin of the path to grant it (hubctl bucket roles grant)')
+    await refusal('the reader pushes', () => r.pushPath(root.key, 'shared/x.txt', Buffer.from('x')), 'permission denied: shared/x.txt of bucket ' + root.key + ' needs the writer role, which your identity does not have there: ask its owner or an admin of the path to grant it (hubctl bucket roles grant)')
   },
 
   // mail-errors: the Hub's answers reach the JS client intact.
