@@ -43,15 +43,16 @@ var (
 
 // fetchDAG reads blocks from the local blockstore, and those that are not there from
 // peers (net), within its bounds; it writes to the local blockstore. One is made for each
-// call (treeDAG), and its call's time for fetching runs from its first fetch.
+// call (treeDAG, the gateway's requests), and its call's time for fetching is the time
+// its fetches wait on peers, in all.
 type fetchDAG struct {
 	ipld.DAGService // local: reads here first, and every write
 	net             ipld.DAGService
 	blockTimeout    time.Duration
 	callTimeout     time.Duration
 
-	mu       sync.Mutex
-	deadline time.Time // zero until the first fetch
+	mu     sync.Mutex
+	waited time.Duration // on peers, so far
 }
 
 func newFetchDAG(n *node.Node) *fetchDAG {
@@ -98,23 +99,23 @@ func (d *fetchDAG) Get(ctx context.Context, c cid.Cid) (ipld.Node, error) {
 
 // fetch gets c from peers, within the block's and the call's bounds.
 func (d *fetchDAG) fetch(ctx context.Context, c cid.Cid) (ipld.Node, error) {
-	now := time.Now()
 	d.mu.Lock()
-	if d.deadline.IsZero() {
-		d.deadline = now.Add(d.callTimeout)
-	}
-	deadline := d.deadline
+	left := d.callTimeout - d.waited
 	d.mu.Unlock()
-	within := d.blockTimeout.String()
-	if until := now.Add(d.blockTimeout); until.Before(deadline) {
-		deadline = until
-	} else {
-		within = "the " + d.callTimeout.String() + " a call may wait for peers"
+	wait, within := d.blockTimeout, d.blockTimeout.String()
+	if left < wait {
+		wait, within = left, "the "+d.callTimeout.String()+" a call may wait for peers"
 	}
-	if !now.Before(deadline) {
+	if wait <= 0 {
 		return nil, &fetchError{c: c, within: within}
 	}
-	fctx, cancel := context.WithDeadline(ctx, deadline)
+	start := time.Now()
+	defer func() {
+		d.mu.Lock()
+		d.waited += time.Since(start)
+		d.mu.Unlock()
+	}()
+	fctx, cancel := context.WithTimeout(ctx, wait)
 	defer cancel()
 	nd, err := d.net.Get(fctx, c)
 	switch {
