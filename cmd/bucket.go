@@ -2,8 +2,11 @@ package cmd
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
 	"io/fs"
 	"os"
@@ -45,16 +48,25 @@ Go and JS clients (Buckets) see the same buckets.
 
 A BUCKET is named by its name or its key, within --db (a database ID or name; default:
 your database named "buckets", which 'bucket create' makes when you have none). A path in
-it follows a slash: BUCKET/dir/file.txt. Paths may not hold "." or ".." segments, empty
+it follows a slash: BUCKET/dir/file.txt. A bucket of another identity's database, shared
+with you by a role (bucket roles), is named by --db ID and its key: only a database's
+owner can look its buckets up by name. Paths may not hold "." or ".." segments, empty
 segments or the name .textileseed (every bucket's root holds a random .textileseed file;
 listings leave it out).
 
 Pushes and pulls stream: neither side holds a whole file in memory. A push that fails
 or is cut off leaves the bucket as it was. A progress bar is shown on standard error
 when it is a terminal.`,
-	}, newBucketCreateCmd(f, opts), newBucketListCmd(f, opts), newBucketShowCmd(f, opts), newBucketRmCmd(f, opts),
-		newBucketLsCmd(f, opts), newBucketCatCmd(f, opts), newBucketPushCmd(f, opts), newBucketPullCmd(f, opts),
-		newBucketMvCmd(f, opts), newBucketRmPathCmd(f, opts), newBucketLinksCmd(f, opts), newBucketSyncCmd(f, opts))
+	}, newBucketCreateCmd(f, opts), newBucketListCmd(f, opts),
+		needsRole(f, opts, newBucketShowCmd(f, opts), hub.RoleReader, "read it"), newBucketRmCmd(f, opts),
+		needsRole(f, opts, newBucketLsCmd(f, opts), hub.RoleReader, "list it"),
+		needsRole(f, opts, newBucketCatCmd(f, opts), hub.RoleReader, "read it"),
+		needsRole(f, opts, newBucketPushCmd(f, opts), hub.RoleWriter, "push there"),
+		needsRole(f, opts, newBucketPullCmd(f, opts), hub.RoleReader, "pull it"),
+		needsRole(f, opts, newBucketMvCmd(f, opts), hub.RoleWriter, "move it"),
+		needsRole(f, opts, newBucketRmPathCmd(f, opts), hub.RoleWriter, "remove it"),
+		newBucketLinksCmd(f, opts), newBucketSyncCmd(f, opts),
+		newBucketRolesCmd(f, opts))
 	cmd.PersistentFlags().StringVar(&opts.db, "db", "", `database of the buckets, by ID or name (default: your database named "buckets")`)
 	_ = cmd.RegisterFlagCompletionFunc("db", flagCompletion(f, dbCompletions))
 	return cmd
@@ -94,6 +106,27 @@ type bucketSession struct {
 	c  *hub.Client
 	bs *hub.Buckets
 	b  hub.Bucket
+	// me is the caller's public key ("" when unknown).
+	me string
+}
+
+// shared reports whether the bucket is another identity's, which the caller reaches by
+// a role: the server may not say whether it is private (it keeps the link key from
+// everyone but the owner), so it is read as a private one is (ListPath and PullPath,
+// within the caller's role) and synced by the state.
+func (s *bucketSession) shared() bool { return s.b.Owner != "" && s.b.Owner != s.me }
+
+// sealed reports whether the bucket's blocks may be ciphertext, or the caller's access
+// limited to paths: it is then read path by path (ListPath, PullPath), never under a
+// root by CID (ListIpfsPath, PullIpfsPath).
+func (s *bucketSession) sealed() bool { return s.b.Private || s.shared() }
+
+// walk is Walk, or WalkListed for a bucket sealed() without the server saying it is private.
+func (s *bucketSession) walk(ctx context.Context, pth string, fn func(hub.BucketItem) error) (string, error) {
+	if s.shared() {
+		return s.bs.WalkListed(ctx, s.b.Key, pth, fn)
+	}
+	return s.bs.Walk(ctx, s.b.Key, pth, fn)
 }
 
 // openDB finds the database of the buckets (--db, else the identity's "buckets").
@@ -119,7 +152,7 @@ func (o *bucketOptions) open(ctx context.Context, f *Factory, name string) (*buc
 	if err != nil {
 		return nil, err
 	}
-	return &bucketSession{c: c, bs: bs, b: b}, nil
+	return &bucketSession{c: c, bs: bs, b: b, me: callerPublicKey(f)}, nil
 }
 
 func (s *bucketSession) label() string {
@@ -130,7 +163,8 @@ func (s *bucketSession) label() string {
 }
 
 type bucketCreateOptions struct {
-	cid string
+	cid     string
+	private bool
 }
 
 func newBucketCreateCmd(f *Factory, bo *bucketOptions) *cobra.Command {
@@ -141,8 +175,15 @@ func newBucketCreateCmd(f *Factory, bo *bucketOptions) *cobra.Command {
 		Long: `Create a bucket named NAME in --db, or in your database named "buckets" (made when you
 have none, as the JS client's getOrCreate does). --cid starts it with a UnixFS directory
 the server already has. Names are unique within a database here, so that a name can
-stand for the bucket; they may not hold a slash.`,
+stand for the bucket; they may not hold a slash, nor have the form of a bucket key.
+
+--private makes a private bucket, encrypted as the Hub's were: the server seals its
+directories with the bucket's link key and each file with a key of its path, so what
+its blockstore, its peers and /ipfs/ hold is ciphertext; push, pull, cat, ls and sync
+work as on any bucket, and return plaintext. CIDs and sizes that ls prints are the
+stored (ciphertext) ones. A bucket is private or public from its creation on.`,
 		Example: `  hubctl bucket create site
+  hubctl bucket create vault --private
   hubctl bucket create photos --db media -o json`,
 		Args: usageArgs(cobra.ExactArgs(1)),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -150,12 +191,16 @@ stand for the bucket; they may not hold a slash.`,
 		},
 	}
 	cmd.Flags().StringVar(&opts.cid, "cid", "", "start with this UnixFS directory (its CID), which the server must have")
+	cmd.Flags().BoolVar(&opts.private, "private", false, "encrypt the bucket's files and directories on the server (a private bucket)")
 	return cmd
 }
 
 func runBucketCreate(ctx context.Context, f *Factory, bo *bucketOptions, name string, opts *bucketCreateOptions) error {
 	if name == "" || strings.ContainsAny(name, "/\x00") || strings.TrimSpace(name) != name {
 		return usageErrorf("invalid bucket name %q: use a name without slashes or spaces at either end", name)
+	}
+	if hub.IsBucketKey(name) {
+		return usageErrorf("invalid bucket name %q: it has the form of a bucket key, which BUCKET arguments take for a key; choose another name", name)
 	}
 	p, err := f.Printer()
 	if err != nil {
@@ -174,7 +219,7 @@ func runBucketCreate(ctx context.Context, f *Factory, bo *bucketOptions, name st
 			return withCode(ExitError, fmt.Errorf("database %s already has a bucket named %q (%s); choose another name", bs.DB(), name, b.Key))
 		}
 	}
-	b, err := bs.Create(ctx, name, opts.cid)
+	b, err := bs.Create(ctx, name, opts.cid, opts.private)
 	if err != nil {
 		return err
 	}
@@ -190,7 +235,7 @@ func newBucketListCmd(f *Factory, bo *bucketOptions) *cobra.Command {
 		Use: "list",
 		// "lst" is one edit from ls as well; list is what every group suggests for it.
 		SuggestFor: []string{"lst"},
-		Short:      "List the buckets of a database (name, key, root)",
+		Short:      "List the buckets of a database (name, key, root, private)",
 		Example: `  hubctl bucket list
   hubctl bucket list --db media -o json`,
 		Args: usageArgs(cobra.NoArgs),
@@ -220,9 +265,9 @@ func newBucketListCmd(f *Factory, bo *bucketOptions) *cobra.Command {
 				return nil
 			}
 			return p.Print(all, func() output.TableData {
-				t := output.TableData{Header: []string{"NAME", "KEY", "ROOT", "UPDATED"}}
+				t := output.TableData{Header: []string{"NAME", "KEY", "ROOT", "UPDATED", "PRIVATE"}}
 				for _, b := range all {
-					t.Rows = append(t.Rows, []string{b.Name, b.Key, b.Root, shortTime(b.UpdatedAt)})
+					t.Rows = append(t.Rows, []string{b.Name, b.Key, b.Root, shortTime(b.UpdatedAt), yesNo(b.Private)})
 				}
 				return t
 			})
@@ -233,7 +278,7 @@ func newBucketListCmd(f *Factory, bo *bucketOptions) *cobra.Command {
 func newBucketShowCmd(f *Factory, bo *bucketOptions) *cobra.Command {
 	return &cobra.Command{
 		Use:   "show BUCKET",
-		Short: "Show a bucket: key, name, database, root and links",
+		Short: "Show a bucket: key, name, database, root, whether private, and links",
 		Example: `  hubctl bucket show site
   hubctl bucket show site -o json | jq -r .root`,
 		Args: usageArgs(cobra.ExactArgs(1)),
@@ -248,14 +293,22 @@ func newBucketShowCmd(f *Factory, bo *bucketOptions) *cobra.Command {
 				return err
 			}
 			b := s.b
+			// A role on a path below the root does not let its holder ask for the root's
+			// links: the bucket is shown without them.
 			links, err := s.bs.Links(ctx, b.Key, "")
-			if err != nil {
+			switch {
+			case err == nil:
+				links = redactLinks(links, false)
+				b.Links = &links
+			case !errors.Is(err, hub.ErrAuth):
 				return err
 			}
-			b.Links = &links
 			return p.Print(b, func() output.TableData {
 				rows := [][]string{{"Name:", b.Name}, {"Key:", b.Key}, {"Database:", b.DB}, {"Root:", b.Root},
-					{"Owner:", b.Owner}, {"Created:", shortTime(b.CreatedAt)}, {"Updated:", shortTime(b.UpdatedAt)},
+					{"Private:", yesNo(b.Private)}, {"Owner:", b.Owner}, {"Created:", shortTime(b.CreatedAt)}, {"Updated:", shortTime(b.UpdatedAt)},
+				}
+				if b.Links == nil {
+					return output.TableData{Rows: rows}
 				}
 				return output.TableData{Rows: append(rows, linkRows(links)...)}
 			})
@@ -551,7 +604,7 @@ func runBucketPush(ctx context.Context, f *Factory, bo *bucketOptions, dst, src 
 		if err != nil {
 			return err
 		}
-		if out, err = pushFiles(ctx, f, s, files, opts.root); err != nil {
+		if out, err = pushFiles(ctx, f, s, files, opts.root, nil); err != nil {
 			return err
 		}
 	default:
@@ -592,8 +645,10 @@ func pushFailed(err error, s *bucketSession, written int) error {
 }
 
 // pushFiles pushes files through the write pipeline, one PushPaths stream a batch; each
-// batch names the root the one before it left (with --root, the first names that).
-func pushFiles(ctx context.Context, f *Factory, s *bucketSession, files []localFile, root string) (pushed, error) {
+// batch names the root the one before it left (with --root, the first names that). With
+// sums, the SHA-256 of each file's bytes as sent is recorded there. What it returns holds
+// the files pushed before a failure too.
+func pushFiles(ctx context.Context, f *Factory, s *bucketSession, files []localFile, root string, sums *sentSums) (pushed, error) {
 	out := pushed{Bucket: s.b.Key, Root: s.b.Root, Pushed: []hub.PushResult{}}
 	var total int64
 	for _, lf := range files {
@@ -616,8 +671,12 @@ func pushFiles(ctx context.Context, f *Factory, s *bucketSession, files []localF
 		Send: func(ctx context.Context, b pipeline.Batch[localFile]) error {
 			var batch []hub.PushFile
 			for _, lf := range b.Values() {
-				abs := lf.abs
-				batch = append(batch, hub.PushFile{Path: lf.rel, Open: func() (io.ReadCloser, error) { return os.Open(abs) }})
+				abs, rel := lf.abs, lf.rel
+				open := func() (io.ReadCloser, error) { return os.Open(abs) }
+				if sums != nil {
+					open = func() (io.ReadCloser, error) { return sums.open(rel, abs) }
+				}
+				batch = append(batch, hub.PushFile{Path: lf.rel, Open: open})
 			}
 			var got []hub.PushResult
 			newRoot, err := s.bs.PushPaths(ctx, s.b.Key, batch, hub.PushOptions{Root: root, Progress: func(n int64) { bar.bytes(base + n) }},
@@ -716,7 +775,7 @@ func runBucketPull(ctx context.Context, f *Factory, bo *bucketOptions, srcArg, d
 			target = filepath.Join(dst, path.Base(ref.path))
 		}
 		bar := newTransferProgress(f, item.Size, "pulling")
-		err = pullFile(ctx, s, "", ref.path, target, bar.bytes)
+		err = pullFile(ctx, s, "", ref.path, target, nil, bar.bytes)
 		bar.done(err == nil)
 		if err != nil {
 			return err
@@ -728,11 +787,11 @@ func runBucketPull(ctx context.Context, f *Factory, bo *bucketOptions, srcArg, d
 		return usageErrorf("%s is a directory: pull it into a DIR", ref)
 	}
 	var files []hub.BucketItem
-	root, err := s.bs.Walk(ctx, s.b.Key, ref.path, func(it hub.BucketItem) error { files = append(files, it); return nil })
+	root, err := s.walk(ctx, ref.path, func(it hub.BucketItem) error { files = append(files, it); return nil })
 	if err != nil {
 		return err
 	}
-	n, err := pullFiles(ctx, f, s, root, ref.path, files, dst)
+	n, err := pullFiles(ctx, f, s, root, ref.path, files, dst, nil)
 	if err != nil {
 		return err
 	}
@@ -746,8 +805,13 @@ const pullWorkers = 4
 
 // pullFiles pulls files (under the bucket directory from, as of root) into dir, a few at a
 // time. It returns how many were written; on an error, the others under way finish or
-// fail, and none is started after it.
-func pullFiles(ctx context.Context, f *Factory, s *bucketSession, root, from string, files []hub.BucketItem, dir string) (int, error) {
+// fail, and none is started after it. With sums, the SHA-256 of each file written is
+// recorded there by bucket path. A private bucket's files are pulled as they are now
+// (PullPath): under a root, their blocks are ciphertext.
+func pullFiles(ctx context.Context, f *Factory, s *bucketSession, root, from string, files []hub.BucketItem, dir string, sums *sentSums) (int, error) {
+	if s.sealed() {
+		root = ""
+	}
 	var total int64
 	for _, it := range files {
 		total += it.Size
@@ -775,7 +839,11 @@ func pullFiles(ctx context.Context, f *Factory, s *bucketSession, root, from str
 					err = fmt.Errorf("pull %s: %v", it.Path, err)
 				} else {
 					var last int64
-					err = pullFile(ctx, s, root, it.Path, target, func(n int64) {
+					var h hash.Hash
+					if sums != nil {
+						h = sha256.New()
+					}
+					err = pullFile(ctx, s, root, it.Path, target, h, func(n int64) {
 						mu.Lock()
 						received += n - last
 						last = n
@@ -783,6 +851,9 @@ func pullFiles(ctx context.Context, f *Factory, s *bucketSession, root, from str
 						mu.Unlock()
 						bar.bytes(r)
 					})
+					if err == nil && h != nil {
+						sums.put(it.Path, hex.EncodeToString(h.Sum(nil)))
+					}
 				}
 				mu.Lock()
 				if err != nil && firstErr == nil {
@@ -868,8 +939,9 @@ func (w *writeback) finish() error {
 	return nil
 }
 
-// root, when set, is the bucket root to read p under (PullAt), else the current one.
-func pullFile(ctx context.Context, s *bucketSession, root, p, target string, progress func(int64)) error {
+// root, when set, is the bucket root to read p under (PullAt), else the current one. h,
+// when set, is given every byte written.
+func pullFile(ctx context.Context, s *bucketSession, root, p, target string, h hash.Hash, progress func(int64)) error {
 	dir, name := filepath.Split(target)
 	if dir == "" {
 		dir = "."
@@ -880,10 +952,14 @@ func pullFile(ctx context.Context, s *bucketSession, root, p, target string, pro
 	}
 	defer os.Remove(tmp.Name()) // a no-op once renamed
 	w := newWriteback(tmp)
+	var dst io.Writer = w
+	if h != nil {
+		dst = io.MultiWriter(w, h)
+	}
 	if root != "" {
-		_, err = s.bs.PullAt(ctx, root, p, w, progress)
+		_, err = s.bs.PullAt(ctx, root, p, dst, progress)
 	} else {
-		_, err = s.bs.PullPath(ctx, s.b.Key, p, w, progress)
+		_, err = s.bs.PullPath(ctx, s.b.Key, p, dst, progress)
 	}
 	if werr := w.finish(); err == nil {
 		err = werr
@@ -994,11 +1070,16 @@ func newBucketRmPathCmd(f *Factory, bo *bucketOptions) *cobra.Command {
 }
 
 func newBucketLinksCmd(f *Factory, bo *bucketOptions) *cobra.Command {
-	return &cobra.Command{
+	var showToken bool
+	cmd := &cobra.Command{
 		Use:   "links BUCKET[/PATH]",
 		Short: "Print where the server's gateway serves a bucket or a path in it",
+		Long: `Print the gateway's links to a bucket or a path in it. The links of a private bucket
+carry your user token (?token=, as the Hub's did), which lets anyone who has the link
+read what your role lets you read: it is printed as REDACTED unless --show-token.`,
 		Example: `  hubctl bucket links site
-  hubctl bucket links site/index.html -o json`,
+  hubctl bucket links site/index.html -o json
+  hubctl bucket links vault/report.pdf --show-token`,
 		Args: usageArgs(cobra.ExactArgs(1)),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ref, err := parseBucketRef(args[0])
@@ -1016,14 +1097,17 @@ func newBucketLinksCmd(f *Factory, bo *bucketOptions) *cobra.Command {
 			}
 			links, err := s.bs.Links(ctx, s.b.Key, ref.path)
 			if err != nil {
-				return notInBucket(err, s, ref)
+				return roleRefused(f, bo, notInBucket(err, s, ref), ref, hub.RoleReader, "read it")
 			}
+			links = redactLinks(links, showToken)
 			return p.Print(links, func() output.TableData {
 				return output.TableData{Rows: linkRows(links)}
 			})
 		},
 		ValidArgsFunction: bucketArg(f, bo, true),
 	}
+	cmd.Flags().BoolVar(&showToken, "show-token", false, "print the user token the links of a private bucket carry")
+	return cmd
 }
 
 // noGateway stands for the links of a server that serves no gateway.
@@ -1186,9 +1270,17 @@ meanwhile is not overwritten: the sync stops and says to run it again.`,
 				if !st.IsDir() {
 					return usageErrorf("cannot sync %s: it is a file; give a LOCALDIR and a BUCKET[/PATH]", args[0])
 				}
-				return runBucketSyncUp(cmd.Context(), f, bo, args[0], args[1], opts)
+				err := runBucketSyncUp(cmd.Context(), f, bo, args[0], args[1], opts)
+				if ref, perr := parseBucketRef(args[1]); perr == nil {
+					err = roleRefused(f, bo, err, ref, hub.RoleWriter, "push there")
+				}
+				return err
 			}
-			return runBucketSyncDown(cmd.Context(), f, bo, args[0], args[1], opts)
+			err := runBucketSyncDown(cmd.Context(), f, bo, args[0], args[1], opts)
+			if ref, perr := parseBucketRef(args[0]); perr == nil {
+				err = roleRefused(f, bo, err, ref, hub.RoleReader, "pull it")
+			}
+			return err
 		},
 		ValidArgsFunction: func(cmd *cobra.Command, args []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
 			if len(args) == 0 {
@@ -1210,11 +1302,24 @@ meanwhile is not overwritten: the sync stops and says to run it again.`,
 	return cmd
 }
 
-// compareTree walks the bucket directory dir (remoteFiles) and hashes, during the walk,
-// each local file that has a counterpart there (local: the local files by path relative
-// to dir). It returns the remote files by relative path, the root they are of, and the
-// CIDs of the local files it hashed, by absolute path.
-func compareTree(ctx context.Context, s *bucketSession, dir string, local map[string]localFile) (map[string]hub.BucketItem, string, map[string]string, error) {
+// compared is a bucket directory compared with local files.
+type compared struct {
+	remote map[string]hub.BucketItem // by path relative to the directory
+	root   string                    // the bucket root remote is of
+	// same reports whether the local file abs holds what the bucket holds as it.
+	same func(abs string, it hub.BucketItem) bool
+	// private is the state a private bucket is compared by (nil for a public one).
+	private *privateCompare
+}
+
+// compareTree walks the bucket directory dir (remoteFiles) and hashes each local file
+// that has a counterpart there (local: the local files by path relative to dir). A public
+// bucket's files are compared by CID, computed locally as the server builds them, during
+// the walk; a private bucket's (whose CIDs are of ciphertext) by the sync state.
+func compareTree(ctx context.Context, f *Factory, s *bucketSession, dir string, local map[string]localFile) (compared, error) {
+	if s.sealed() {
+		return comparePrivate(ctx, f, s, dir, local)
+	}
 	h := buckets.NewFileHasher(ctx)
 	remote, root, err := remoteFiles(ctx, s, dir, func(rel string, it hub.BucketItem) {
 		if lf, ok := local[rel]; ok && !it.IsDir {
@@ -1223,12 +1328,36 @@ func compareTree(ctx context.Context, s *bucketSession, dir string, local map[st
 	})
 	cids, herr := h.Wait(ctx)
 	if err != nil {
-		return nil, "", nil, err
+		return compared{}, err
 	}
 	if herr != nil {
-		return nil, "", nil, herr
+		return compared{}, herr
 	}
-	return remote, root, cids, nil
+	return compared{remote: remote, root: root, same: func(abs string, it hub.BucketItem) bool {
+		c, ok := cids[abs]
+		return ok && c == it.CID
+	}}, nil
+}
+
+func comparePrivate(ctx context.Context, f *Factory, s *bucketSession, dir string, local map[string]localFile) (compared, error) {
+	statePath, err := syncStatePath(f, s.bs.DB().String(), s.b.Key)
+	if err != nil {
+		return compared{}, err
+	}
+	var toHash []string
+	remote, root, err := remoteFiles(ctx, s, dir, func(rel string, it hub.BucketItem) {
+		if lf, ok := local[rel]; ok && !it.IsDir {
+			toHash = append(toHash, lf.abs)
+		}
+	})
+	if err != nil {
+		return compared{}, err
+	}
+	pc := &privateCompare{statePath: statePath, state: loadSyncState(f, statePath)}
+	if pc.sums, err = sha256Files(ctx, toHash); err != nil {
+		return compared{}, err
+	}
+	return compared{remote: remote, root: root, same: pc.same, private: pc}, nil
 }
 
 // remoteFiles lists a bucket directory's files by path relative to it (nothing when it
@@ -1245,10 +1374,10 @@ func remoteFiles(ctx context.Context, s *bucketSession, dir string, found func(r
 		return nil
 	}
 	root, err := s.b.Root, error(nil)
-	if root != "" {
+	if root != "" && !s.sealed() {
 		err = s.bs.WalkAt(ctx, root, dir, add)
 	} else {
-		root, err = s.bs.Walk(ctx, s.b.Key, dir, add)
+		root, err = s.walk(ctx, dir, add)
 	}
 	if errors.Is(err, hub.ErrNotFound) && dir != "" {
 		return files, s.b.Root, nil
@@ -1280,21 +1409,25 @@ func runBucketSyncUp(ctx context.Context, f *Factory, bo *bucketOptions, local, 
 		seen[rel] = true
 		byRel[rel] = lf
 	}
-	// The local files the bucket has too are compared by CID.
-	remote, root, cids, err := compareTree(ctx, s, ref.path, byRel)
+	// The local files the bucket has too are compared (by CID, or by the state of a
+	// private bucket).
+	cmp, err := compareTree(ctx, f, s, ref.path, byRel)
 	if err != nil {
 		return err
 	}
-	s.b.Root = root // what the comparison is made on
+	remote := cmp.remote
+	s.b.Root = cmp.root // what the comparison is made on
 	var send []localFile
 	unchanged := 0
+	kept := map[string]syncEntry{} // a private bucket's state entries of the unchanged files
 	for _, lf := range files {
 		rel := strings.TrimPrefix(strings.TrimPrefix(lf.rel, ref.path), "/")
-		if it, ok := remote[rel]; ok && !it.IsDir {
-			if c, ok := cids[lf.abs]; ok && c == it.CID {
-				unchanged++
-				continue
+		if it, ok := remote[rel]; ok && !it.IsDir && cmp.same(lf.abs, it) {
+			unchanged++
+			if cmp.private != nil {
+				kept[it.Path] = cmp.private.entry(lf.abs, it)
 			}
+			continue
 		}
 		send = append(send, lf)
 	}
@@ -1321,12 +1454,25 @@ func runBucketSyncUp(ctx context.Context, f *Factory, bo *bucketOptions, local, 
 	}
 	// Every write names the root the comparison was made on (then the one the write
 	// before it left): a bucket that someone else changed meanwhile is not overwritten.
+	var sent *sentSums
+	if cmp.private != nil {
+		sent = newSentSums()
+	}
 	if len(send) > 0 {
-		res, err := pushFiles(ctx, f, s, send, s.b.Root)
+		res, err := pushFiles(ctx, f, s, send, s.b.Root, sent)
+		if cmp.private != nil { // what was pushed before a failure is in the bucket
+			if serr := savePushedState(cmp.private, s, ref.path, kept, res.Pushed, sent); serr != nil && err == nil {
+				err = serr
+			}
+		}
 		if err != nil {
 			return syncStale(err, s)
 		}
 		out.Pushed, out.Root = res.Pushed, res.Root
+	} else if cmp.private != nil {
+		if err := savePushedState(cmp.private, s, ref.path, kept, nil, nil); err != nil {
+			return err
+		}
 	}
 	for i, g := range gone {
 		root, err := s.bs.RemovePath(ctx, s.b.Key, g, out.Root)
@@ -1416,11 +1562,14 @@ func runBucketSyncDown(ctx context.Context, f *Factory, bo *bucketOptions, srcAr
 	} else if err == nil {
 		return usageErrorf("cannot sync into %s: it is a file", local)
 	}
-	// The bucket's files there are locally too are compared by CID.
-	remote, root, cids, err := compareTree(ctx, s, ref.path, localFiles)
+	// The bucket's files there are locally too are compared (by CID, or by the state of
+	// a private bucket).
+	cmp, err := compareTree(ctx, f, s, ref.path, localFiles)
 	if err != nil {
 		return err
 	}
+	remote, root := cmp.remote, cmp.root
+	kept := map[string]syncEntry{}
 	var get []hub.BucketItem
 	unchanged := 0
 	rels := make([]string, 0, len(remote))
@@ -1430,8 +1579,11 @@ func runBucketSyncDown(ctx context.Context, f *Factory, bo *bucketOptions, srcAr
 	sort.Strings(rels)
 	for _, rel := range rels {
 		it := remote[rel]
-		if lf, ok := localFiles[rel]; ok && cids[lf.abs] == it.CID {
+		if lf, ok := localFiles[rel]; ok && cmp.same(lf.abs, it) {
 			unchanged++
+			if cmp.private != nil {
+				kept[it.Path] = cmp.private.entry(lf.abs, it)
+			}
 			continue
 		}
 		get = append(get, it)
@@ -1470,7 +1622,17 @@ func runBucketSyncDown(ctx context.Context, f *Factory, bo *bucketOptions, srcAr
 		for d := filepath.Dir(localFiles[g].abs); d != filepath.Clean(local) && os.Remove(d) == nil; d = filepath.Dir(d) {
 		}
 	}
-	if n, err := pullFiles(ctx, f, s, root, ref.path, get, local); err != nil {
+	var got *sentSums
+	if cmp.private != nil {
+		got = newSentSums()
+	}
+	n, err := pullFiles(ctx, f, s, root, ref.path, get, local, got)
+	if cmp.private != nil {
+		if serr := savePulledState(ctx, cmp.private, s, ref.path, root, kept, get, got); serr != nil && err == nil {
+			err = serr
+		}
+	}
+	if err != nil {
 		return fmt.Errorf("%w (%s pulled before it)", err, plural(n, "file"))
 	}
 	return printSync(f, p, s, out, "pull", unchanged)

@@ -167,7 +167,7 @@ func TestBucketPullIsAtomic(t *testing.T) {
 		t.Fatal(err)
 	}
 	got := int64(0)
-	err = pullFile(ctx, s, "", "big.bin", target, func(n int64) { got = n; cancel() })
+	err = pullFile(ctx, s, "", "big.bin", target, nil, func(n int64) { got = n; cancel() })
 	if err == nil || got == 0 || got >= int64(len(data)) {
 		t.Fatalf("cancelled pull: %v after %d bytes", err, got)
 	}
@@ -177,7 +177,7 @@ func TestBucketPullIsAtomic(t *testing.T) {
 	if entries, _ := os.ReadDir(out); len(entries) != 1 {
 		t.Fatalf("left behind: %v", entries)
 	}
-	if err := pullFile(t.Context(), s, s.b.Root, "big.bin", target, nil); err != nil {
+	if err := pullFile(t.Context(), s, s.b.Root, "big.bin", target, nil, nil); err != nil {
 		t.Fatal(err)
 	}
 	if b, _ := os.ReadFile(target); !bytes.Equal(b, data) {

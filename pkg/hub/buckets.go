@@ -46,6 +46,9 @@ const (
 	msgNoLink         = "no link named"
 	msgNoLinkByName   = "no link by that name"
 	msgInstanceNF     = "instance not found"
+	// msgNoPath is the Hub's word for a missing path of a private bucket (and of the role
+	// methods).
+	msgNoPath = "could not resolve path"
 )
 
 // ErrStaleRoot is a write that named a root (--root) the bucket no longer has.
@@ -57,8 +60,11 @@ type Bucket struct {
 	Name string `json:"name"`
 	DB   string `json:"db"`
 	// Root is the CID of the bucket's root directory.
-	Root      string       `json:"root"`
-	Owner     string       `json:"owner,omitempty"`
+	Root  string `json:"root"`
+	Owner string `json:"owner,omitempty"`
+	// Private: the server encrypts the bucket's files and directories (the Hub's private
+	// buckets); its CIDs and sizes are the ciphertext's.
+	Private   bool         `json:"private"`
 	CreatedAt time.Time    `json:"createdAt"`
 	UpdatedAt time.Time    `json:"updatedAt"`
 	Links     *BucketLinks `json:"links,omitempty"`
@@ -225,10 +231,12 @@ func bucketError(err error) error {
 	case strings.Contains(msg, msgNonFastForward):
 		return &ServerError{Class: ErrStaleRoot, Msg: "the bucket changed since its root was read (" + msgNonFastForward + ")",
 			Hint: "read its root again with hubctl bucket show, or leave out --root"}
-	case strings.Contains(msg, msgNoLink) || strings.Contains(msg, msgNoLinkByName):
+	case strings.Contains(msg, msgNoLink) || strings.Contains(msg, msgNoLinkByName) || strings.Contains(msg, msgNoPath):
 		return &ServerError{Class: ErrNotFound, Msg: "no such path in the bucket: " + msg}
 	case strings.Contains(msg, msgInstanceNF):
 		return &ServerError{Class: ErrNotFound, Msg: "no such bucket: " + msg}
+	case st.Code() == codes.PermissionDenied && !isAPIKeyMessage(msg) && msg != msgNotAccessible:
+		return &RoleError{Msg: msg}
 	case st.Code() == codes.InvalidArgument:
 		return argErrorf("the server refused the request: %s", msg)
 	case st.Code() == codes.FailedPrecondition, st.Code() == codes.ResourceExhausted:
@@ -247,7 +255,7 @@ func bucketFromPb(db thread.ID, r *bpb.Root) (Bucket, error) {
 	if r == nil {
 		return Bucket{}, errors.New("the server sent no bucket")
 	}
-	b := Bucket{Key: r.Key, Name: r.Name, DB: db.String(), Owner: r.Owner,
+	b := Bucket{Key: r.Key, Name: r.Name, DB: db.String(), Owner: r.Owner, Private: privateRoot(r),
 		CreatedAt: time.Unix(0, r.CreatedAt).UTC(), UpdatedAt: time.Unix(0, r.UpdatedAt).UTC()}
 	root, err := rootCID(r.Path)
 	if err != nil {
@@ -258,6 +266,24 @@ func bucketFromPb(db thread.ID, r *bpb.Root) (Bucket, error) {
 		return Bucket{}, fmt.Errorf("the server sent bucket %s of database %s, not %s", r.Key, r.Thread, b.DB)
 	}
 	return b, nil
+}
+
+// privateRoot says whether the server describes a private bucket: one with a link key
+// (sent to its owner), or with the key of a path (sent with the metadata of the paths a
+// role lets the caller read, as the Hub's read filter left them). Neither is kept. A
+// caller without the owner's view may not be told (a root answered without the
+// metadata of its paths): Private is then false, and callers that read a bucket they do
+// not own read it as they would a private one.
+func privateRoot(r *bpb.Root) bool {
+	if r.LinkKey != "" || r.Metadata != nil && r.Metadata.Key != "" {
+		return true
+	}
+	for _, md := range r.PathMetadata {
+		if md != nil && md.Key != "" {
+			return true
+		}
+	}
+	return false
 }
 
 // rootCID reads the bucket root as the Hub sends it, "/ipfs/<cid>".
@@ -279,13 +305,22 @@ func linksFromPb(l *bpb.LinksResponse) *BucketLinks {
 // List lists the database's buckets, sorted by name then key. A database without the
 // buckets collection has none.
 func (b *Buckets) List(ctx context.Context) ([]Bucket, error) {
+	out, err := b.list(ctx)
+	if err != nil {
+		return nil, b.dbErr(err)
+	}
+	return out, nil
+}
+
+// list is List with the server's refusal as it is.
+func (b *Buckets) list(ctx context.Context) ([]Bucket, error) {
 	var rep *bpb.ListResponse
 	err := b.unary(ctx, func(ctx context.Context, api bpb.APIServiceClient) (err error) {
 		rep, err = api.List(ctx, &bpb.ListRequest{})
 		return err
 	})
 	if err != nil {
-		return nil, b.dbErr(err)
+		return nil, err
 	}
 	out := make([]Bucket, 0, len(rep.Roots))
 	for _, r := range rep.Roots {
@@ -314,11 +349,11 @@ func (b *Buckets) dbErr(err error) error {
 }
 
 // Create makes a bucket named name, empty or holding the UnixFS directory cid (which the
-// server must have).
-func (b *Buckets) Create(ctx context.Context, name, cid string) (Bucket, error) {
+// server must have); private, encrypted by the server as the Hub's private buckets were.
+func (b *Buckets) Create(ctx context.Context, name, cid string, private bool) (Bucket, error) {
 	var rep *bpb.CreateResponse
 	err := b.unary(ctx, func(ctx context.Context, api bpb.APIServiceClient) (err error) {
-		rep, err = api.Create(ctx, &bpb.CreateRequest{Name: name, BootstrapCid: cid})
+		rep, err = api.Create(ctx, &bpb.CreateRequest{Name: name, BootstrapCid: cid, Private: private})
 		return err
 	})
 	if err != nil {
@@ -332,11 +367,21 @@ func (b *Buckets) Create(ctx context.Context, name, cid string) (Bucket, error) 
 	return bk, nil
 }
 
-// Resolve finds a bucket by key or by name (which must be unique in the database).
+// Resolve finds a bucket by key or by name (which must be unique in the database). A key
+// is read with Root, which a caller with a role in a bucket of another identity's
+// database may call; a name needs List, which only the database's owner may: a name in
+// a database that is not the caller's is refused saying to use the key.
 func (b *Buckets) Resolve(ctx context.Context, ref string) (Bucket, error) {
-	all, err := b.List(ctx)
+	if IsBucketKey(ref) {
+		bk, err := b.Root(ctx, ref)
+		if err != nil {
+			return Bucket{}, b.keyErr(err, ref)
+		}
+		return bk, nil
+	}
+	all, err := b.list(ctx)
 	if err != nil {
-		return Bucket{}, err
+		return Bucket{}, b.nameErr(err, ref)
 	}
 	var named []Bucket
 	for _, bk := range all {
@@ -447,7 +492,8 @@ func pathErr(err error, pth string) error {
 // which checks access and reads its root); the directories below are read by CID under
 // that root (ListIpfsPath), which costs the server no read of the bucket's instance per
 // directory and makes the listing one consistent snapshot. The bucket's seed is left out.
-// (Private buckets, which the server does not serve yet, would need ListPath throughout.)
+// A private bucket's directories are sealed: the server opens them for ListPath only, so
+// its walk is ListPath throughout (see walkPrivate).
 func (b *Buckets) Walk(ctx context.Context, key, pth string, fn func(BucketItem) error) (string, error) {
 	item, entries, bk, err := b.ListPath(ctx, key, pth)
 	if err != nil {
@@ -457,7 +503,57 @@ func (b *Buckets) Walk(ctx context.Context, key, pth string, fn func(BucketItem)
 		item.Path = pth
 		return bk.Root, fn(item)
 	}
+	if bk.Private {
+		return bk.Root, b.walkPrivate(ctx, key, bk.Root, pth, entries, fn)
+	}
 	return bk.Root, b.walkEntries(ctx, bk.Root, pth, entries, fn)
+}
+
+// WalkListed is Walk by ListPath throughout, whatever the bucket: for a bucket the caller
+// does not own, which may be private without the server saying so, and whose paths the
+// caller may read only as its role allows.
+func (b *Buckets) WalkListed(ctx context.Context, key, pth string, fn func(BucketItem) error) (string, error) {
+	item, entries, bk, err := b.ListPath(ctx, key, pth)
+	if err != nil {
+		return "", err
+	}
+	if !item.IsDir {
+		item.Path = pth
+		return bk.Root, fn(item)
+	}
+	return bk.Root, b.walkPrivate(ctx, key, bk.Root, pth, entries, fn)
+}
+
+// ErrChangedDuringWalk is a walk of a private bucket that saw the bucket's root change.
+var ErrChangedDuringWalk = errors.New("the bucket changed while it was listed")
+
+// walkPrivate is walkEntries for a private bucket: each directory below is a ListPath of
+// the bucket's current state, not a ListIpfsPath under a root (whose blocks are
+// ciphertext), so the listing is one snapshot only if the root stays the same: every
+// answer must be of root, else the walk stops with ErrChangedDuringWalk.
+func (b *Buckets) walkPrivate(ctx context.Context, key, root, dir string, entries []BucketItem, fn func(BucketItem) error) error {
+	for _, e := range entries {
+		if dir == "" && e.Name == SeedName {
+			continue
+		}
+		if !e.IsDir {
+			if err := fn(e); err != nil {
+				return err
+			}
+			continue
+		}
+		_, sub, bk, err := b.ListPath(ctx, key, e.Path)
+		if err != nil {
+			return err
+		}
+		if bk.Root != root {
+			return &ServerError{Msg: fmt.Sprintf("%v (its root went from %s to %s)", ErrChangedDuringWalk, root, bk.Root), Hint: "run the command again"}
+		}
+		if err := b.walkPrivate(ctx, key, root, e.Path, sub, fn); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // WalkAt is Walk as of root, a root of the bucket the caller has already read (Resolve,

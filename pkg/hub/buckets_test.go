@@ -82,7 +82,7 @@ func TestBucketsRoundTrip(t *testing.T) {
 		t.Fatalf("second BucketsDB: %v, %v (want %v)", again, err, db)
 	}
 	bs := u.c.Buckets(db)
-	b, err := bs.Create(ctx, "site", "")
+	b, err := bs.Create(ctx, "site", "", false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -188,7 +188,7 @@ func TestBucketsPushCutOff(t *testing.T) {
 		t.Fatal(err)
 	}
 	bs := u.c.Buckets(db)
-	b, err := bs.Create(ctx, "vault", "")
+	b, err := bs.Create(ctx, "vault", "", false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -226,7 +226,7 @@ func TestBucketsRefusals(t *testing.T) {
 		t.Fatal(err)
 	}
 	bs := u.c.Buckets(db)
-	b, err := bs.Create(ctx, "site", "")
+	b, err := bs.Create(ctx, "site", "", false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -307,7 +307,7 @@ func TestBucketsWalkOrder(t *testing.T) {
 		t.Fatal(err)
 	}
 	bs := u.c.Buckets(db)
-	b, err := bs.Create(ctx, "tree", "")
+	b, err := bs.Create(ctx, "tree", "", false)
 	if err != nil {
 		t.Fatal(err)
 	}
