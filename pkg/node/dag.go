@@ -6,6 +6,8 @@ import (
 	offline "github.com/ipfs/go-ipfs-exchange-offline"
 	ipld "github.com/ipfs/go-ipld-format"
 	merkledag "github.com/ipfs/go-merkledag"
+
+	"github.com/hubctl/hubctl/pkg/blockgc"
 )
 
 // DAG is the node's IPFS peer (ipfs-lite), on the node's libp2p host and blockstore:
@@ -17,8 +19,9 @@ func (n *Node) DAG() *ipfslite.Peer { return n.net.lite }
 // LocalDAG reads and writes the same blockstore as DAG without the network: a Get of a
 // block that is not stored here fails at once (ipld.ErrNotFound) instead of waiting for
 // a peer. Paths given by callers (a gateway's /ipfs/ URLs, ListIpfsPath) are read through
-// it, so that nobody can make the node fetch, and keep, what they name.
+// it, so that nobody can make the node fetch, and keep, what they name. What is added
+// through it, and read while a write holds the blocks (HoldBlocks), the collector keeps.
 func (n *Node) LocalDAG() ipld.DAGService {
 	bs := n.net.lite.BlockStore()
-	return merkledag.NewDAGService(blockservice.New(bs, offline.Exchange(bs)))
+	return blockgc.WrapDAG(merkledag.NewDAGService(blockservice.New(bs, offline.Exchange(bs))), n.net.tracker)
 }

@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
 	ipfslite "github.com/hsanjuan/ipfs-lite"
@@ -25,6 +26,7 @@ import (
 	"google.golang.org/grpc"
 
 	"github.com/hubctl/hubctl/pkg/atomicfile"
+	"github.com/hubctl/hubctl/pkg/blockgc"
 )
 
 // network is a go-threads network with badger persistence.
@@ -45,6 +47,12 @@ type network struct {
 	// addrs is the announce policy, applied to other peers' addresses too when the node
 	// tells a client where else a thread is kept.
 	addrs addrPolicy
+	// blocks is the badger store under the blockstore (ipfslite/), for its value-log
+	// collection after a sweep; tracker sees every block put into it (gc.go).
+	blocks  *badger.Datastore
+	tracker *blockgc.Tracker
+	// gcMu makes collections take turns.
+	gcMu sync.Mutex
 }
 
 // peerMessageLimit bounds one gRPC message between peers (a pull's records).
@@ -59,6 +67,9 @@ type networkConfig struct {
 	debug        bool
 	// closeTimeout bounds closing what was opened when opening fails.
 	closeTimeout time.Duration
+	// blockGrace is how long the collector keeps blocks put outside writes
+	// (blockgc.DefaultGrace when negative).
+	blockGrace time.Duration
 }
 
 func newNetwork(cfg networkConfig) (_ *network, err error) {
@@ -105,7 +116,11 @@ func newNetwork(cfg networkConfig) (_ *network, err error) {
 	if err != nil {
 		return nil, err
 	}
-	lite, err := ipfslite.New(ctx, litestore, h, dht, nil)
+	// Every block put goes through the tracker, so that a collection keeps what writes in
+	// flight have stored but not yet linked (pkg/blockgc). The peerstore and the DHT
+	// keep their records in the same badger store, untracked.
+	tracker := blockgc.NewTracker(cfg.blockGrace, 0)
+	lite, err := ipfslite.New(ctx, blockgc.WrapDatastore(litestore, tracker), h, dht, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -117,7 +132,9 @@ func newNetwork(cfg networkConfig) (_ *network, err error) {
 	if err != nil {
 		return nil, err
 	}
-	api, err := tnet.NewNetwork(ctx, h, lite.BlockStore(), lite, tstore, tnet.Config{
+	// go-threads adds its records through a DAG the tracker sees before the blockstore's
+	// cache can answer that a block is there already.
+	api, err := tnet.NewNetwork(ctx, h, lite.BlockStore(), blockgc.WrapDAG(lite, tracker), tstore, tnet.Config{
 		NetPullingLimit:           10000,
 		NetPullingStartAfter:      time.Second,
 		NetPullingInitialInterval: time.Second,
@@ -135,7 +152,8 @@ func newNetwork(cfg networkConfig) (_ *network, err error) {
 		return nil, err
 	}
 	fin.add(h, dht, api)
-	return &network{Net: api, lite: lite, host: h, store: tstore, fin: fin, key: hostKey, addrs: cfg.addrs}, nil
+	return &network{Net: api, lite: lite, host: h, store: tstore, fin: fin, key: hostKey, addrs: cfg.addrs,
+		blocks: litestore, tracker: tracker}, nil
 }
 
 // Bootstrap connects to the given peers; nothing calls it with public peers unless a user

@@ -81,6 +81,9 @@ type Options struct {
 	// Warnf reports what an operator must see even without Debug: a peer's record that
 	// was refused, a database that could not be loaded. Nil drops the reports.
 	Warnf func(format string, args ...any)
+	// BlockGrace is how long the block collector keeps blocks put outside writes
+	// (blockgc.DefaultGrace when zero; none when negative, for tests).
+	BlockGrace time.Duration
 }
 
 // DefaultPullInterval is go-threads' own: pushes carry new records at once, pulls only
@@ -184,7 +187,7 @@ func Open(ctx context.Context, opts Options) (_ *Node, err error) {
 	n.net, err = newNetwork(networkConfig{
 		dir: opts.Dir, hostAddr: addr, addrs: policy,
 		noNetPulling: opts.NoNetPulling, pullInterval: pullInterval, debug: opts.Debug,
-		closeTimeout: closeTimeout,
+		closeTimeout: closeTimeout, blockGrace: blockGrace(opts.BlockGrace),
 	})
 	if errors.Is(err, ErrNotClosed) {
 		// Stores of the network are still closing in the background: keep the directory

@@ -44,6 +44,9 @@ type Options struct {
 	// GatewayURL is where the bucket links the server reports point (Links): the
 	// daemon's gateway, or whatever serves it to the outside.
 	GatewayURL string
+	// StoragePerIdentity bounds the bytes of the buckets one identity owns (0: no
+	// limit; buckets_quota.go).
+	StoragePerIdentity int64
 }
 
 // GRPC is a node's gRPC server.
@@ -86,6 +89,7 @@ func NewGRPC(n *node.Node, opts Options) (*GRPC, error) {
 		drain:  make(chan struct{}),
 	}
 	checks := &collectionChecks{}
+	configureStorage(n, owners, opts.StoragePerIdentity)
 	g.Server = grpc.NewServer(
 		grpc.MaxRecvMsgSize(limits.MaxMessageSize),
 		grpc.MaxSendMsgSize(limits.MaxMessageSize),
@@ -104,12 +108,12 @@ func NewGRPC(n *node.Node, opts Options) (*GRPC, error) {
 			Timeout: limits.IdleTimeout / 4,
 		}),
 		grpc.StatsHandler(&g.calls),
-		grpc.ChainUnaryInterceptor(g.Guard.UnaryInterceptor(), checkRequest,
+		grpc.ChainUnaryInterceptor(g.Guard.UnaryInterceptor(), holdInterceptor{n}.unary, checkRequest,
 			(&collectionQuota{node: n, quotas: opts.Quotas}).unary,
 			checks.checkCollection,
 			(&brokenInterceptor{node: n, owners: owners}).unary, (&peerInterceptor{node: n}).unary,
 			(&dialGuard{policy: opts.UserDial, warnf: opts.Warnf}).unary), // innermost: it rewrites go-threads' errors only
-		grpc.ChainStreamInterceptor(webFlowInterceptor, g.drainInterceptor, g.Guard.StreamInterceptor(), checks.checkStream, readyInterceptor),
+		grpc.ChainStreamInterceptor(webFlowInterceptor, g.drainInterceptor, g.Guard.StreamInterceptor(), holdInterceptor{n}.stream, checks.checkStream, readyInterceptor),
 	)
 	n.Register(g.Server)
 	userspb.RegisterAPIServiceServer(g.Server, &usersService{

@@ -1,0 +1,368 @@
+package blockgc
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	blockservice "github.com/ipfs/go-blockservice"
+	"github.com/ipfs/go-cid"
+	blockstore "github.com/ipfs/go-ipfs-blockstore"
+	offline "github.com/ipfs/go-ipfs-exchange-offline"
+	cbornode "github.com/ipfs/go-ipld-cbor"
+	ipld "github.com/ipfs/go-ipld-format"
+	merkledag "github.com/ipfs/go-merkledag"
+	"github.com/libp2p/go-libp2p-core/peer"
+	mh "github.com/multiformats/go-multihash"
+	sym "github.com/textileio/crypto/symmetric"
+	"github.com/textileio/go-threads/cbor"
+	"github.com/textileio/go-threads/core/thread"
+
+	"github.com/hubctl/hubctl/pkg/buckets"
+)
+
+// Source is what a collection reads: a node's blocks, its tracker, its buckets and its
+// thread logs (pkg/node implements it).
+type Source interface {
+	// Blocks is the blockstore, read and swept without the tracker seeing it.
+	Blocks() blockstore.Blockstore
+	Tracker() *Tracker
+	// Buckets calls fn with every instance of every buckets collection of every
+	// database the node holds (those that failed to load too), straight from the store.
+	Buckets(ctx context.Context, fn func(db thread.ID, raw []byte) error) error
+	// Logs lists every log of every thread the node's logstore holds.
+	Logs(ctx context.Context) ([]Log, error)
+}
+
+// Log is one thread log: its head, and the thread's service key (nil when the node has
+// none: its records cannot be read).
+type Log struct {
+	Thread     thread.ID
+	ID         peer.ID
+	Head       cid.Cid
+	ServiceKey *sym.Key
+	// Err says the log cannot be walked (its thread could not be read).
+	Err error
+}
+
+// Report is what a collection found and did.
+type Report struct {
+	// Blocks and bytes of the blockstore when the sweep ran, and of them those kept and
+	// those deleted.
+	Scanned        int   `json:"scanned"`
+	ScannedBytes   int64 `json:"scannedBytes"`
+	Kept           int   `json:"kept"`
+	KeptBytes      int64 `json:"keptBytes"`
+	Reclaimed      int   `json:"reclaimed"`
+	ReclaimedBytes int64 `json:"reclaimedBytes"`
+	// Protected are the unmarked blocks kept for writes in flight or recent puts.
+	Protected int `json:"protected"`
+
+	Buckets int `json:"buckets"`
+	// BadBuckets are instances skipped: no JSON, or a path that is not /ipfs/<cid>.
+	BadBuckets int `json:"badBuckets"`
+	// Missing are blocks reachable from a root or a record that this node does not
+	// hold (never fetched): a bucket whose blocks are on a peer, a hostile path.
+	Missing int `json:"missing"`
+	// Undecodable are blocks whose links could not be read (kept, not followed).
+	Undecodable int `json:"undecodable"`
+
+	Logs           int `json:"logs"`
+	Records        int `json:"records"`
+	IncompleteLogs int `json:"incompleteLogs"`
+	// ThreadBlocksKept says no dag-cbor block was deleted in this run: the walk of some
+	// log was incomplete (a missing record or key), or the tracker overflowed.
+	ThreadBlocksKept bool `json:"threadBlocksKept"`
+	// Problems describe the first few things skipped.
+	Problems []string `json:"problems,omitempty"`
+
+	// DiskBefore and DiskAfter are the block store's bytes on disk (after badger's
+	// value-log collection, which runs after the sweep).
+	DiskBefore int64         `json:"diskBefore"`
+	DiskAfter  int64         `json:"diskAfter"`
+	Duration   time.Duration `json:"duration"`
+}
+
+const maxProblems = 10
+
+func (r *Report) problem(format string, args ...any) {
+	if len(r.Problems) < maxProblems {
+		r.Problems = append(r.Problems, fmt.Sprintf(format, args...))
+	}
+}
+
+// Hooks let tests stop a collection between its steps.
+type Hooks struct {
+	// AfterMark runs once the mark is done, before the sweep.
+	AfterMark func()
+}
+
+// Collect marks every block reachable from a bucket root or a thread record of src, and
+// deletes every other block the tracker does not protect.
+func Collect(ctx context.Context, src Source, hooks Hooks) (Report, error) {
+	start := time.Now()
+	run := src.Tracker().Begin()
+	defer run.End()
+	bs := src.Blocks()
+	m := &marker{
+		dag:    merkledag.NewDAGService(blockservice.New(bs, offline.Exchange(bs))),
+		marks:  map[string]struct{}{},
+		walked: map[string]struct{}{},
+	}
+	var rep Report
+	keepBuckets := false
+	err := src.Buckets(ctx, func(db thread.ID, raw []byte) error {
+		rep.Buckets++
+		var b struct {
+			Key     string `json:"_id"`
+			Path    string `json:"path"`
+			LinkKey string `json:"key"`
+		}
+		if err := json.Unmarshal(raw, &b); err != nil {
+			rep.BadBuckets++
+			rep.problem("db %s: an instance of buckets is not JSON: skipped", db)
+			return nil
+		}
+		root, err := bucketRoot(b.Path)
+		if err != nil {
+			rep.BadBuckets++
+			rep.problem("db %s bucket %q: %v: skipped", db, b.Key, err)
+			return nil
+		}
+		var linkKey []byte
+		if b.LinkKey != "" {
+			if linkKey, err = base64.StdEncoding.DecodeString(b.LinkKey); err != nil {
+				rep.BadBuckets++
+				rep.problem("db %s bucket %q: its link key is not base64: its directories cannot be read: skipped", db, b.Key)
+				return nil
+			}
+		}
+		return m.walk(ctx, root, linkKey, &rep)
+	})
+	if err != nil {
+		return rep, fmt.Errorf("mark the buckets' blocks: %w", err)
+	}
+	logs, err := src.Logs(ctx)
+	if err != nil {
+		return rep, fmt.Errorf("list the thread logs: %w", err)
+	}
+	keepThreads := false
+	for _, lg := range logs {
+		rep.Logs++
+		if err := m.walkLog(ctx, lg, &rep); err != nil {
+			if ctx.Err() != nil {
+				return rep, ctx.Err()
+			}
+			keepThreads = true
+			rep.IncompleteLogs++
+			rep.problem("thread %s log %s: %v", lg.Thread, lg.ID, err)
+		}
+	}
+	// What writes in flight put or read, and what they link to (unchanged subtrees of a
+	// directory a write made anew).
+	for _, c := range run.ProtectedNodes() {
+		if err := m.walk(ctx, c, nil, &rep); err != nil {
+			return rep, fmt.Errorf("mark the blocks of writes in flight: %w", err)
+		}
+	}
+	if run.Overflowed() {
+		keepThreads, keepBuckets = true, true
+		rep.problem("more blocks were put in the last %s than the collector tracks: nothing is deleted in this run; run it again later", src.Tracker().grace)
+	}
+	rep.ThreadBlocksKept = keepThreads
+	if hooks.AfterMark != nil {
+		hooks.AfterMark()
+	}
+	if err := sweep(ctx, bs, run, m.marks, keepThreads, keepBuckets, &rep); err != nil {
+		return rep, err
+	}
+	rep.Duration = time.Since(start)
+	return rep, nil
+}
+
+func bucketRoot(p string) (cid.Cid, error) {
+	s, ok := strings.CutPrefix(p, "/ipfs/")
+	if !ok {
+		return cid.Undef, fmt.Errorf("path %.80q is not /ipfs/<cid>", p)
+	}
+	c, err := cid.Decode(s)
+	if err != nil {
+		return cid.Undef, fmt.Errorf("path %.80q: %v", p, err)
+	}
+	return c, nil
+}
+
+type marker struct {
+	dag   ipld.DAGService
+	marks map[string]struct{}
+	// walked are the nodes whose links have been followed, by multihash and, for a
+	// private bucket's, the link key too: the same node walked without its key shows
+	// no links.
+	walked map[string]struct{}
+}
+
+func (m *marker) mark(c cid.Cid) { m.marks[string(c.Hash())] = struct{}{} }
+
+// walk marks root and every block reachable from it that this node holds, reading
+// only local blocks; linkKey is a private bucket's.
+func (m *marker) walk(ctx context.Context, root cid.Cid, linkKey []byte, rep *Report) error {
+	stack := []cid.Cid{root}
+	for len(stack) > 0 {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		c := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		m.mark(c)
+		if c.Type() == cid.Raw || c.Prefix().MhType == mh.IDENTITY {
+			continue // no links, and nothing to read
+		}
+		w := string(c.Hash())
+		if linkKey != nil {
+			w += "\x00" + string(linkKey)
+		}
+		if _, ok := m.walked[w]; ok {
+			continue
+		}
+		m.walked[w] = struct{}{}
+		n, err := m.dag.Get(ctx, c)
+		if err != nil {
+			if errors.Is(err, ipld.ErrNotFound) || strings.Contains(err.Error(), ipld.ErrNotFound.Error()) || errors.Is(err, blockstore.ErrNotFound) {
+				rep.Missing++
+				continue
+			}
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			rep.Undecodable++
+			rep.problem("block %s: %v: kept, its links not followed", c, err)
+			continue
+		}
+		links := n.Links()
+		if linkKey != nil {
+			// A private bucket's directories keep their links in their ciphertext.
+			if links, err = buckets.NodeLinks(n, linkKey); err != nil {
+				rep.Undecodable++
+				rep.problem("block %s of a private bucket: %v: kept, its links not followed", c, err)
+				continue
+			}
+		}
+		for _, l := range links {
+			stack = append(stack, l.Cid)
+		}
+	}
+	return nil
+}
+
+// walkLog marks every record of a log from its head back, with each record's event,
+// header and body; an error says the walk is incomplete.
+func (m *marker) walkLog(ctx context.Context, lg Log, rep *Report) error {
+	if lg.Err != nil {
+		return lg.Err
+	}
+	cur := lg.Head
+	if !cur.Defined() {
+		return nil // an empty log
+	}
+	if lg.ServiceKey == nil {
+		return errors.New("no service key: its records cannot be read")
+	}
+	for cur.Defined() {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		// Its own key space: a bucket path naming a record (a hostile instance) has
+		// walked it as a node, which must not end this walk there.
+		w := "log\x00" + string(cur.Hash())
+		if _, ok := m.walked[w]; ok {
+			return nil
+		}
+		m.walked[w] = struct{}{}
+		m.mark(cur)
+		rec, err := cbor.GetRecord(ctx, m.dag, cur, lg.ServiceKey)
+		if err != nil {
+			return fmt.Errorf("record %s: %w", cur, err)
+		}
+		rep.Records++
+		m.mark(rec.BlockID())
+		ev, err := cbor.GetEvent(ctx, m.dag, rec.BlockID())
+		if err != nil {
+			return fmt.Errorf("event %s of record %s: %w", rec.BlockID(), cur, err)
+		}
+		m.mark(ev.HeaderID())
+		m.mark(ev.BodyID())
+		cur = rec.PrevID()
+	}
+	return nil
+}
+
+// sweep deletes every block neither marked nor protected; with keepThreads it keeps
+// every block that may be dag-cbor (it decodes as CBOR), and with keepBuckets every
+// other block.
+func sweep(ctx context.Context, bs blockstore.Blockstore, run *Run, marks map[string]struct{}, keepThreads, keepBuckets bool, rep *Report) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	keys, err := bs.AllKeysChan(ctx)
+	if err != nil {
+		return fmt.Errorf("list the blocks: %w", err)
+	}
+	for c := range keys {
+		size, err := bs.GetSize(c)
+		if errors.Is(err, blockstore.ErrNotFound) {
+			continue // deleted meanwhile
+		}
+		if err != nil {
+			return fmt.Errorf("size of block %s: %w", c, err)
+		}
+		rep.Scanned++
+		rep.ScannedBytes += int64(size)
+		h := c.Hash()
+		keep := false
+		if _, ok := marks[string(h)]; ok {
+			keep = true
+		} else if keepThreads || keepBuckets {
+			cborish, err := mayBeCBOR(bs, c)
+			if err != nil {
+				return err
+			}
+			keep = (cborish && keepThreads) || (!cborish && keepBuckets)
+		}
+		if keep {
+			rep.Kept++
+			rep.KeptBytes += int64(size)
+			continue
+		}
+		deleted, err := run.DeleteUnlessProtected(h, func() error { return bs.DeleteBlock(c) })
+		if err != nil {
+			return fmt.Errorf("delete block %s: %w", c, err)
+		}
+		if !deleted {
+			rep.Protected++
+			rep.Kept++
+			rep.KeptBytes += int64(size)
+			continue
+		}
+		rep.Reclaimed++
+		rep.ReclaimedBytes += int64(size)
+	}
+	return ctx.Err()
+}
+
+// mayBeCBOR reports whether block c decodes as one CBOR item, as every block go-threads
+// stores does (records, events, headers and bodies); a raw leaf seldom does, and one
+// that does is kept, which is safe.
+func mayBeCBOR(bs blockstore.Blockstore, c cid.Cid) (bool, error) {
+	b, err := bs.Get(c)
+	if errors.Is(err, blockstore.ErrNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("read block %s: %w", c, err)
+	}
+	_, err = cbornode.Decode(b.RawData(), mh.SHA2_256, -1)
+	return err == nil, nil
+}
