@@ -20,12 +20,10 @@ package buckets
 // its contents'.
 
 import (
-	"bytes"
 	"context"
 	"encoding/base64"
 	"errors"
 	"fmt"
-	"io"
 	"time"
 
 	"github.com/ipfs/go-cid"
@@ -105,38 +103,6 @@ func (b *Bucket) FileKey(pth string) ([]byte, error) {
 		return nil, fmt.Errorf("bucket %s: %w", b.Key, err)
 	}
 	return k, nil
-}
-
-// Encrypt returns the ciphertext of r under key, as a stream.
-func Encrypt(r io.Reader, key []byte) (io.Reader, error) {
-	return dcrypto.NewEncrypter(r, key)
-}
-
-// Decrypt returns the plaintext of the ciphertext r under key, as a stream; a wrong
-// key or altered data fails a Read.
-func Decrypt(r io.Reader, key []byte) (io.ReadCloser, error) {
-	return dcrypto.NewDecrypter(r, key)
-}
-
-func encryptBytes(data, key []byte) ([]byte, error) {
-	r, err := Encrypt(bytes.NewReader(data), key)
-	if err != nil {
-		return nil, err
-	}
-	return io.ReadAll(r)
-}
-
-func decryptBytes(data, key []byte) ([]byte, error) {
-	r, err := Decrypt(bytes.NewReader(data), key)
-	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrDecrypt, err)
-	}
-	defer r.Close()
-	plain, err := io.ReadAll(r)
-	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrDecrypt, err)
-	}
-	return plain, nil
 }
 
 // sizedNode is a stored node whose links report size: an encrypted directory, whose
