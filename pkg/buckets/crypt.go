@@ -215,3 +215,24 @@ func decryptBytes(data, key []byte) ([]byte, error) {
 	}
 	return nil, fmt.Errorf("%w: %v", ErrDecrypt, err)
 }
+
+// EncryptAhead is Encrypt on a goroutine of its own, a chunk ahead of its reader: the
+// HMAC and the cipher of one chunk run while the reader (a push's adder, hashing and
+// storing) takes the one before, on another core. Close ends it; it also ends when r
+// fails or ends.
+func EncryptAhead(r io.Reader, key []byte) (io.ReadCloser, error) {
+	enc, err := Encrypt(r, key)
+	if err != nil {
+		return nil, err
+	}
+	pr, pw := io.Pipe()
+	go func() {
+		_, err := io.CopyBuffer(pw, onlyReader{enc}, make([]byte, cryptChunk))
+		pw.CloseWithError(err)
+	}()
+	return pr, nil
+}
+
+// onlyReader hides a reader's other methods from io.Copy (none today; a WriterTo would
+// bypass the buffer).
+type onlyReader struct{ io.Reader }

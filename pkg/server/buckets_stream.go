@@ -70,7 +70,12 @@ func (s *bucketsService) startUpload(ctx context.Context, pth string, key []byte
 		var n ipld.Node
 		var err error
 		if key != nil {
-			in, err = buckets.Encrypt(r, key)
+			// Encrypted a chunk ahead of the add, on another core.
+			var enc io.ReadCloser
+			if enc, err = buckets.EncryptAhead(r, key); err == nil {
+				in = enc
+				defer enc.Close()
+			}
 		}
 		if err == nil {
 			n, err = buckets.AddFile(ctx, s.dag, in)
