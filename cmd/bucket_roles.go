@@ -177,8 +177,9 @@ type rolesListing struct {
 
 func newBucketRolesLsCmd(f *Factory, bo *bucketOptions) *cobra.Command {
 	return &cobra.Command{
-		Use:     "ls BUCKET[/PATH]",
-		Aliases: []string{"list"},
+		// list, as in every group (ls is what the issue names it).
+		Use:     "list BUCKET[/PATH]",
+		Aliases: []string{"ls"},
 		Short:   "List the roles on a path of a bucket (the whole bucket when left out)",
 		Long: `List who has which role on PATH: each identity's highest role among those PATH and the
 directories above it give (what the server goes by), FROM the path that gives it, and

@@ -343,7 +343,10 @@ func (b *Buckets) list(ctx context.Context) ([]Bucket, error) {
 func (b *Buckets) dbErr(err error) error {
 	var se *ServerError
 	if errors.As(err, &se) && se.Class == ErrNotFound && (strings.Contains(se.Msg, msgDBNotFound) || strings.Contains(se.Msg, msgThreadNotFound)) {
-		return &ServerError{Class: ErrNotFound, Msg: fmt.Sprintf("database %s does not exist", b.db), Hint: "see hubctl db list"}
+		// A database the caller does not own answers as a missing one: only its owner
+		// lists or creates its buckets.
+		return &ServerError{Class: ErrNotFound, Msg: fmt.Sprintf("database %s does not exist, or is not yours (only a database's owner lists its buckets)", b.db),
+			Hint: "see hubctl db list; a bucket shared with you is reached by --db and its key"}
 	}
 	return err
 }
