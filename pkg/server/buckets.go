@@ -379,15 +379,20 @@ func (s *bucketsService) authorize(c bucketCall, b *buckets.Bucket, pth string, 
 
 // view is b as the call may be answered it: as the Hub's read filter gives it to a
 // caller that does not own the database (b itself for the others, whose reads went
-// through the filter already), and without the link key, which the Hub's filter left
-// to a reader of any path: it opens every directory of a private bucket, and so names
-// what the caller may not read (the server decrypts for the caller; no client needs it).
+// through the filter already), and without keys. The Hub's filter left the link key to
+// a reader of any path, and it opens every directory of a private bucket, so names what
+// the caller may not read; a file key opens files beside the shared path that share it.
+// The server decrypts for the caller: no client needs them.
 func (c bucketCall) view(b *buckets.Bucket) *buckets.Bucket {
 	if !c.shared {
 		return b
 	}
 	v := buckets.FilterFor(b, c.reader)
 	v.LinkKey = ""
+	for p, md := range v.Metadata {
+		md.Key = ""
+		v.Metadata[p] = md
+	}
 	return v
 }
 
@@ -501,6 +506,9 @@ func (s *bucketsService) saveBucket(c bucketCall, b *buckets.Bucket) error {
 		return status.Error(codes.Internal, err.Error())
 	}
 	api := s.node.ThreadsService()
+	if err := s.checkStorage(c.ctx, c, save, cid.Undef); err != nil {
+		return err
+	}
 	if err := (&collectionChecks{}).checkWrite(c.ctx, api, c.db.Bytes(), buckets.CollectionName, [][]byte{doc}); err != nil {
 		return err
 	}
@@ -832,6 +840,9 @@ func (s *bucketsService) Create(ctx context.Context, req *bucketspb.CreateReques
 	}
 	api := s.node.ThreadsService()
 	if err := checkInstanceIDs(&pb.CreateRequest{Instances: [][]byte{doc}}); err != nil {
+		return nil, err
+	}
+	if err := s.checkStorage(c.ctx, c, b, cid.Undef); err != nil {
 		return nil, err
 	}
 	if err := (&collectionChecks{}).checkWrite(c.ctx, api, c.db.Bytes(), buckets.CollectionName, [][]byte{doc}); err != nil {

@@ -14,6 +14,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"github.com/hubctl/hubctl/pkg/buckets"
 	"github.com/hubctl/hubctl/pkg/hubauth"
 )
 
@@ -89,9 +90,12 @@ func TestPathAccessRolesOnAPrivateBucket(t *testing.T) {
 	if err != nil || root.Root.LinkKey != "" || len(root.Root.PathMetadata) != 3 {
 		t.Fatalf("bob's root: %v %v", root, err)
 	}
-	for p := range root.Root.PathMetadata {
+	for p, md := range root.Root.PathMetadata {
 		if p != "docs" && !strings.HasPrefix(p, "docs/") {
 			t.Fatalf("bob's root shows the metadata of %q", p)
+		}
+		if md.Key != "" {
+			t.Fatalf("bob's root shows the file key of %q", p)
 		}
 	}
 	roles, err := e.bc.PullPathAccessRoles(bounded(t, bob.ctx), key, "docs")
@@ -212,5 +216,25 @@ func TestPathAccessRolesOnAPublicBucket(t *testing.T) {
 		if status.Code(err) != codes.InvalidArgument {
 			t.Errorf("grant %v to %q: %v, want InvalidArgument", r, who, err)
 		}
+	}
+}
+
+// What a caller that does not own the database is answered of a bucket carries no key:
+// neither the link key nor the file key of an entry it may read (a Hub bucket kept one
+// per shared path); the owner's answer keeps them.
+func TestSharedViewCarriesNoKeys(t *testing.T) {
+	b := &buckets.Bucket{Key: "k", Owner: "alice", Version: buckets.Version, LinkKey: "link", Metadata: map[string]buckets.Metadata{
+		"":     {Key: "rootkey", Roles: map[string]buckets.Role{"alice": buckets.Admin}},
+		"docs": {Key: "docskey", Roles: map[string]buckets.Role{"bob": buckets.Reader}},
+	}}
+	v := bucketCall{shared: true, reader: "bob"}.view(b)
+	if v.LinkKey != "" || len(v.Metadata) != 1 || v.Metadata["docs"].Key != "" || v.Metadata["docs"].Roles["bob"] != buckets.Reader {
+		t.Fatalf("bob's view: %+v", v)
+	}
+	if o := (bucketCall{reader: "alice"}).view(b); o.LinkKey != "link" || o.Metadata["docs"].Key != "docskey" {
+		t.Fatalf("the owner's view lost its keys: %+v", o)
+	}
+	if b.Metadata["docs"].Key != "docskey" {
+		t.Fatal("view changed the bucket")
 	}
 }
