@@ -66,7 +66,7 @@ when it is a terminal.`,
 		needsRole(f, opts, newBucketMvCmd(f, opts), hub.RoleWriter, "move it"),
 		needsRole(f, opts, newBucketRmPathCmd(f, opts), hub.RoleWriter, "remove it"),
 		newBucketLinksCmd(f, opts), newBucketSyncCmd(f, opts),
-		newBucketRolesCmd(f, opts))
+		newBucketRolesCmd(f, opts), newBucketGCCmd(f), newBucketUsageCmd(f))
 	cmd.PersistentFlags().StringVar(&opts.db, "db", "", `database of the buckets, by ID or name (default: your database named "buckets")`)
 	_ = cmd.RegisterFlagCompletionFunc("db", flagCompletion(f, dbCompletions))
 	return cmd

@@ -98,6 +98,14 @@ func NewTracker(grace time.Duration, maxRecent int) *Tracker {
 	}
 }
 
+// SetGrace changes the grace period (tests set none, so that a collection takes every
+// block not reachable and not held).
+func (t *Tracker) SetGrace(grace time.Duration) {
+	t.mu.Lock()
+	t.grace = grace
+	t.mu.Unlock()
+}
+
 // SetRecordHook calls f (outside the tracker's lock) after each block recorded: for
 // tests, which wait on it instead of sleeping.
 func (t *Tracker) SetRecordHook(f func(mh.Multihash)) {

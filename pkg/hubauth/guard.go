@@ -708,6 +708,9 @@ var policies = map[string]policy{
 	// exactly as a Find on that database is.
 	storeAPI + "ExportInstances": db(func(r any) []byte { return r.(*pb.FindRequest).DbID }),
 
+	// StorageUsage answers the caller's own storage (an operator's, anyone's).
+	storeAPI + "StorageUsage": {kind: users},
+
 	usersAPI + "ListThreads": {kind: users},
 	usersAPI + "GetUsage":    {kind: users},
 

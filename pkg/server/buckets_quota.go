@@ -194,13 +194,20 @@ func (a *storageAccount) usage(ctx context.Context, identity string, exceptDB th
 	return u, exceptSize, nil
 }
 
-// checkStorage refuses a save of bucket b with root newRoot that would bring the
-// database owner's storage past the server's limit. A save that does not grow the
-// bucket (a remove, a smaller overwrite) always passes, even over the limit.
+// checkStorage refuses a save of bucket b with root newRoot (cid.Undef: b's path) that
+// would bring the database owner's storage past the server's limit. A save that does
+// not grow the bucket (a remove, a smaller overwrite) always passes, even over the limit.
 func (s *bucketsService) checkStorage(ctx context.Context, c bucketCall, b *buckets.Bucket, newRoot cid.Cid) error {
 	a := storageFor(s.node)
 	if a == nil || a.limit <= 0 {
 		return nil
+	}
+	if !newRoot.Defined() {
+		root, err := b.Root()
+		if err != nil {
+			return nil // stores nothing: the save's own checks answer it
+		}
+		newRoot = root
 	}
 	owner, ok := a.owners.Get(c.db)
 	if !ok || owner.Identity == "" {
