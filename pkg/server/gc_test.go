@@ -12,6 +12,7 @@ import (
 	"github.com/ipfs/go-cid"
 	mh "github.com/multiformats/go-multihash"
 	"github.com/textileio/go-threads/api/client"
+	bucketsclient "github.com/textileio/textile/v2/api/bucketsd/client"
 	bucketspb "github.com/textileio/textile/v2/api/bucketsd/pb"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -166,6 +167,38 @@ func TestGCFreesGarbageAndKeepsWhatIsNeeded(t *testing.T) {
 	// database (List above) and its logs walk to their start.
 	if rep := e.collect(t); rep.ThreadBlocksKept || rep.Reclaimed != 0 || rep.Records == 0 {
 		t.Fatalf("after restart: %+v", rep)
+	}
+}
+
+// A private bucket's tree is walked through its link key (its directories keep their
+// links in their ciphertext): a collection keeps every block of its current files,
+// frees its overwritten file, and after a restart every file reads back.
+func TestGCKeepsPrivateBuckets(t *testing.T) {
+	e := newGCEnv(t, 0)
+	res, err := e.bc.Create(bounded(t, e.ctx), bucketsclient.WithName("secret"), bucketsclient.WithPrivate(true))
+	if err != nil {
+		t.Fatal(err)
+	}
+	key := res.Root.Key
+	old, _ := e.push(t, key, "deep/er/f.bin", randomBytes(t, 700<<10))
+	current := randomBytes(t, 700<<10)
+	e.push(t, key, "deep/er/f.bin", current)
+	other := randomBytes(t, 300<<10)
+	e.push(t, key, "other/g.bin", other)
+
+	rep := e.collect(t)
+	if rep.Undecodable != 0 || rep.ThreadBlocksKept {
+		t.Fatalf("the private tree was not walked whole: %+v", rep)
+	}
+	if e.has(t, old.Cid().String()) {
+		t.Fatal("the overwritten private file was kept")
+	}
+	e.restart(t)
+	if got := e.pull(t, key, "deep/er/f.bin"); !bytes.Equal(got, current) {
+		t.Fatal("deep/er/f.bin differs after collection and restart")
+	}
+	if got := e.pull(t, key, "other/g.bin"); !bytes.Equal(got, other) {
+		t.Fatal("other/g.bin differs after collection and restart")
 	}
 }
 
