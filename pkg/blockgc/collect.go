@@ -59,7 +59,8 @@ type Report struct {
 	KeptBytes      int64 `json:"keptBytes"`
 	Reclaimed      int   `json:"reclaimed"`
 	ReclaimedBytes int64 `json:"reclaimedBytes"`
-	// Protected are the unmarked blocks kept for writes in flight or recent puts.
+	// Protected are the blocks kept only for writes in flight or recent puts (the grace
+	// period): no root or record reaches them yet.
 	Protected int `json:"protected"`
 
 	Buckets int `json:"buckets"`
@@ -164,11 +165,13 @@ func Collect(ctx context.Context, src Source, hooks Hooks) (Report, error) {
 	}
 	// What writes in flight put or read, and what they link to (unchanged subtrees of a
 	// directory a write made anew).
+	before := len(m.marks)
 	for _, c := range run.ProtectedNodes() {
 		if err := m.walk(ctx, c, nil, &rep); err != nil {
 			return rep, fmt.Errorf("mark the blocks of writes in flight: %w", err)
 		}
 	}
+	rep.Protected = len(m.marks) - before // and those the sweep finds protected
 	if run.Overflowed() {
 		keepThreads, keepBuckets = true, true
 		rep.problem("more blocks were put in the last %s than the collector tracks: nothing is deleted in this run; run it again later", src.Tracker().grace)
