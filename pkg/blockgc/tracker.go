@@ -16,6 +16,9 @@ import (
 // it reachable (go-threads stores a peer's records, then moves the log's head).
 const DefaultGrace = 2 * time.Minute
 
+// maxHeldFactor times the bound on recent blocks bounds those held by writes in flight.
+const maxHeldFactor = 4
+
 // DefaultMaxRecent bounds the blocks the tracker remembers outside writes. Past it the
 // oldest are forgotten, and a collection whose window they were in deletes nothing
 // (Run.Protected): memory stays bounded, safety too.
@@ -56,6 +59,9 @@ type Tracker struct {
 	lastEvicted time.Time
 	// runs are the open collections' cutoffs: recent blocks after them are kept for them.
 	runs map[uint64]time.Time
+	// heldOverflow is the sequence at which held blocks past the bound were forgotten
+	// (0: none): until every hold open then has ended, collections delete nothing.
+	heldOverflow uint64
 
 	hook func(mh.Multihash)
 }
@@ -156,6 +162,18 @@ func (t *Tracker) record(h mh.Multihash, c cid.Cid, read bool) {
 		}
 		t.held[key] = heldEntry{seq: t.seq, c: c}
 		t.heldQ = append(t.heldQ, seqKey{key: key, seq: t.seq})
+		if len(t.heldQ) > maxHeldFactor*t.max {
+			// A write that never ends (a stream kept open) must not grow this for ever:
+			// forget the oldest, and let no collection delete until it ends.
+			t.heldOverflow = t.seq
+			drop := len(t.heldQ) / 2
+			for _, e := range t.heldQ[:drop] {
+				if t.held[e.key].seq == e.seq {
+					delete(t.held, e.key)
+				}
+			}
+			t.heldQ = append(t.heldQ[:0:0], t.heldQ[drop:]...)
+		}
 	} else {
 		if r, ok := t.recent[key]; ok && !c.Defined() {
 			c = r.c
@@ -214,6 +232,9 @@ func (t *Tracker) release(start uint64, write bool) {
 			oldest = s
 		}
 	}
+	if t.heldOverflow != 0 && t.heldOverflow < oldest {
+		t.heldOverflow = 0 // every hold open at the overflow has ended
+	}
 	now := t.now()
 	i := 0
 	for ; i < len(t.heldQ) && t.heldQ[i].seq < oldest; i++ {
@@ -264,8 +285,9 @@ func (r *Run) protected(key string) bool {
 	if e, ok := r.t.recent[key]; ok && !e.at.Before(r.cutoff) {
 		return true
 	}
-	// Forgotten past the bound within this window: anything may have been among them.
-	return !r.t.lastEvicted.Before(r.cutoff)
+	// Forgotten past the bound within this window, or while a write still open held
+	// them: anything may have been among them.
+	return !r.t.lastEvicted.Before(r.cutoff) || r.t.heldOverflow != 0
 }
 
 // Protected reports whether the collection must keep the block.
@@ -280,7 +302,7 @@ func (r *Run) Protected(h mh.Multihash) bool {
 func (r *Run) Overflowed() bool {
 	r.t.mu.Lock()
 	defer r.t.mu.Unlock()
-	return !r.t.lastEvicted.Before(r.cutoff)
+	return !r.t.lastEvicted.Before(r.cutoff) || r.t.heldOverflow != 0
 }
 
 // ProtectedNodes lists the nodes with links the collection must keep now, for its mark

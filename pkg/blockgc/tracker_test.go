@@ -1,6 +1,7 @@
 package blockgc
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
@@ -134,5 +135,30 @@ func TestDatastoreRecordsHasOfPresentBlock(t *testing.T) {
 	}
 	if ok, _ := bs.Has(cid.NewCidV1(cid.Raw, b.Cid().Hash())); !ok {
 		t.Fatal("block gone")
+	}
+}
+
+// A write that never ends cannot grow the tracker for ever: past the bound its oldest
+// blocks are forgotten, and until it ends no collection deletes anything.
+func TestTrackerHeldOverflow(t *testing.T) {
+	tr, clock := newTestTracker(0, 2)
+	release := tr.Hold()
+	for i := 0; i < 3*maxHeldFactor*2; i++ {
+		tr.Put(hashOf(t, fmt.Sprint(i)))
+	}
+	if len(tr.heldQ) > maxHeldFactor*2 {
+		t.Fatalf("held %d blocks, bound %d", len(tr.heldQ), maxHeldFactor*2)
+	}
+	run := tr.Begin()
+	if !run.Protected(hashOf(t, "0")) {
+		t.Fatal("a forgotten block of a write in flight is not protected")
+	}
+	run.End()
+	release()
+	clock.now = clock.now.Add(time.Hour)
+	run = tr.Begin()
+	defer run.End()
+	if run.Overflowed() {
+		t.Fatal("still overflowed after the write ended")
 	}
 }
