@@ -303,9 +303,16 @@ func newBucketShowCmd(f *Factory, bo *bucketOptions) *cobra.Command {
 			case !errors.Is(err, hub.ErrAuth):
 				return err
 			}
-			return p.Print(b, func() output.TableData {
+			// The server tells only the owner whether a bucket is private (by its link
+			// key): to anyone else it is unknown (null), not "no".
+			view := shownBucket{Bucket: b, Private: &b.Private}
+			private := yesNo(b.Private)
+			if s.shared() && !b.Private {
+				view.Private, private = nil, "unknown (the server tells only its owner)"
+			}
+			return p.Print(view, func() output.TableData {
 				rows := [][]string{{"Name:", b.Name}, {"Key:", b.Key}, {"Database:", b.DB}, {"Root:", b.Root},
-					{"Private:", yesNo(b.Private)}, {"Owner:", b.Owner}, {"Created:", shortTime(b.CreatedAt)}, {"Updated:", shortTime(b.UpdatedAt)},
+					{"Private:", private}, {"Owner:", b.Owner}, {"Created:", shortTime(b.CreatedAt)}, {"Updated:", shortTime(b.UpdatedAt)},
 				}
 				if b.Links == nil {
 					return output.TableData{Rows: rows}
@@ -315,6 +322,12 @@ func newBucketShowCmd(f *Factory, bo *bucketOptions) *cobra.Command {
 		},
 		ValidArgsFunction: bucketArg(f, bo, false),
 	}
+}
+
+// shownBucket is bucket show with -o json: private is null when the caller is not told.
+type shownBucket struct {
+	hub.Bucket
+	Private *bool `json:"private"`
 }
 
 type bucketYesOptions struct {
