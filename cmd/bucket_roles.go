@@ -86,7 +86,7 @@ var roleCompletions = []cobra.Completion{
 
 // granteeCompletions are '*' and the keystore's identities.
 func granteeCompletions(f *Factory) []cobra.Completion {
-	return append([]cobra.Completion{cobra.CompletionWithDesc("*", "everyone")}, identityCompletions(context.Background(), f, nil)...)
+	return append([]cobra.Completion{cobra.CompletionWithDesc("*", "everyone (quote it: '*')")}, identityCompletions(context.Background(), f, nil)...)
 }
 
 func runBucketRolesGrant(ctx context.Context, f *Factory, bo *bucketOptions, ref bucketRef, who, roleName string) error {
