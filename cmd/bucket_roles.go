@@ -112,10 +112,13 @@ func runBucketRolesGrant(ctx context.Context, f *Factory, bo *bucketOptions, ref
 	if err := s.bs.PushRoles(ctx, s.b.Key, ref.path, map[string]hub.Role{key: role}); err != nil {
 		return notInBucket(err, s, ref)
 	}
-	where := s.label() + "/" + ref.path
-	if role == hub.RoleNone {
+	where := bucketRef{bucket: s.label(), path: ref.path}.String()
+	switch {
+	case role == hub.RoleNone && ref.path == "":
+		f.IO.Infof("Took away the role of %s on %s.", label, where)
+	case role == hub.RoleNone:
 		f.IO.Infof("Took away the role of %s on %s (a role given on a directory above it still applies).", label, where)
-	} else {
+	default:
 		f.IO.Infof("Gave %s the %s role on %s.", label, role, where)
 	}
 	if p.Format == output.Table {
