@@ -485,6 +485,9 @@ func itemFromPb(it *bpb.PathItem, pth string) BucketItem {
 func pathErr(err error, pth string) error {
 	var se *ServerError
 	if errors.As(err, &se) && se.Class == ErrNotFound && strings.HasPrefix(se.Msg, "no such path") {
+		if pth == "" { // the root is always there: the server did not find it for the caller
+			return &ServerError{Class: ErrNotFound, Msg: "the server found no root of the bucket for you: " + strings.TrimPrefix(se.Msg, "no such path in the bucket: "), Hint: "see hubctl bucket ls"}
+		}
 		return &ServerError{Class: ErrNotFound, Msg: fmt.Sprintf("%q is not in the bucket", pth), Hint: "see hubctl bucket ls"}
 	}
 	return err
