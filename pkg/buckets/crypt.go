@@ -236,3 +236,33 @@ func EncryptAhead(r io.Reader, key []byte) (io.ReadCloser, error) {
 // onlyReader hides a reader's other methods from io.Copy (none today; a WriterTo would
 // bypass the buffer).
 type onlyReader struct{ io.Reader }
+
+// DecryptAhead is Decrypt on a goroutine of its own, a chunk ahead of its reader (a
+// pull's sender, marshalling and writing): the HMAC of one chunk runs while the one
+// before is sent, on another core. Close ends the goroutine and waits for it, so that
+// r, which it reads, may be closed after.
+func DecryptAhead(r io.Reader, key []byte) (io.ReadCloser, error) {
+	d, err := Decrypt(r, key)
+	if err != nil {
+		return nil, err
+	}
+	pr, pw := io.Pipe()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_, err := io.CopyBuffer(pw, onlyReader{d}, make([]byte, cryptChunk))
+		pw.CloseWithError(err)
+	}()
+	return &ahead{PipeReader: pr, done: done}, nil
+}
+
+type ahead struct {
+	*io.PipeReader
+	done chan struct{}
+}
+
+func (a *ahead) Close() error {
+	err := a.PipeReader.Close()
+	<-a.done
+	return err
+}

@@ -139,3 +139,47 @@ func benchCrypt(b *testing.B, decrypt, theirs bool) {
 		}
 	}
 }
+
+// The goroutines of EncryptAhead and DecryptAhead give the same bytes as the plain
+// readers, pass on a failure, and end on Close before their source is read to the end.
+func TestCryptAhead(t *testing.T) {
+	key, _ := NewEncryptionKey()
+	plain := bytes.Repeat([]byte("ahead "), 300000)
+	enc, err := EncryptAhead(bytes.NewReader(plain), key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sealed, err := io.ReadAll(enc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	enc.Close()
+	dec, err := DecryptAhead(bytes.NewReader(sealed), key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := io.ReadAll(dec); err != nil || !bytes.Equal(got, plain) {
+		t.Fatalf("read back %d bytes: %v", len(got), err)
+	}
+	dec.Close()
+	bad := append([]byte{}, sealed...)
+	bad[len(bad)-1] ^= 1
+	dec, _ = DecryptAhead(bytes.NewReader(bad), key)
+	if _, err := io.ReadAll(dec); !errors.Is(err, ErrDecrypt) {
+		t.Fatalf("a bad MAC through DecryptAhead: %v", err)
+	}
+	dec.Close()
+	// Closed after one read: Close returns once the goroutine has left.
+	dec, _ = DecryptAhead(bytes.NewReader(sealed), key)
+	if _, err := dec.Read(make([]byte, 10)); err != nil {
+		t.Fatal(err)
+	}
+	if err := dec.Close(); err != nil {
+		t.Fatal(err)
+	}
+	fail := errors.New("source failed")
+	enc, _ = EncryptAhead(iotest.ErrReader(fail), key)
+	if _, err := io.ReadAll(enc); !errors.Is(err, fail) {
+		t.Fatalf("a failing source through EncryptAhead: %v", err)
+	}
+}

@@ -157,7 +157,7 @@ func (s *bucketsService) fileReader(ctx context.Context, n ipld.Node, name strin
 	if key == nil {
 		return r, nil
 	}
-	plain, err := buckets.Decrypt(r, key)
+	plain, err := buckets.DecryptAhead(r, key)
 	if err != nil {
 		r.Close()
 		return nil, status.Errorf(codes.FailedPrecondition, "%s does not decrypt with its bucket's key: it was not written by a buckets server", strings.TrimPrefix(name, "/"))
