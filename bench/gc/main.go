@@ -7,7 +7,7 @@
 // bytes it reclaimed against the bytes of the garbage blocks (their sizes summed here),
 // and the store's bytes on disk before and after (badger's value-log collection included).
 //
-// Usage: go run ./bench/gc -hubctl PATH [-blocks 100000] [-file-size 512] [-per-dir 500]
+// Usage: go run ./bench/gc -hubctl PATH [-blocks 100000] [-file-size 512] [-per-dir 500] [-keep]
 package main
 
 import (
@@ -22,6 +22,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -42,14 +44,15 @@ func main() {
 	blocks := flag.Int("blocks", 100_000, "blocks of the store, half of them garbage")
 	fileSize := flag.Int("file-size", 512, "bytes of each file (one raw block)")
 	perDir := flag.Int("per-dir", 500, "files per directory")
+	keep := flag.Bool("keep", false, "keep the store (its directory is printed) to look at it afterwards")
 	flag.Parse()
-	if err := run(*hubctl, *blocks, *fileSize, *perDir); err != nil {
+	if err := run(*hubctl, *blocks, *fileSize, *perDir, *keep); err != nil {
 		fmt.Fprintln(os.Stderr, "gc:", err)
 		os.Exit(1)
 	}
 }
 
-func run(hubctl string, blocks, fileSize, perDir int) error {
+func run(hubctl string, blocks, fileSize, perDir int, keep bool) error {
 	if hubctl == "" {
 		return errors.New("-hubctl is required")
 	}
@@ -57,7 +60,11 @@ func run(hubctl string, blocks, fileSize, perDir int) error {
 	if err != nil {
 		return err
 	}
-	defer os.RemoveAll(work)
+	if keep {
+		fmt.Fprintln(os.Stderr, "store kept in", work)
+	} else {
+		defer os.RemoveAll(work)
+	}
 	dataDir := filepath.Join(work, "data")
 	env := append(os.Environ(), "HOME="+filepath.Join(work, "home"), "XDG_CONFIG_HOME="+filepath.Join(work, "home", ".config"), "HUBCTL_DATA_DIR="+dataDir, "NO_COLOR=1")
 	if out, err := command(env, hubctl, "identity", "new", "bench").CombinedOutput(); err != nil {
@@ -76,7 +83,31 @@ func run(hubctl string, blocks, fileSize, perDir int) error {
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	t0 := time.Now()
-	if err := cmd.Run(); err != nil {
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("bucket gc: %w", err)
+	}
+	// The kernel's maxrss counts the pages of the store's files that badger maps too;
+	// the peak of anonymous memory (the heap, badger's tables in memory) is sampled.
+	anonPeak := make(chan int64, 1)
+	stopSampling := make(chan struct{})
+	go func() {
+		var peak int64
+		for {
+			if v := rssAnon(cmd.Process.Pid); v > peak {
+				peak = v
+			}
+			select {
+			case <-stopSampling:
+				anonPeak <- peak
+				return
+			case <-time.After(5 * time.Millisecond):
+			}
+		}
+	}()
+	err = cmd.Wait()
+	close(stopSampling)
+	anon := <-anonPeak
+	if err != nil {
 		return fmt.Errorf("bucket gc: %v: %s", err, stderr.String())
 	}
 	took := time.Since(t0)
@@ -91,7 +122,7 @@ func run(hubctl string, blocks, fileSize, perDir int) error {
 	diskAfter := du(filepath.Join(dataDir, "node", "ipfslite"))
 
 	fmt.Printf("store: %d blocks (%d garbage)\n", rep.Scanned, garbageBlocks)
-	fmt.Printf("bucket gc: %s wall (collection %s), peak RSS %.1f MB\n", took.Round(time.Millisecond), rep.Duration.Round(time.Millisecond), float64(peak)/1e6)
+	fmt.Printf("bucket gc: %s wall (collection %s), peak RSS %.1f MB (anonymous, sampled every 5 ms: %.1f MB)\n", took.Round(time.Millisecond), rep.Duration.Round(time.Millisecond), float64(peak)/1e6, float64(anon)/1e6)
 	fmt.Printf("reclaimed: %d blocks, %d bytes; expected %d blocks, %d bytes (%.4f)\n", rep.Reclaimed, rep.ReclaimedBytes, garbageBlocks, garbageBytes, float64(rep.ReclaimedBytes)/float64(garbageBytes))
 	fmt.Printf("kept: %d blocks, %d bytes; protected %d; thread blocks kept: %v\n", rep.Kept, rep.KeptBytes, rep.Protected, rep.ThreadBlocksKept)
 	fmt.Printf("disk (ipfslite/): %d -> %d bytes (report: %d -> %d)\n", diskBefore, diskAfter, rep.DiskBefore, rep.DiskAfter)
@@ -193,6 +224,21 @@ func bucketFor(ctx context.Context, n *node.Node, root cid.Cid) error {
 		return fmt.Errorf("create bucket: %w", err)
 	}
 	return nil
+}
+
+// rssAnon is the process's anonymous resident memory in bytes (0 once it is gone).
+func rssAnon(pid int) int64 {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if v, ok := strings.CutPrefix(line, "RssAnon:"); ok {
+			kb, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
+			return kb * 1024
+		}
+	}
+	return 0
 }
 
 func du(dir string) int64 {

@@ -36,6 +36,9 @@ type Source interface {
 	Buckets(ctx context.Context, fn func(db thread.ID, raw []byte) error) error
 	// Logs lists every log of every thread the node's logstore holds.
 	Logs(ctx context.Context) ([]Log, error)
+	// Datastore is the datastore under Blocks, whose deletes a sweep batches (nil:
+	// each delete commits on its own).
+	Datastore() *Datastore
 }
 
 // Log is one thread log: its head, and the thread's service key (nil when the node has
@@ -180,7 +183,15 @@ func Collect(ctx context.Context, src Source, hooks Hooks) (Report, error) {
 	if hooks.AfterMark != nil {
 		hooks.AfterMark()
 	}
-	if err := sweep(ctx, bs, run, m.marks, keepThreads, keepBuckets, &rep); err != nil {
+	if store := src.Datastore(); store != nil {
+		if err := store.BeginDeletes(); err != nil {
+			return rep, err
+		}
+		err := sweep(ctx, bs, store.listBlocks, run, m.marks, keepThreads, keepBuckets, &rep)
+		if err := errors.Join(err, store.EndDeletes()); err != nil {
+			return rep, err
+		}
+	} else if err := sweep(ctx, bs, blockstoreLister(bs), run, m.marks, keepThreads, keepBuckets, &rep); err != nil {
 		return rep, err
 	}
 	rep.Duration = time.Since(start)
@@ -303,24 +314,39 @@ func (m *marker) walkLog(ctx context.Context, lg Log, rep *Report) error {
 	return nil
 }
 
+// lister calls fn with every block of a store and its size, in one pass.
+type lister func(ctx context.Context, fn func(c cid.Cid, size int) error) error
+
+// blockstoreLister lists through the blockstore: its keys, then each one's size.
+func blockstoreLister(bs blockstore.Blockstore) lister {
+	return func(ctx context.Context, fn func(c cid.Cid, size int) error) error {
+		ctx, cancel := context.WithCancel(ctx)
+		defer cancel()
+		keys, err := bs.AllKeysChan(ctx)
+		if err != nil {
+			return fmt.Errorf("list the blocks: %w", err)
+		}
+		for c := range keys {
+			size, err := bs.GetSize(c)
+			if errors.Is(err, blockstore.ErrNotFound) {
+				continue // deleted meanwhile
+			}
+			if err != nil {
+				return fmt.Errorf("size of block %s: %w", c, err)
+			}
+			if err := fn(c, size); err != nil {
+				return err
+			}
+		}
+		return ctx.Err()
+	}
+}
+
 // sweep deletes every block neither marked nor protected; with keepThreads it keeps
 // every block that may be dag-cbor (it decodes as CBOR), and with keepBuckets every
 // other block.
-func sweep(ctx context.Context, bs blockstore.Blockstore, run *Run, marks map[string]struct{}, keepThreads, keepBuckets bool, rep *Report) error {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	keys, err := bs.AllKeysChan(ctx)
-	if err != nil {
-		return fmt.Errorf("list the blocks: %w", err)
-	}
-	for c := range keys {
-		size, err := bs.GetSize(c)
-		if errors.Is(err, blockstore.ErrNotFound) {
-			continue // deleted meanwhile
-		}
-		if err != nil {
-			return fmt.Errorf("size of block %s: %w", c, err)
-		}
+func sweep(ctx context.Context, bs blockstore.Blockstore, list lister, run *Run, marks map[string]struct{}, keepThreads, keepBuckets bool, rep *Report) error {
+	return list(ctx, func(c cid.Cid, size int) error {
 		rep.Scanned++
 		rep.ScannedBytes += int64(size)
 		h := c.Hash()
@@ -337,7 +363,7 @@ func sweep(ctx context.Context, bs blockstore.Blockstore, run *Run, marks map[st
 		if keep {
 			rep.Kept++
 			rep.KeptBytes += int64(size)
-			continue
+			return nil
 		}
 		deleted, err := run.DeleteUnlessProtected(h, func() error { return bs.DeleteBlock(c) })
 		if err != nil {
@@ -347,12 +373,12 @@ func sweep(ctx context.Context, bs blockstore.Blockstore, run *Run, marks map[st
 			rep.Protected++
 			rep.Kept++
 			rep.KeptBytes += int64(size)
-			continue
+			return nil
 		}
 		rep.Reclaimed++
 		rep.ReclaimedBytes += int64(size)
-	}
-	return ctx.Err()
+		return nil
+	})
 }
 
 // mayBeCBOR reports whether block c decodes as one CBOR item, as every block go-threads

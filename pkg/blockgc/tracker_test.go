@@ -162,3 +162,40 @@ func TestTrackerHeldOverflow(t *testing.T) {
 		t.Fatal("still overflowed after the write ended")
 	}
 }
+
+// A sweep's deletes are batched; a block queued for deletion reads as deleted, and a
+// put of it meanwhile is written after the delete, so it stays.
+func TestDatastoreBatchedDeletes(t *testing.T) {
+	tr, _ := newTestTracker(0, 0)
+	store := WrapDatastore(dssync.MutexWrap(ds.NewMapDatastore()), tr)
+	bs := blockstore.NewBlockstore(store)
+	gone, again := blocks.NewBlock([]byte("gone")), blocks.NewBlock([]byte("pushed again"))
+	for _, b := range []blocks.Block{gone, again} {
+		if err := bs.Put(b); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := store.BeginDeletes(); err != nil {
+		t.Fatal(err)
+	}
+	for _, b := range []blocks.Block{gone, again} {
+		if err := bs.DeleteBlock(b.Cid()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if ok, _ := bs.Has(again.Cid()); ok {
+		t.Fatal("a block queued for deletion reads as present")
+	}
+	if err := bs.Put(again); err != nil {
+		t.Fatal(err)
+	}
+	if err := store.EndDeletes(); err != nil {
+		t.Fatal(err)
+	}
+	if ok, _ := bs.Has(again.Cid()); !ok {
+		t.Fatal("a block put while its delete was queued is gone")
+	}
+	if ok, _ := bs.Has(gone.Cid()); ok {
+		t.Fatal("a queued delete was not committed")
+	}
+}

@@ -81,6 +81,7 @@ type gcSource struct{ n *Node }
 
 func (s gcSource) Blocks() blockstore.Blockstore { return s.n.net.lite.BlockStore() }
 func (s gcSource) Tracker() *blockgc.Tracker     { return s.n.net.tracker }
+func (s gcSource) Datastore() *blockgc.Datastore { return s.n.net.blockStore }
 
 // Buckets reads the buckets instances of every database, the broken ones too (their
 // buckets come back when they are repaired), straight from the event store: no read

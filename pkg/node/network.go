@@ -49,8 +49,9 @@ type network struct {
 	addrs addrPolicy
 	// blocks is the badger store under the blockstore (ipfslite/), for its value-log
 	// collection after a sweep; tracker sees every block put into it (gc.go).
-	blocks  *badger.Datastore
-	tracker *blockgc.Tracker
+	blocks     *badger.Datastore
+	blockStore *blockgc.Datastore
+	tracker    *blockgc.Tracker
 	// gcMu makes collections take turns.
 	gcMu sync.Mutex
 }
@@ -120,7 +121,8 @@ func newNetwork(cfg networkConfig) (_ *network, err error) {
 	// flight have stored but not yet linked (pkg/blockgc). The peerstore and the DHT
 	// keep their records in the same badger store, untracked.
 	tracker := blockgc.NewTracker(cfg.blockGrace, 0)
-	lite, err := ipfslite.New(ctx, blockgc.WrapDatastore(litestore, tracker), h, dht, nil)
+	blockStore := blockgc.WrapDatastore(litestore, tracker)
+	lite, err := ipfslite.New(ctx, blockStore, h, dht, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -153,7 +155,7 @@ func newNetwork(cfg networkConfig) (_ *network, err error) {
 	}
 	fin.add(h, dht, api)
 	return &network{Net: api, lite: lite, host: h, store: tstore, fin: fin, key: hostKey, addrs: cfg.addrs,
-		blocks: litestore, tracker: tracker}, nil
+		blocks: litestore, blockStore: blockStore, tracker: tracker}, nil
 }
 
 // Bootstrap connects to the given peers; nothing calls it with public peers unless a user
