@@ -114,6 +114,7 @@ func Collect(ctx context.Context, src Source, hooks Hooks) (Report, error) {
 	bs := src.Blocks()
 	m := &marker{
 		dag:    merkledag.NewDAGService(blockservice.New(bs, offline.Exchange(bs))),
+		bs:     bs,
 		marks:  map[string]struct{}{},
 		walked: map[string]struct{}{},
 	}
@@ -212,6 +213,7 @@ func bucketRoot(p string) (cid.Cid, error) {
 
 type marker struct {
 	dag   ipld.DAGService
+	bs    blockstore.Blockstore
 	marks map[string]struct{}
 	// walked are the nodes whose links have been followed, by multihash and, for a
 	// private bucket's, the link key too: the same node walked without its key shows
@@ -243,15 +245,19 @@ func (m *marker) walk(ctx context.Context, root cid.Cid, linkKey []byte, rep *Re
 			continue
 		}
 		m.walked[w] = struct{}{}
-		n, err := m.dag.Get(ctx, c)
+		// Read, then decode: a store that fails to read ends the run (what it would
+		// not read may be live), while a block that does not decode as its CID says
+		// (any block can be named with any codec: a hostile path) is kept, unfollowed.
+		blk, err := m.bs.Get(c)
+		if errors.Is(err, blockstore.ErrNotFound) {
+			rep.Missing++
+			continue
+		}
 		if err != nil {
-			if errors.Is(err, ipld.ErrNotFound) || strings.Contains(err.Error(), ipld.ErrNotFound.Error()) || errors.Is(err, blockstore.ErrNotFound) {
-				rep.Missing++
-				continue
-			}
-			if ctx.Err() != nil {
-				return ctx.Err()
-			}
+			return fmt.Errorf("read block %s: %w", c, err)
+		}
+		n, err := ipld.Decode(blk)
+		if err != nil {
 			rep.Undecodable++
 			rep.problem("block %s: %v: kept, its links not followed", c, err)
 			continue

@@ -257,12 +257,15 @@ func TestGCKeepsPushInFlight(t *testing.T) {
 }
 
 // Instances written through the threads API with hostile paths (a CID this node does
-// not hold, no CID at all, a thread record's CID) neither fail the collection nor make
-// it fetch, are counted, and the thread's records survive.
+// not hold, no CID at all, a thread record's CID, a file's block named as a directory)
+// neither fail the collection nor make it fetch, are counted, and the thread's records
+// survive.
 func TestGCHostileInstances(t *testing.T) {
 	e := newGCEnv(t, 0)
 	key := e.create(t, "real").Root.Key
-	e.push(t, key, "x.txt", []byte("x"))
+	x, _ := e.push(t, key, "x.txt", []byte("x"))
+	// The file's block named as a directory: any block can be named with any codec.
+	misnamed := cid.NewCidV1(cid.DagProtobuf, x.Cid().Hash())
 	info, err := e.s.nc.GetThread(bounded(t, e.s.ctx), e.db)
 	if err != nil {
 		t.Fatal(err)
@@ -278,7 +281,7 @@ func TestGCHostileInstances(t *testing.T) {
 		t.Fatal(err)
 	}
 	var docs client.Instances
-	for i, p := range []string{"/ipfs/" + absent.String(), "not a cid", "/ipfs/" + record.String(), "/ipfs/bafy-broken"} {
+	for i, p := range []string{"/ipfs/" + absent.String(), "not a cid", "/ipfs/" + record.String(), "/ipfs/bafy-broken", "/ipfs/" + misnamed.String()} {
 		b := buckets.New("hostile"+string(rune('a'+i)), e.s.identity, "h", absent, time.Now())
 		b.Path = p
 		docs = append(docs, b)
@@ -291,7 +294,7 @@ func TestGCHostileInstances(t *testing.T) {
 	if rep.Records != 3 {
 		t.Fatalf("walked %d records of the log, want 3 (an instance naming a record cut the walk short?): %+v", rep.Records, rep)
 	}
-	if rep.BadBuckets < 2 || rep.Missing < 1 {
+	if rep.BadBuckets < 2 || rep.Missing < 1 || rep.Undecodable < 1 {
 		t.Fatalf("hostile instances not counted: %+v", rep)
 	}
 	if rep.ThreadBlocksKept {
