@@ -106,9 +106,15 @@ type bucketCall struct {
 	// reader is the token's identity as go-threads hands it to read filters ("" without
 	// a token).
 	reader string
-	// shared: the caller does not own the database (nor is an operator); the bucket's
-	// path access roles decide what it may do (authorize).
+	// shared: the caller does not own the database (nor is an operator): a bucket that
+	// gives it no role is answered as a missing database.
 	shared bool
+	// byRole: the bucket's path access roles decide what the caller may do (authorize),
+	// and it is answered and saves the bucket as the read filter shows it: a shared
+	// caller, or one with a token that is not the bucket's owner (an operator's or the
+	// database owner's token for another identity, every identity on the embedded
+	// node); set by getBucket.
+	byRole bool
 }
 
 func (s *bucketsService) call(ctx context.Context) (bucketCall, error) {
@@ -121,6 +127,7 @@ func (s *bucketsService) call(ctx context.Context) (bucketCall, error) {
 		return bucketCall{}, err
 	}
 	c := bucketCall{db: id, tok: tok, ctx: inProcess(ctx, tok), shared: hubauth.SharedBucketCall(ctx)}
+	c.byRole = c.shared
 	if pk, err := tok.PubKey(); err == nil && pk != nil {
 		c.reader = pk.String()
 	}
@@ -289,7 +296,7 @@ func jsUnsafe(s string) string {
 
 // writeBucket starts a write to the bucket key: the key checked, the bucket's write lock
 // taken (unlock releases it), and the bucket read under it.
-func (s *bucketsService) writeBucket(ctx context.Context, c bucketCall, key string) (*buckets.Bucket, func(), error) {
+func (s *bucketsService) writeBucket(ctx context.Context, c *bucketCall, key string) (*buckets.Bucket, func(), error) {
 	if err := checkBucketKey(key); err != nil {
 		if c.shared {
 			return nil, nil, errSharedNotFound
@@ -310,14 +317,16 @@ func (s *bucketsService) writeBucket(ctx context.Context, c bucketCall, key stri
 
 // getBucket reads bucket key of the call's database, through the read filter; for a
 // shared call, as stored (authorize and the answers' view decide what the caller sees).
-func (s *bucketsService) getBucket(c bucketCall, key string) (*buckets.Bucket, error) {
+// A caller whose token is not the bucket's owner's is then served by role too (byRole):
+// the filter would have hidden the keys the server needs to read the bucket for it.
+func (s *bucketsService) getBucket(c *bucketCall, key string) (*buckets.Bucket, error) {
 	if c.shared {
 		return s.sharedBucket(c, key)
 	}
 	if err := checkBucketKey(key); err != nil {
 		return nil, err
 	}
-	raw, err := s.bucketJSON(c, key)
+	raw, err := s.bucketJSON(*c, key)
 	if err != nil {
 		return nil, err
 	}
@@ -329,6 +338,19 @@ func (s *bucketsService) getBucket(c bucketCall, key string) (*buckets.Bucket, e
 		return nil, bucketNotFound(key)
 	}
 	b.EnsureNoNulls()
+	if c.reader != "" && b.Version != 0 && b.Owner != "" && b.Owner != c.reader && s.hubFilter(*c) {
+		full, err := s.node.ReadInstance(c.ctx, c.db, buckets.CollectionName, key)
+		if err != nil {
+			return nil, s.threadsErr(*c, err, key)
+		}
+		var whole buckets.Bucket
+		if err := json.Unmarshal(full, &whole); err != nil || whole.Key != key {
+			return nil, status.Errorf(codes.FailedPrecondition, "bucket %s is no bucket this server can read: it was written through the threads API; remove it", key)
+		}
+		whole.EnsureNoNulls()
+		c.byRole = true
+		return &whole, nil
+	}
 	return &b, nil
 }
 
@@ -336,8 +358,8 @@ func (s *bucketsService) getBucket(c bucketCall, key string) (*buckets.Bucket, e
 // from the store, only while the collection reads through the Hub's filter (the roles
 // are the Hub's only then), and only when the bucket gives the caller a role somewhere.
 // Every other case is errSharedNotFound, whatever the reason.
-func (s *bucketsService) sharedBucket(c bucketCall, key string) (*buckets.Bucket, error) {
-	if checkBucketKey(key) != nil || !s.hubFilter(c) {
+func (s *bucketsService) sharedBucket(c *bucketCall, key string) (*buckets.Bucket, error) {
+	if checkBucketKey(key) != nil || !s.hubFilter(*c) {
 		return nil, errSharedNotFound
 	}
 	raw, err := s.node.ReadInstance(c.ctx, c.db, buckets.CollectionName, key)
@@ -356,19 +378,22 @@ func (s *bucketsService) sharedBucket(c bucketCall, key string) (*buckets.Bucket
 }
 
 // authorize lets the call act on pth (cleaned; "" the root) of b with at least role
-// need. The database's owner and operators may do anything here (go-threads' write
-// validator still checks the owner's writes); another identity needs the role on the
-// path (Bucket.RoleOf), and is answered "db not found" when it has none anywhere in
-// the bucket.
+// need. The bucket's owner (and a caller without a token: an operator, or anyone on a
+// server without key checks, as go-threads' validator lets them) may do anything here;
+// another identity needs the role on the path (Bucket.RoleOf), and is answered "db not
+// found", in a database it does not own, when it has none anywhere in the bucket.
 func (s *bucketsService) authorize(c bucketCall, b *buckets.Bucket, pth string, need buckets.Role) error {
-	if !c.shared {
+	if !c.byRole {
 		return nil
 	}
 	if b.RoleOf(c.reader, pth) >= need {
 		return nil
 	}
 	if !b.ReaderAnywhere(c.reader) {
-		return errSharedNotFound
+		if c.shared {
+			return errSharedNotFound
+		}
+		return status.Errorf(codes.PermissionDenied, "permission denied: bucket %s is another identity's and gives yours no role: ask its owner to grant one (hubctl bucket roles grant)", b.Key)
 	}
 	shown := pth
 	if shown == "" {
@@ -384,7 +409,7 @@ func (s *bucketsService) authorize(c bucketCall, b *buckets.Bucket, pth string, 
 // the caller may not read; a file key opens files beside the shared path that share it.
 // The server decrypts for the caller: no client needs them.
 func (c bucketCall) view(b *buckets.Bucket) *buckets.Bucket {
-	if !c.shared {
+	if !c.byRole {
 		return b
 	}
 	v := buckets.FilterFor(b, c.reader)
@@ -495,7 +520,7 @@ func (s *bucketsService) threadsErr(c bucketCall, err error, key string) error {
 // saveBucket saves a changed bucket, with the checks of a Save through the threads API.
 func (s *bucketsService) saveBucket(c bucketCall, b *buckets.Bucket) error {
 	save := b
-	if c.shared {
+	if c.byRole {
 		var err error
 		if save, err = s.sharedSave(c, b); err != nil {
 			return err
@@ -574,7 +599,7 @@ func touch(b *buckets.Bucket, pth string, now time.Time) {
 // identity (shared) instead updates the time of the nearest entry at or above the path,
 // the one its role comes through, and forgets nothing it may not remove.
 func touchAs(c bucketCall, b *buckets.Bucket, pth string, now time.Time) {
-	if !c.shared {
+	if !c.byRole {
 		touchOwner(b, pth, now)
 		return
 	}
@@ -592,7 +617,7 @@ func touchAs(c bucketCall, b *buckets.Bucket, pth string, now time.Time) {
 // unsetUnder forgets the metadata under pth ("" the root: all but the seed's), when the
 // caller may.
 func unsetUnder(c bucketCall, b *buckets.Bucket, pth string) {
-	if c.shared && b.RoleOf(c.reader, pth) < buckets.Admin {
+	if c.byRole && b.RoleOf(c.reader, pth) < buckets.Admin {
 		return
 	}
 	if pth == "" {
@@ -736,7 +761,7 @@ func (s *bucketsService) Root(ctx context.Context, req *bucketspb.RootRequest) (
 	if err != nil {
 		return nil, err
 	}
-	b, err := s.getBucket(c, req.Key)
+	b, err := s.getBucket(&c, req.Key)
 	if err != nil {
 		return nil, err
 	}
@@ -777,7 +802,7 @@ func (s *bucketsService) Links(ctx context.Context, req *bucketspb.LinksRequest)
 	if err != nil {
 		return nil, err
 	}
-	b, err := s.getBucket(c, req.Key)
+	b, err := s.getBucket(&c, req.Key)
 	if err != nil {
 		return nil, err
 	}
@@ -855,7 +880,7 @@ func (s *bucketsService) Create(ctx context.Context, req *bucketspb.CreateReques
 		return nil, s.threadsErr(c, err, "")
 	}
 	// As stored (go-threads' JSON patches keep numbers as floats).
-	if b, err = s.getBucket(c, key); err != nil {
+	if b, err = s.getBucket(&c, key); err != nil {
 		return nil, err
 	}
 	return &bucketspb.CreateResponse{
@@ -906,7 +931,7 @@ func (s *bucketsService) Remove(ctx context.Context, req *bucketspb.RemoveReques
 		return nil, err
 	}
 	defer unlock()
-	if _, err := s.getBucket(c, req.Key); err != nil {
+	if _, err := s.getBucket(&c, req.Key); err != nil {
 		return nil, err
 	}
 	if _, err := s.node.ThreadsService().Delete(c.ctx, &pb.DeleteRequest{DbID: c.db.Bytes(), CollectionName: buckets.CollectionName, InstanceIDs: []string{req.Key}}); err != nil {
@@ -940,7 +965,7 @@ func (s *bucketsService) PushPathAccessRoles(ctx context.Context, req *bucketspb
 		}
 		roles[who] = buckets.Role(r)
 	}
-	b, unlock, err := s.writeBucket(ctx, c, req.Key)
+	b, unlock, err := s.writeBucket(ctx, &c, req.Key)
 	if err != nil {
 		return nil, err
 	}
@@ -951,7 +976,7 @@ func (s *bucketsService) PushPathAccessRoles(ctx context.Context, req *bucketspb
 	if _, err := s.resolve(ctx, b, pth); err != nil {
 		return nil, err
 	}
-	if _, own := b.Metadata[pth]; c.shared && !own {
+	if _, own := b.Metadata[pth]; c.byRole && !own {
 		_, at, _ := b.MetadataForPath(pth, false)
 		return nil, status.Errorf(codes.PermissionDenied, "permission denied: only the owner of bucket %s can give %q roles of its own; an admin can change the roles of %q, where %q's come from", b.Key, pth, at, pth)
 	}
@@ -991,7 +1016,7 @@ func (s *bucketsService) PullPathAccessRoles(ctx context.Context, req *bucketspb
 	if err != nil {
 		return nil, err
 	}
-	b, err := s.getBucket(c, req.Key)
+	b, err := s.getBucket(&c, req.Key)
 	if err != nil {
 		return nil, err
 	}
@@ -1040,7 +1065,7 @@ func (s *bucketsService) ListPath(ctx context.Context, req *bucketspb.ListPathRe
 	if err != nil {
 		return nil, err
 	}
-	b, err := s.getBucket(c, req.Key)
+	b, err := s.getBucket(&c, req.Key)
 	if err != nil {
 		return nil, err
 	}
@@ -1096,7 +1121,7 @@ func (s *bucketsService) SetPath(ctx context.Context, req *bucketspb.SetPathRequ
 	if err != nil {
 		return nil, status.Errorf(codes.InvalidArgument, "invalid remote cid: %v", err)
 	}
-	b, unlock, err := s.writeBucket(ctx, c, req.Key)
+	b, unlock, err := s.writeBucket(ctx, &c, req.Key)
 	if err != nil {
 		return nil, err
 	}
@@ -1162,7 +1187,7 @@ func (s *bucketsService) MovePath(ctx context.Context, req *bucketspb.MovePathRe
 	if from == "" {
 		return nil, status.Error(codes.InvalidArgument, "source is root directory: move a path of the bucket")
 	}
-	b, unlock, err := s.writeBucket(ctx, c, req.Key)
+	b, unlock, err := s.writeBucket(ctx, &c, req.Key)
 	if err != nil {
 		return nil, err
 	}
@@ -1189,7 +1214,7 @@ func (s *bucketsService) MovePath(ctx context.Context, req *bucketspb.MovePathRe
 	if err := ed.Move(ctx, from, to); err != nil {
 		return nil, editErr(err)
 	}
-	if !c.shared || b.RoleOf(c.reader, from) >= buckets.Admin {
+	if !c.byRole || b.RoleOf(c.reader, from) >= buckets.Admin {
 		b.UnsetMetadataWithPrefix(from)
 	}
 	touchAs(c, b, to, time.Now())
@@ -1213,7 +1238,7 @@ func (s *bucketsService) RemovePath(ctx context.Context, req *bucketspb.RemovePa
 	if pth == "" {
 		return nil, status.Error(codes.InvalidArgument, "cannot remove the bucket's root: remove the bucket itself (Remove, hubctl bucket rm)")
 	}
-	b, unlock, err := s.writeBucket(ctx, c, req.Key)
+	b, unlock, err := s.writeBucket(ctx, &c, req.Key)
 	if err != nil {
 		return nil, err
 	}
@@ -1231,7 +1256,7 @@ func (s *bucketsService) RemovePath(ctx context.Context, req *bucketspb.RemovePa
 	if err := ed.Remove(ctx, pth); err != nil {
 		return nil, editErr(err)
 	}
-	if c.shared {
+	if c.byRole {
 		// What it may not remove stays (touchAs); the time is its entry's.
 		touchAs(c, b, pth, time.Now())
 		if b.RoleOf(c.reader, pth) >= buckets.Admin {

@@ -7,6 +7,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/textileio/go-threads/api/client"
+	"github.com/textileio/go-threads/core/thread"
+	"github.com/textileio/go-threads/db"
 	bucketsclient "github.com/textileio/textile/v2/api/bucketsd/client"
 	bucketspb "github.com/textileio/textile/v2/api/bucketsd/pb"
 	"github.com/textileio/textile/v2/api/common"
@@ -227,7 +230,7 @@ func TestSharedViewCarriesNoKeys(t *testing.T) {
 		"":     {Key: "rootkey", Roles: map[string]buckets.Role{"alice": buckets.Admin}},
 		"docs": {Key: "docskey", Roles: map[string]buckets.Role{"bob": buckets.Reader}},
 	}}
-	v := bucketCall{shared: true, reader: "bob"}.view(b)
+	v := bucketCall{shared: true, byRole: true, reader: "bob"}.view(b)
 	if v.LinkKey != "" || len(v.Metadata) != 1 || v.Metadata["docs"].Key != "" || v.Metadata["docs"].Roles["bob"] != buckets.Reader {
 		t.Fatalf("bob's view: %+v", v)
 	}
@@ -236,5 +239,65 @@ func TestSharedViewCarriesNoKeys(t *testing.T) {
 	}
 	if b.Metadata["docs"].Key != "docskey" {
 		t.Fatal("view changed the bucket")
+	}
+}
+
+// Without key checks (the embedded node) every caller is an operator and reaches every
+// database; a token that is not a bucket's owner's is still served by the bucket's
+// roles, and reads a private path it was granted in plaintext (the read filter would
+// have hidden the keys the server needs for it).
+func TestPathAccessRolesWithoutKeyChecks(t *testing.T) {
+	d, _ := startDaemonOn(t, t.TempDir(), hubauth.AuthNone)
+	c, err := client.NewClient(d.State().API, hubDial()...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = c.Close() })
+	token := func() (thread.Token, string) {
+		id := newIdentity(t)
+		tok, err := c.GetToken(bounded(t, context.Background()), id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tok, id.GetPublic().String()
+	}
+	aliceTok, _ := token()
+	bobTok, bob := token()
+	dbID := thread.NewIDV1(thread.Raw, 32)
+	if err := c.NewDB(bounded(t, context.Background()), dbID, db.WithNewManagedToken(aliceTok)); err != nil {
+		t.Fatal(err)
+	}
+	bc := bucketsClient(t, d)
+	alice := common.NewThreadIDContext(thread.NewTokenContext(context.Background(), aliceTok), dbID)
+	bobCtx := common.NewThreadIDContext(thread.NewTokenContext(context.Background(), bobTok), dbID)
+	res, err := bc.Create(bounded(t, alice), bucketsclient.WithName("vault"), bucketsclient.WithPrivate(true))
+	if err != nil {
+		t.Fatal(err)
+	}
+	key := res.Root.Key
+	for p, v := range map[string]string{"docs/a.txt": "doc a", "secret.txt": "secret"} {
+		if _, _, err := bc.PushPath(bounded(t, alice), key, p, strings.NewReader(v)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var buf bytes.Buffer
+	err = bc.PullPath(bounded(t, bobCtx), key, "docs/a.txt", &buf)
+	if status.Code(err) != codes.PermissionDenied {
+		t.Fatalf("bob before a grant: %v, want PermissionDenied", err)
+	}
+	if err := bc.PushPathAccessRoles(bounded(t, alice), key, "docs", map[string]tbuckets.Role{bob: tbuckets.Reader}); err != nil {
+		t.Fatal(err)
+	}
+	buf.Reset()
+	if err := bc.PullPath(bounded(t, bobCtx), key, "docs/a.txt", &buf); err != nil || buf.String() != "doc a" {
+		t.Fatalf("bob, reader of docs: %q %v", buf.String(), err)
+	}
+	wantDenied(t, "bob pulls secret.txt", bc.PullPath(bounded(t, bobCtx), key, "secret.txt", io.Discard))
+	if _, _, err := bc.PushPath(bounded(t, bobCtx), key, "docs/b.txt", strings.NewReader("x")); status.Code(err) != codes.PermissionDenied {
+		t.Fatalf("bob pushes as a reader: %v", err)
+	}
+	buf.Reset()
+	if err := bc.PullPath(bounded(t, alice), key, "secret.txt", &buf); err != nil || buf.String() != "secret" {
+		t.Fatalf("alice: %q %v", buf.String(), err)
 	}
 }

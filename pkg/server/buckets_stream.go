@@ -124,7 +124,7 @@ func (s *bucketsService) PushPath(stream bucketspb.APIService_PushPathServer) er
 	if pth == "" {
 		return status.Error(codes.InvalidArgument, "push to the bucket's root: give the file's path in the bucket")
 	}
-	b, unlock, err := s.writeBucket(ctx, c, header.Key)
+	b, unlock, err := s.writeBucket(ctx, &c, header.Key)
 	if err != nil {
 		return err
 	}
@@ -249,7 +249,7 @@ func (s *bucketsService) PushPaths(stream bucketspb.APIService_PushPathsServer) 
 			return err
 		}
 	}
-	b, unlock, err := s.writeBucket(ctx, c, header.Key)
+	b, unlock, err := s.writeBucket(ctx, &c, header.Key)
 	if err != nil {
 		return err
 	}
@@ -452,7 +452,7 @@ func (s *bucketsService) PullPath(req *bucketspb.PullPathRequest, stream buckets
 	if err != nil {
 		return err
 	}
-	b, err := s.getBucket(c, req.Key)
+	b, err := s.getBucket(&c, req.Key)
 	if err != nil {
 		return err
 	}
