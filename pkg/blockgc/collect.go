@@ -21,6 +21,7 @@ import (
 	sym "github.com/textileio/crypto/symmetric"
 	"github.com/textileio/go-threads/cbor"
 	"github.com/textileio/go-threads/core/thread"
+	"github.com/textileio/go-threads/jsonpatcher"
 
 	"github.com/hubctl/hubctl/pkg/buckets"
 )
@@ -48,6 +49,8 @@ type Log struct {
 	ID         peer.ID
 	Head       cid.Cid
 	ServiceKey *sym.Key
+	// ReadKey reads the records' bodies (nil: a thread kept for others).
+	ReadKey *sym.Key
 	// Err says the log cannot be walked (its thread could not be read).
 	Err error
 }
@@ -120,6 +123,7 @@ func Collect(ctx context.Context, src Source, hooks Hooks) (Report, error) {
 	}
 	var rep Report
 	keepBuckets := false
+	partial := map[thread.ID][]partialBucket{}
 	err := src.Buckets(ctx, func(db thread.ID, raw []byte) error {
 		rep.Buckets++
 		var b struct {
@@ -146,7 +150,14 @@ func Collect(ctx context.Context, src Source, hooks Hooks) (Report, error) {
 				return nil
 			}
 		}
-		return m.walk(ctx, root, linkKey, &rep)
+		missing := rep.Missing
+		if err := m.walk(ctx, root, linkKey, &rep); err != nil {
+			return err
+		}
+		if rep.Missing > missing {
+			partial[db] = append(partial[db], partialBucket{key: b.Key, linkKey: linkKey})
+		}
+		return nil
 	})
 	if err != nil {
 		return rep, fmt.Errorf("mark the buckets' blocks: %w", err)
@@ -154,6 +165,14 @@ func Collect(ctx context.Context, src Source, hooks Hooks) (Report, error) {
 	logs, err := src.Logs(ctx)
 	if err != nil {
 		return rep, fmt.Errorf("list the thread logs: %w", err)
+	}
+	if len(partial) > 0 {
+		// A bucket whose tree is not all here (a database joined from a peer: a root
+		// written there, not yet read here) may link, under what is missing, blocks
+		// that only this node holds: those of its earlier roots. They are kept.
+		if err := m.walkHistory(ctx, logs, partial, &rep); err != nil {
+			return rep, err
+		}
 	}
 	keepThreads := false
 	for _, lg := range logs {
@@ -277,6 +296,98 @@ func (m *marker) walk(ctx context.Context, root cid.Cid, linkKey []byte, rep *Re
 	}
 	return nil
 }
+
+// partialBucket is a bucket whose current tree is not all on this node.
+type partialBucket struct {
+	key     string
+	linkKey []byte
+}
+
+// walkHistory marks the earlier roots of the partial buckets, as the records of their
+// databases' logs wrote them (the paths in the buckets collection's patches, read with
+// the thread's read key), and what this node holds of their trees. A log it cannot read
+// so leaves the bucket's older blocks to be collected: reported.
+func (m *marker) walkHistory(ctx context.Context, logs []Log, partial map[thread.ID][]partialBucket, rep *Report) error {
+	for _, lg := range logs {
+		buckets, ok := partial[lg.Thread]
+		if !ok || !lg.Head.Defined() || lg.Err != nil {
+			continue
+		}
+		if lg.ReadKey == nil || lg.ServiceKey == nil {
+			rep.problem("thread %s log %s: no read key: the earlier roots of its buckets are not kept", lg.Thread, lg.ID)
+			continue
+		}
+		keys := map[string][]byte{}
+		for _, b := range buckets {
+			keys[b.key] = b.linkKey
+		}
+		for cur := lg.Head; cur.Defined(); {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			rec, err := cbor.GetRecord(ctx, m.dag, cur, lg.ServiceKey)
+			if err != nil {
+				break // walkLog reports it
+			}
+			if ev, err := cbor.EventFromRecord(ctx, m.dag, rec); err == nil {
+				if body, err := ev.GetBody(ctx, m.dag, lg.ReadKey); err == nil {
+					for _, root := range bucketPaths(body.RawData(), keys) {
+						if err := m.walk(ctx, root.c, root.linkKey, rep); err != nil {
+							return err
+						}
+					}
+				}
+			}
+			cur = rec.PrevID()
+		}
+	}
+	return nil
+}
+
+type historicRoot struct {
+	c       cid.Cid
+	linkKey []byte
+}
+
+// bucketPaths are the roots that the buckets-collection patches of a record's body
+// (go-threads' jsonpatcher events) give to the buckets of keys.
+func bucketPaths(body []byte, keys map[string][]byte) []historicRoot {
+	events, err := jsonpatcher.New().EventsFromBytes(body)
+	if err != nil {
+		return nil
+	}
+	var out []historicRoot
+	for _, e := range events {
+		if e.Collection() != bucketsCollection {
+			continue
+		}
+		linkKey, ok := keys[string(e.InstanceID())]
+		if !ok {
+			continue
+		}
+		data, err := e.Marshal()
+		if err != nil {
+			continue
+		}
+		var ev struct {
+			Patch struct {
+				JSONPatch struct {
+					Path string `json:"path"`
+				} `json:"json_patch"`
+			} `json:"patch"`
+		}
+		if json.Unmarshal(data, &ev) != nil || ev.Patch.JSONPatch.Path == "" {
+			continue
+		}
+		if c, err := bucketRoot(ev.Patch.JSONPatch.Path); err == nil {
+			out = append(out, historicRoot{c: c, linkKey: linkKey})
+		}
+	}
+	return out
+}
+
+// bucketsCollection is the Hub's buckets collection.
+const bucketsCollection = "buckets"
 
 // walkLog marks every record of a log from its head back, with each record's event,
 // header and body; an error says the walk is incomplete.

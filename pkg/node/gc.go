@@ -147,7 +147,7 @@ func (s gcSource) Logs(ctx context.Context) ([]blockgc.Log, error) {
 		}
 		sk := info.Key.Service()
 		for _, lg := range info.Logs {
-			l := blockgc.Log{Thread: id, ID: lg.ID, Head: lg.Head.ID, ServiceKey: sk}
+			l := blockgc.Log{Thread: id, ID: lg.ID, Head: lg.Head.ID, ServiceKey: sk, ReadKey: info.Key.Read()}
 			if sk == nil && lg.Head.ID.Defined() {
 				l.Err = errors.New("no service key: its records cannot be read")
 			}
