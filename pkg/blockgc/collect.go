@@ -75,6 +75,9 @@ type Report struct {
 	// Missing are blocks reachable from a root or a record that this node does not
 	// hold (never fetched): a bucket whose blocks are on a peer, a hostile path.
 	Missing int `json:"missing"`
+	// PartialBuckets are buckets whose tree is not all here (a root written on a peer):
+	// the trees of their earlier roots are kept too.
+	PartialBuckets int `json:"partialBuckets"`
 	// Undecodable are blocks whose links could not be read (kept, not followed).
 	Undecodable int `json:"undecodable"`
 
@@ -155,6 +158,7 @@ func Collect(ctx context.Context, src Source, hooks Hooks) (Report, error) {
 			return err
 		}
 		if rep.Missing > missing {
+			rep.PartialBuckets++
 			partial[db] = append(partial[db], partialBucket{key: b.Key, linkKey: linkKey})
 		}
 		return nil
