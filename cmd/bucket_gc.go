@@ -56,6 +56,9 @@ blocks took about 3 s): a run cut off keeps what it freed; give it a longer one.
 				if rep.ThreadBlocksKept {
 					rows = append(rows, []string{"note", fmt.Sprintf("no thread block was deleted: %d logs could not be walked", rep.IncompleteLogs)})
 				}
+				if rep.PartialBuckets > 0 {
+					rows = append(rows, []string{"note", fmt.Sprintf("%d buckets are not all on this server (written on a peer): the blocks of their earlier versions here are kept", rep.PartialBuckets)})
+				}
 				if rep.BadBuckets > 0 {
 					rows = append(rows, []string{"note", fmt.Sprintf("%d bucket instances were skipped (no /ipfs/<cid> path)", rep.BadBuckets)})
 				}
