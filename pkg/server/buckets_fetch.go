@@ -24,8 +24,10 @@ import (
 
 	"github.com/ipfs/go-cid"
 	ipld "github.com/ipfs/go-ipld-format"
+	"github.com/textileio/go-threads/core/thread"
 	"google.golang.org/grpc"
 
+	"github.com/hubctl/hubctl/pkg/hubauth"
 	"github.com/hubctl/hubctl/pkg/node"
 )
 
@@ -48,6 +50,7 @@ var (
 type fetchDAG struct {
 	ipld.DAGService // local: reads here first, and every write
 	net             ipld.DAGService
+	node            *node.Node
 	blockTimeout    time.Duration
 	callTimeout     time.Duration
 
@@ -56,7 +59,7 @@ type fetchDAG struct {
 }
 
 func newFetchDAG(n *node.Node) *fetchDAG {
-	return &fetchDAG{DAGService: n.LocalDAG(), net: n.DAG(), blockTimeout: fetchBlockTimeout, callTimeout: fetchCallTimeout}
+	return &fetchDAG{DAGService: n.LocalDAG(), net: n.DAG(), node: n, blockTimeout: fetchBlockTimeout, callTimeout: fetchCallTimeout}
 }
 
 // treeDAG is the DAG a call reads its bucket's own tree through: bucketDAG's view
@@ -115,6 +118,9 @@ func (d *fetchDAG) fetch(ctx context.Context, c cid.Cid) (ipld.Node, error) {
 		d.waited += time.Since(start)
 		d.mu.Unlock()
 	}()
+	if db, ok := hubauth.HeaderThreadID(ctx); ok {
+		peerDials.dial(d.node, db)
+	}
 	fctx, cancel := context.WithTimeout(ctx, wait)
 	defer cancel()
 	nd, err := d.net.Get(fctx, c)
@@ -153,4 +159,54 @@ func (d *fetchDAG) GetMany(ctx context.Context, cids []cid.Cid) <-chan *ipld.Nod
 		}
 	}()
 	return out
+}
+
+// peerDials connects a node to the peers of a database whose bucket it fetches for: bitswap
+// asks only the peers the host is connected to (it sends its wants to one as it connects),
+// and a node that does not pull (the embedded node), or whose connection dropped, has
+// none. A database's peers are dialled at most once every redialPeers, in the background
+// (the fetch waits for the block, not for the dials), to the addresses go-threads keeps
+// for its logs (node.PeerAddrs): the peers its own pulls dial.
+var peerDials = dialMemo{}
+
+const (
+	redialPeers = 30 * time.Second
+	// maxDialMemo bounds the memo: past it, it starts afresh.
+	maxDialMemo = 10000
+)
+
+type dialMemo struct {
+	mu   sync.Mutex
+	last map[dialKey]time.Time
+}
+
+type dialKey struct {
+	node *node.Node
+	db   thread.ID
+}
+
+func (m *dialMemo) dial(n *node.Node, db thread.ID) {
+	now := time.Now()
+	m.mu.Lock()
+	k := dialKey{n, db}
+	if t, ok := m.last[k]; ok && now.Sub(t) < redialPeers {
+		m.mu.Unlock()
+		return
+	}
+	if m.last == nil || len(m.last) >= maxDialMemo {
+		m.last = map[dialKey]time.Time{}
+	}
+	m.last[k] = now
+	m.mu.Unlock()
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), redialPeers)
+		defer cancel()
+		addrs, err := n.PeerAddrs(ctx, db)
+		if err != nil || len(addrs) == 0 {
+			return
+		}
+		// Each dial ends within libp2p's dial timeout; a peer that does not answer is one
+		// bitswap cannot ask, and the fetch says so when its time is up.
+		_ = n.Bootstrap(addrs)
+	}()
 }
