@@ -37,8 +37,8 @@ type Source interface {
 	Buckets(ctx context.Context, fn func(db thread.ID, raw []byte) error) error
 	// Logs lists every log of every thread the node's logstore holds.
 	Logs(ctx context.Context) ([]Log, error)
-	// Datastore is the datastore under Blocks, whose deletes a sweep batches (nil:
-	// each delete commits on its own).
+	// Datastore is the datastore under Blocks (WrapDatastore), which a sweep lists and
+	// deletes in.
 	Datastore() *Datastore
 }
 
@@ -207,15 +207,12 @@ func Collect(ctx context.Context, src Source, hooks Hooks) (Report, error) {
 	if hooks.AfterMark != nil {
 		hooks.AfterMark()
 	}
-	if store := src.Datastore(); store != nil {
-		if err := store.BeginDeletes(); err != nil {
-			return rep, err
-		}
-		err := sweep(ctx, bs, store.listBlocks, run, m.marks, keepThreads, keepBuckets, &rep)
-		if err := errors.Join(err, store.EndDeletes()); err != nil {
-			return rep, err
-		}
-	} else if err := sweep(ctx, bs, blockstoreLister(bs), run, m.marks, keepThreads, keepBuckets, &rep); err != nil {
+	store := src.Datastore()
+	if err := store.BeginDeletes(); err != nil {
+		return rep, err
+	}
+	err = sweep(ctx, bs, store, run, m.marks, keepThreads, keepBuckets, &rep)
+	if err := errors.Join(err, store.EndDeletes()); err != nil {
 		return rep, err
 	}
 	rep.Duration = time.Since(start)
@@ -435,39 +432,11 @@ func (m *marker) walkLog(ctx context.Context, lg Log, rep *Report) error {
 	return nil
 }
 
-// lister calls fn with every block of a store and its size, in one pass.
-type lister func(ctx context.Context, fn func(c cid.Cid, size int) error) error
-
-// blockstoreLister lists through the blockstore: its keys, then each one's size.
-func blockstoreLister(bs blockstore.Blockstore) lister {
-	return func(ctx context.Context, fn func(c cid.Cid, size int) error) error {
-		ctx, cancel := context.WithCancel(ctx)
-		defer cancel()
-		keys, err := bs.AllKeysChan(ctx)
-		if err != nil {
-			return fmt.Errorf("list the blocks: %w", err)
-		}
-		for c := range keys {
-			size, err := bs.GetSize(c)
-			if errors.Is(err, blockstore.ErrNotFound) {
-				continue // deleted meanwhile
-			}
-			if err != nil {
-				return fmt.Errorf("size of block %s: %w", c, err)
-			}
-			if err := fn(c, size); err != nil {
-				return err
-			}
-		}
-		return ctx.Err()
-	}
-}
-
 // sweep deletes every block neither marked nor protected; with keepThreads it keeps
 // every block that may be dag-cbor (it decodes as CBOR), and with keepBuckets every
 // other block.
-func sweep(ctx context.Context, bs blockstore.Blockstore, list lister, run *Run, marks map[string]struct{}, keepThreads, keepBuckets bool, rep *Report) error {
-	return list(ctx, func(c cid.Cid, size int) error {
+func sweep(ctx context.Context, bs blockstore.Blockstore, store *Datastore, run *Run, marks map[string]struct{}, keepThreads, keepBuckets bool, rep *Report) error {
+	return store.listBlocks(ctx, func(c cid.Cid, size int) error {
 		rep.Scanned++
 		rep.ScannedBytes += int64(size)
 		h := c.Hash()
@@ -486,9 +455,17 @@ func sweep(ctx context.Context, bs blockstore.Blockstore, list lister, run *Run,
 			rep.KeptBytes += int64(size)
 			return nil
 		}
-		deleted, err := run.DeleteUnlessProtected(h, func() error { return bs.DeleteBlock(c) })
+		deleted, done, err := run.DeleteUnlessProtected(h, func() error { return store.deleteBlock(h) })
 		if err != nil {
 			return fmt.Errorf("delete block %s: %w", c, err)
+		}
+		if deleted {
+			// The caches forget it (the datastore's delete is queued already).
+			err := bs.DeleteBlock(c)
+			done()
+			if err != nil && !errors.Is(err, blockstore.ErrNotFound) {
+				return fmt.Errorf("delete block %s: %w", c, err)
+			}
 		}
 		if !deleted {
 			rep.Protected++

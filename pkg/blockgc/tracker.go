@@ -36,7 +36,7 @@ const DefaultMaxRecent = 100_000
 // A collection is itself a hold (Begin), so a block put while it runs stays protected
 // until it ends, and it checks and deletes each block under the tracker's lock
 // (Run.DeleteUnlessProtected): a put either comes before the check (the block is kept)
-// or after the delete (the put writes it again).
+// or after the delete (the put writes it again, WaitDeleted).
 type Tracker struct {
 	mu    sync.Mutex
 	now   func() time.Time
@@ -62,8 +62,14 @@ type Tracker struct {
 	// heldOverflow is the sequence at which held blocks past the bound were forgotten
 	// (0: none): until every hold open then has ended, collections delete nothing.
 	heldOverflow uint64
+	// deleting are the blocks a collection has deleted whose caches have not yet
+	// forgotten them (closed when they have); gone those done, until the collections end.
+	deleting map[string]chan struct{}
+	gone     map[string]struct{}
 
 	hook func(mh.Multihash)
+	// onWait runs as WaitDeleted starts waiting (tests).
+	onWait func()
 }
 
 // heldEntry and recentEntry keep the CID a block was recorded with when it was a node
@@ -100,7 +106,7 @@ func NewTracker(grace time.Duration, maxRecent int) *Tracker {
 	return &Tracker{
 		now: time.Now, grace: grace, max: maxRecent,
 		holds: map[uint64]bool{}, held: map[string]heldEntry{}, recent: map[string]recentEntry{},
-		runs: map[uint64]time.Time{},
+		runs: map[uint64]time.Time{}, deleting: map[string]chan struct{}{}, gone: map[string]struct{}{},
 	}
 }
 
@@ -272,6 +278,9 @@ func (t *Tracker) Begin() *Run {
 func (r *Run) End() {
 	r.t.mu.Lock()
 	delete(r.t.runs, r.start)
+	if len(r.t.runs) == 0 {
+		r.t.gone = map[string]struct{}{}
+	}
 	r.t.mu.Unlock()
 	r.t.release(r.start, false)
 }
@@ -325,15 +334,50 @@ func (r *Run) ProtectedNodes() []cid.Cid {
 }
 
 // DeleteUnlessProtected calls del unless the block is protected, under the tracker's
-// lock, so that no put slips between the check and the delete.
-func (r *Run) DeleteUnlessProtected(h mh.Multihash, del func() error) (deleted bool, err error) {
+// lock, so that no record slips between the check and the delete: del deletes in the
+// datastore, under the blockstore's caches. The caller then has the caches forget the
+// block (its DeleteBlock), without the tracker's lock (the caches call the datastore,
+// and so the tracker, under locks of their own), and calls done. Meanwhile a write
+// recording the block waits for done (WaitDeleted) and stores it again: its own put may
+// have stopped at a cache still saying the block is there.
+func (r *Run) DeleteUnlessProtected(h mh.Multihash, del func() error) (deleted bool, done func(), err error) {
+	key := string(h)
 	r.t.mu.Lock()
 	defer r.t.mu.Unlock()
-	if r.protected(string(h)) {
-		return false, nil
+	if r.protected(key) {
+		return false, nil, nil
 	}
 	if err := del(); err != nil {
-		return false, err
+		return false, nil, err
 	}
-	return true, nil
+	ch := make(chan struct{})
+	r.t.deleting[key] = ch
+	var once sync.Once
+	return true, func() {
+		once.Do(func() {
+			r.t.mu.Lock()
+			delete(r.t.deleting, key)
+			r.t.gone[key] = struct{}{}
+			r.t.mu.Unlock()
+			close(ch)
+		})
+	}, nil
+}
+
+// WaitDeleted reports whether a collection running now has deleted the block, waiting
+// until the caches have forgotten it: a write that recorded the block stores it again.
+func (t *Tracker) WaitDeleted(h mh.Multihash) bool {
+	key := string(h)
+	t.mu.Lock()
+	ch, deleting := t.deleting[key]
+	_, gone := t.gone[key]
+	t.mu.Unlock()
+	if deleting {
+		if t.onWait != nil {
+			t.onWait()
+		}
+		<-ch
+		return true
+	}
+	return gone
 }

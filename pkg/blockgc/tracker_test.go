@@ -1,9 +1,14 @@
 package blockgc
 
 import (
+	"context"
 	"fmt"
 	"testing"
 	"time"
+
+	blockservice "github.com/ipfs/go-blockservice"
+	offline "github.com/ipfs/go-ipfs-exchange-offline"
+	merkledag "github.com/ipfs/go-merkledag"
 
 	blocks "github.com/ipfs/go-block-format"
 	"github.com/ipfs/go-cid"
@@ -129,7 +134,7 @@ func TestDatastoreRecordsHasOfPresentBlock(t *testing.T) {
 	}
 	run := tr.Begin()
 	defer run.End()
-	deleted, err := run.DeleteUnlessProtected(b.Cid().Hash(), func() error { return bs.DeleteBlock(b.Cid()) })
+	deleted, _, err := run.DeleteUnlessProtected(b.Cid().Hash(), func() error { return bs.DeleteBlock(b.Cid()) })
 	if err != nil || deleted {
 		t.Fatalf("a block a write relies on was deleted (%v)", err)
 	}
@@ -197,5 +202,54 @@ func TestDatastoreBatchedDeletes(t *testing.T) {
 	}
 	if ok, _ := bs.Has(gone.Cid()); ok {
 		t.Fatal("a queued delete was not committed")
+	}
+}
+
+// A write that stores a block a collection has just deleted, while the blockstore's
+// cache still says it is there (so the write's put stops at the cache), waits for the
+// cache to forget it and stores it again.
+func TestDAGStoresAgainWhatASweepDeleted(t *testing.T) {
+	tr, clock := newTestTracker(0, 0)
+	store := WrapDatastore(dssync.MutexWrap(ds.NewMapDatastore()), tr)
+	cached, err := blockstore.CachedBlockstore(context.Background(), blockstore.NewBlockstore(store), blockstore.DefaultCacheOpts())
+	if err != nil {
+		t.Fatal(err)
+	}
+	dag := WrapDAG(merkledag.NewDAGService(blockservice.New(cached, offline.Exchange(cached))), tr)
+	n := merkledag.NewRawNode([]byte("removed, then pushed again"))
+	if err := dag.Add(context.Background(), n); err != nil {
+		t.Fatal(err)
+	}
+	clock.now = clock.now.Add(time.Hour)
+	if err := store.BeginDeletes(); err != nil {
+		t.Fatal(err)
+	}
+	run := tr.Begin()
+	deleted, done, err := run.DeleteUnlessProtected(n.Cid().Hash(), func() error { return store.deleteBlock(n.Cid().Hash()) })
+	if err != nil || !deleted {
+		t.Fatalf("garbage not deleted: %v", err)
+	}
+	waiting := make(chan struct{})
+	tr.onWait = func() { close(waiting) }
+	added := make(chan error, 1)
+	go func() {
+		release := tr.Hold()
+		defer release()
+		added <- dag.Add(context.Background(), n) // stops at the cache, then waits
+	}()
+	<-waiting
+	if err := cached.DeleteBlock(n.Cid()); err != nil {
+		t.Fatal(err)
+	}
+	done()
+	if err := <-added; err != nil {
+		t.Fatal(err)
+	}
+	if err := store.EndDeletes(); err != nil {
+		t.Fatal(err)
+	}
+	run.End()
+	if ok, err := blockstore.NewBlockstore(store).Has(n.Cid()); err != nil || !ok {
+		t.Fatalf("the block a write stored again is gone (%v)", err)
 	}
 }

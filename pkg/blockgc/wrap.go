@@ -12,6 +12,7 @@ import (
 	dsq "github.com/ipfs/go-datastore/query"
 	dshelp "github.com/ipfs/go-ipfs-ds-help"
 	ipld "github.com/ipfs/go-ipld-format"
+	mh "github.com/multiformats/go-multihash"
 )
 
 // blocksPrefix is where go-ipfs-blockstore keeps blocks in its datastore.
@@ -128,6 +129,11 @@ func (d *Datastore) settle(k ds.Key) error {
 	return d.flushLocked()
 }
 
+// deleteBlock deletes (queues the delete of) block h, under the blockstore's caches.
+func (d *Datastore) deleteBlock(h mh.Multihash) error {
+	return d.Delete(ds.NewKey(strings.TrimSuffix(blocksPrefix, "/")).Child(dshelp.MultihashToDsKey(h)))
+}
+
 func (d *Datastore) Delete(k ds.Key) error {
 	d.mu.Lock()
 	if d.queued == nil || d.batch == nil {
@@ -135,6 +141,9 @@ func (d *Datastore) Delete(k ds.Key) error {
 		return d.Batching.Delete(k)
 	}
 	defer d.mu.Unlock()
+	if _, ok := d.queued[k]; ok {
+		return nil // the caches' DeleteBlock after the sweep's own
+	}
 	if err := d.batch.Delete(k); err != nil {
 		return err
 	}
@@ -222,14 +231,33 @@ func WrapDAG(d ipld.DAGService, t *Tracker) *DAG { return &DAG{DAGService: d, t:
 
 func (d *DAG) Add(ctx context.Context, n ipld.Node) error {
 	d.t.PutNode(n.Cid())
-	return d.DAGService.Add(ctx, n)
+	if err := d.DAGService.Add(ctx, n); err != nil {
+		return err
+	}
+	return d.again(ctx, []ipld.Node{n})
 }
 
 func (d *DAG) AddMany(ctx context.Context, ns []ipld.Node) error {
 	for _, n := range ns {
 		d.t.PutNode(n.Cid())
 	}
-	return d.DAGService.AddMany(ctx, ns)
+	if err := d.DAGService.AddMany(ctx, ns); err != nil {
+		return err
+	}
+	return d.again(ctx, ns)
+}
+
+// again stores again the nodes a collection deleted after this write recorded them:
+// the store may have stopped at a cache that still said they were there.
+func (d *DAG) again(ctx context.Context, ns []ipld.Node) error {
+	for _, n := range ns {
+		if d.t.WaitDeleted(n.Cid().Hash()) {
+			if err := d.DAGService.Add(ctx, n); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 func (d *DAG) Get(ctx context.Context, c cid.Cid) (ipld.Node, error) {
