@@ -1139,6 +1139,9 @@ func (s *bucketsService) SetPath(ctx context.Context, req *bucketspb.SetPathRequ
 			return nil, err
 		}
 	} else {
+		if err := s.localTree(ctx, target); err != nil {
+			return nil, err
+		}
 		n, err := s.localNode(ctx, target)
 		if err != nil {
 			return nil, err

@@ -99,6 +99,38 @@ func (s *bucketsService) localNode(ctx context.Context, c cid.Cid) (ipld.Node, e
 	return nil, editErr(err)
 }
 
+// localTree checks that every block of the tree under c (a CID a client named, to link
+// into a bucket: SetPath, Create from a CID) is on this node: a bucket's own tree is read
+// from peers when a block is missing (buckets_fetch.go), so a tree linking what is not
+// here, say a directory node a client pushed as a file's bytes and named by its dag-pb
+// CID, would make the node fetch and keep whatever it links. Each block is read once.
+func (s *bucketsService) localTree(ctx context.Context, c cid.Cid) error {
+	seen := map[cid.Cid]bool{}
+	todo := []cid.Cid{c}
+	for len(todo) > 0 {
+		if err := ctx.Err(); err != nil {
+			return status.FromContextError(err).Err()
+		}
+		next := todo[len(todo)-1]
+		todo = todo[:len(todo)-1]
+		if seen[next] {
+			continue
+		}
+		seen[next] = true
+		n, err := s.localNode(ctx, next)
+		if err != nil {
+			if next != c && status.Code(err) == codes.NotFound {
+				return status.Errorf(codes.NotFound, "%s links %s, which is not on this server: only trees whose every block this server holds can be linked into a bucket; push the content instead", c, next)
+			}
+			return err
+		}
+		for _, l := range n.Links() {
+			todo = append(todo, l.Cid)
+		}
+	}
+	return nil
+}
+
 // resolveIPFS finds the node of an IPFS path (/ipfs/<cid>[/<path>] or <cid>[/<path>])
 // among this node's blocks. The path after the CID follows the rules of bucket paths.
 func (s *bucketsService) resolveIPFS(ctx context.Context, p string) (ipld.Node, error) {
@@ -288,7 +320,7 @@ func (s *bucketsService) newRoot(ctx context.Context, boot cid.Cid, keys *bucket
 		return cid.Undef, nil, cid.Undef, status.Error(codes.Internal, err.Error())
 	}
 	if boot.Defined() {
-		if _, err := s.localNode(ctx, boot); err != nil {
+		if err := s.localTree(ctx, boot); err != nil {
 			return cid.Undef, nil, cid.Undef, err
 		}
 	}

@@ -7,6 +7,9 @@ import (
 	"testing"
 
 	"github.com/ipfs/go-cid"
+	ipld "github.com/ipfs/go-ipld-format"
+	dag "github.com/ipfs/go-merkledag"
+	"github.com/ipfs/go-unixfs"
 	ipfspath "github.com/ipfs/interface-go-ipfs-core/path"
 	bucketsclient "github.com/textileio/textile/v2/api/bucketsd/client"
 	"google.golang.org/grpc/codes"
@@ -186,5 +189,45 @@ func TestPrivateBucketInstance(t *testing.T) {
 	err = e.bc.PullPath(bounded(t, e.ctx), res.Root.Key, "missing", &bytes.Buffer{})
 	if status.Code(err) != codes.NotFound || strings.Contains(err.Error(), root.Root.LinkKey) || strings.Contains(err.Error(), md.Key) {
 		t.Fatalf("a missing path: %v", err)
+	}
+}
+
+// A tree linked into a bucket by CID (SetPath, Create from a CID) must be here whole:
+// a directory node pushed as a file's bytes and named by its dag-pb CID, linking a
+// block this server does not have, would otherwise make bucket reads fetch (and keep)
+// whatever it names from peers.
+func TestBucketsLinkOnlyTreesThatAreHereWhole(t *testing.T) {
+	e := newBucketEnv(t, Limits{})
+	key := e.create(t, "site").Root.Key
+	absent, err := cid.Decode("bafkreigh2akiscaildcqabsyg3dfr6chu3fgpregiymsck7e7aqa4s52zy")
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := unixfs.EmptyDirNode()
+	d.SetCidBuilder(dag.V1CidPrefix())
+	if err := d.AddRawLink("elsewhere", &ipld.Link{Cid: absent, Size: 10}); err != nil {
+		t.Fatal(err)
+	}
+	file, _ := e.push(t, key, "crafted.bin", d.RawData())
+	crafted := cid.NewCidV1(cid.DagProtobuf, file.Cid().Hash())
+	for what, err := range map[string]error{
+		"SetPath":        errOf(e.bc.SetPath(bounded(t, e.ctx), key, "dir", crafted)),
+		"SetPath root":   errOf(e.bc.SetPath(bounded(t, e.ctx), key, "", crafted)),
+		"Create from it": errOf(e.bc.Create(bounded(t, e.ctx), bucketsclient.WithName("boot"), bucketsclient.WithCid(crafted))),
+	} {
+		if status.Code(err) != codes.NotFound || !strings.Contains(err.Error(), absent.String()+", which is not on this server") {
+			t.Errorf("%s: %v, want NotFound naming %s", what, err, absent)
+		}
+	}
+	// A tree that is here whole links as before.
+	pushed, _ := e.push(t, key, "real/f.txt", []byte("here"))
+	_ = pushed
+	lp, err := e.bc.ListPath(bounded(t, e.ctx), key, "real")
+	if err != nil {
+		t.Fatal(err)
+	}
+	real, _ := cid.Decode(lp.Item.Cid)
+	if _, err := e.bc.SetPath(bounded(t, e.ctx), key, "copy", real); err != nil {
+		t.Fatal(err)
 	}
 }
