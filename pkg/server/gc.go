@@ -140,8 +140,8 @@ func init() {
 	)
 }
 
-// collectEvery runs a collection every interval until ctx ends, reporting each run (and
-// each failure) through warnf.
+// collectEvery runs a collection every interval until ctx ends, reporting through warnf
+// each run that reclaimed something or skipped something, and each failure.
 func collectEvery(ctx context.Context, n *node.Node, interval time.Duration, warnf func(string, ...any)) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
@@ -162,7 +162,9 @@ func collectEvery(ctx context.Context, n *node.Node, interval time.Duration, war
 			warnf("block collection failed: %v (it runs again in %s; `hubctl bucket gc` runs it now)", err, interval)
 			continue
 		}
-		warnf("%s", gcSummary(rep))
+		if rep.Reclaimed > 0 || len(rep.Problems) > 0 {
+			warnf("%s", gcSummary(rep))
+		}
 	}
 }
 
