@@ -3,16 +3,20 @@
 // alone (/ipns/<key>/<path>: the bucket's current root, found locally, never through
 // IPNS), and any UnixFS DAG the node holds (/ipfs/<cid>/<path>).
 //
-// Everything is read from the node's local blockstore, never from the network. Files go
+// /ipfs/ paths are read from the node's local blockstore, never from the network; a
+// bucket's own tree is read through Options.BucketDAG when given (the daemon's fetches
+// what is missing from peers, bounded: a bucket joined from another node). Files go
 // out through http.ServeContent over a seekable UnixFS reader: ranges, an ETag that is the
 // file's CID (so If-None-Match answers 304), a content type by extension or sniffed.
 // Directories list as HTML, or as JSON for Accept: application/json or ?json=true, a page
 // of at most Options.MaxListing entries at a time (?offset= for the next).
 //
-// Only public content is served without a token. A private bucket (Bucket.Private) is
-// answered exactly as a missing one, whatever the path, and before the path is looked
-// at: nobody learns whether it exists, or what it holds. Options.Authorize is where
-// reading private buckets with a token will plug in.
+// A public bucket is served to everyone. A private bucket (Bucket.Private) is served to a
+// request whose user token (?token=, as the Hub's links carried it, or Authorization:
+// Bearer) names an identity with a role of reader or more on the path, decrypted
+// (private.go); every other request of it is answered exactly as a missing bucket,
+// whatever the path, and before the path is looked at: nobody learns whether it exists,
+// or what it holds.
 package gateway
 
 import (
@@ -49,9 +53,13 @@ type Bucket struct {
 	Name string
 	// Root is the bucket's current root directory (the instance's path, /ipfs/<cid>).
 	Root cid.Cid
-	// Private buckets (the instance has a link key) are never served without
-	// Options.Authorize's consent.
+	// Private buckets (the instance has a link key) are served only to a caller with a
+	// role on the path (Instance.RoleOf), decrypted with Instance's keys.
 	Private bool
+	// Instance is the whole bucket instance, keys and metadata, as stored: a private
+	// bucket's are needed to read and authorise it. A private bucket without one is
+	// never served.
+	Instance *buckets.Bucket
 }
 
 // ErrNotFound is a bucket a Store does not have (a missing database is one too).
@@ -69,10 +77,16 @@ type Store interface {
 type Options struct {
 	Store Store
 	// DAG is the node's local DAG (node.LocalDAG): it must never fetch from the network.
+	// /ipfs/ paths, which a client names, are read through it.
 	DAG ipld.DAGService
-	// Authorize says whether the request may read private bucket b (a token the next
-	// issue brings). Nil: private buckets are never served.
-	Authorize func(r *http.Request, b Bucket) bool
+	// BucketDAG makes the DAG one request reads a bucket's own tree through (the root
+	// its instance names and what it links to): one that may fetch missing blocks from
+	// peers, within bounds of its own. Nil: DAG.
+	BucketDAG func() ipld.DAGService
+	// Identify is the identity of a user token a request came with (hubauth's
+	// GatewayIdentity), false for a token that may not be used. Nil: no token is
+	// accepted, and a private bucket serves only what it gives everyone ("*").
+	Identify func(token string) (identity string, ok bool)
 	// MaxListing bounds the entries of one directory page (DefaultMaxListing when 0).
 	MaxListing int
 	// WriteStall ends a response that a client has not read from for this long
@@ -172,6 +186,10 @@ type request struct {
 	segments []string
 	// bucket is set for the bucket routes (they hide the seed and are not immutable).
 	bucket *Bucket
+	// blocks is what the request reads: Options.DAG, or a bucket's Options.BucketDAG.
+	blocks localBlocks
+	// private is set for a private bucket the caller may read (private.go).
+	private *privateRead
 }
 
 func (h *Handler) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
@@ -187,6 +205,13 @@ func (h *Handler) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 	}
 	parts, err := splitPath(r.URL.EscapedPath())
 	if err != nil {
+		if bucketRoute(r.URL.EscapedPath()) {
+			// No bucket path is ".." or holds an escaped slash: such a path is
+			// answered as every path a caller may not read, before any bucket is
+			// looked at, so that it tells nothing of the bucket it names.
+			httpError(w, http.StatusNotFound, notFound)
+			return
+		}
 		httpError(w, http.StatusBadRequest, err.Error())
 		return
 	}
@@ -221,7 +246,7 @@ func (h *Handler) route(r *http.Request, parts []string) (request, int, string) 
 		if err != nil {
 			return request{}, http.StatusBadRequest, fmt.Sprintf("invalid CID %q in /ipfs/: %v", clip(parts[1]), err)
 		}
-		return request{base: "/ipfs/" + c.String(), root: c, segments: parts[2:]}, 0, ""
+		return request{base: "/ipfs/" + c.String(), root: c, segments: parts[2:], blocks: h.blocks}, 0, ""
 	case len(parts) >= 2 && parts[0] == "ipns":
 		if !validKey(parts[1]) {
 			return request{}, http.StatusNotFound, notFound
@@ -248,15 +273,24 @@ func (h *Handler) bucketRequest(r *http.Request, base string, b Bucket, err erro
 	case err != nil:
 		h.o.Logf("gateway: %s: %v", base, err)
 		return request{}, http.StatusInternalServerError, "internal error: the bucket could not be read"
-	case b.Private && (h.o.Authorize == nil || !h.o.Authorize(r, b)):
-		return request{}, http.StatusNotFound, notFound
 	}
 	for _, s := range segments {
 		if s == seedName {
 			return request{}, http.StatusNotFound, notFound
 		}
 	}
-	return request{base: base, root: b.Root, segments: segments, bucket: &b}, 0, ""
+	var private *privateRead
+	if b.Private {
+		// Decided from the instance alone, before the path is resolved.
+		if private = h.authorize(r, b, segments); private == nil {
+			return request{}, http.StatusNotFound, notFound
+		}
+	}
+	blocks := h.blocks
+	if h.o.BucketDAG != nil {
+		blocks = localBlocks{dag: h.o.BucketDAG()}
+	}
+	return request{base: base, root: b.Root, segments: segments, bucket: &b, blocks: blocks, private: private}, 0, ""
 }
 
 // seedName is the bucket's random seed file: bucket paths never name it (as bucket paths
@@ -272,17 +306,21 @@ func validKey(s string) bool { return buckets.CheckKey(s) == nil }
 
 // serve resolves the segments under the root and answers the file or the directory.
 func (h *Handler) serve(w http.ResponseWriter, r *http.Request, req request) {
+	if req.private != nil {
+		h.servePrivate(w, r, req)
+		return
+	}
 	ctx := r.Context()
-	nd, err := h.blocks.Get(ctx, req.root)
+	nd, err := req.blocks.Get(ctx, req.root)
 	for i := 0; err == nil && i < len(req.segments); i++ {
-		nd, err = h.child(ctx, nd, req.segments[i])
+		nd, err = child(ctx, req.blocks, nd, req.segments[i])
 	}
 	if err != nil {
 		h.answerErr(w, req, err)
 		return
 	}
-	if dir, derr := uio.NewDirectoryFromNode(h.blocks, nd); derr == nil {
-		h.listing(w, r, req, nd, dir)
+	if dir, derr := uio.NewDirectoryFromNode(req.blocks, nd); derr == nil {
+		h.listing(w, r, req, nd.Cid(), nd, dir)
 		return
 	}
 	h.file(w, r, req, nd)
@@ -291,9 +329,9 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, req request) {
 // errNotDir is a path segment under a file.
 var errNotDir = errors.New("not a directory")
 
-// child is the entry name of directory nd.
-func (h *Handler) child(ctx context.Context, nd ipld.Node, name string) (ipld.Node, error) {
-	dir, err := uio.NewDirectoryFromNode(h.blocks, nd)
+// child is the entry name of directory nd, read from blocks.
+func child(ctx context.Context, blocks localBlocks, nd ipld.Node, name string) (ipld.Node, error) {
+	dir, err := uio.NewDirectoryFromNode(blocks, nd)
 	if err != nil {
 		return nil, errNotDir
 	}
@@ -317,7 +355,7 @@ func (h *Handler) answerErr(w http.ResponseWriter, req request, err error) {
 
 // file answers a file with ServeContent: Range, If-None-Match, If-Range and HEAD.
 func (h *Handler) file(w http.ResponseWriter, r *http.Request, req request, nd ipld.Node) {
-	rd, err := uio.NewDagReader(r.Context(), nd, h.blocks)
+	rd, err := uio.NewDagReader(r.Context(), nd, req.blocks)
 	if err != nil {
 		h.answerErr(w, req, err)
 		return
@@ -409,6 +447,10 @@ func (s *stallWriter) extend() {
 func (s *stallWriter) Unwrap() http.ResponseWriter { return s.ResponseWriter }
 
 func cacheControl(req request) string {
+	if req.private != nil {
+		// Only for the caller whose token opened it; still revalidated by ETag.
+		return "private, no-cache"
+	}
 	if req.bucket != nil {
 		// A bucket's path changes with every push: revalidate (the ETag answers 304).
 		return "no-cache"
@@ -460,8 +502,9 @@ type Listing struct {
 	Next   string `json:"next,omitempty"`
 }
 
-// listing answers a directory: one page of its entries, in the directory's order.
-func (h *Handler) listing(w http.ResponseWriter, r *http.Request, req request, nd ipld.Node, dir uio.Directory) {
+// listing answers a directory: one page of its entries, in the directory's order. id
+// is the directory's stored block (nd itself, or a private directory's sealed block).
+func (h *Handler) listing(w http.ResponseWriter, r *http.Request, req request, id cid.Cid, nd ipld.Node, dir uio.Directory) {
 	ctx := r.Context()
 	q := r.URL.Query()
 	offset := 0
@@ -474,7 +517,7 @@ func (h *Handler) listing(w http.ResponseWriter, r *http.Request, req request, n
 		offset = n
 	}
 	here := req.base + escapeSegments(req.segments)
-	page := Listing{Item: Item{CID: nd.Cid().String(), Name: lastName(req), Path: here, IsDir: true}, Offset: offset, Items: []Item{}}
+	page := Listing{Item: Item{CID: id.String(), Name: lastName(req), Path: here, IsDir: true}, Offset: offset, Items: []Item{}}
 	if fs, err := unixfs.ExtractFSNode(nd); err == nil {
 		page.Size = int64(fs.FileSize())
 	}
@@ -484,6 +527,9 @@ func (h *Handler) listing(w http.ResponseWriter, r *http.Request, req request, n
 		if req.bucket != nil && len(req.segments) == 0 && l.Name == seedName {
 			return nil
 		}
+		if req.private != nil && !req.private.mayRead(append(req.segments[:len(req.segments):len(req.segments)], l.Name)) {
+			return nil // never linked, nor counted
+		}
 		i++
 		if i <= offset {
 			return nil
@@ -492,7 +538,11 @@ func (h *Handler) listing(w http.ResponseWriter, r *http.Request, req request, n
 			more = true
 			return errStop
 		}
-		page.Items = append(page.Items, h.item(ctx, here, l))
+		if req.private != nil {
+			page.Items = append(page.Items, privateItem(ctx, req, here, l))
+		} else {
+			page.Items = append(page.Items, h.item(ctx, req, here, l))
+		}
 		return nil
 	})
 	if err != nil && !errors.Is(err, errStop) {
@@ -504,10 +554,16 @@ func (h *Handler) listing(w http.ResponseWriter, r *http.Request, req request, n
 		if q.Has("json") {
 			v.Set("json", q.Get("json"))
 		}
+		if req.private != nil && req.private.linkToken != "" {
+			v.Set("token", req.private.linkToken)
+		}
 		page.Next = here + "?" + v.Encode()
 	}
 	w.Header().Set("Cache-Control", cacheControl(req))
 	w.Header().Set("Vary", "Accept")
+	if req.private != nil {
+		w.Header().Add("Vary", "Authorization")
+	}
 	if wantsJSON(r) {
 		w.Header().Set("Content-Type", "application/json")
 		if r.Method == http.MethodHead {
@@ -534,17 +590,26 @@ func (h *Handler) listing(w http.ResponseWriter, r *http.Request, req request, n
 	if len(req.segments) > 0 {
 		back = req.base + escapeSegments(req.segments[:len(req.segments)-1])
 	}
+	if back != "" {
+		back += req.linkQuery()
+	}
 	listingHTML.Execute(w, struct {
-		Title, Back string
+		Title, Back, Query string
 		Listing
-	}{title, back, page})
+	}{title, back, req.linkQuery(), page})
 }
 
 // item describes entry l of the directory at here: its size and kind read from its own
-// block (one local read per entry of the page).
-func (h *Handler) item(ctx context.Context, here string, l *ipld.Link) Item {
+// block (one read per entry of the page). A raw block (a small file, whole) is read only
+// when it is here: fetching a page's files from a peer to tell their sizes would fetch
+// them all, and its link's size is the block's length anyway.
+func (h *Handler) item(ctx context.Context, req request, here string, l *ipld.Link) Item {
 	it := Item{CID: l.Cid.String(), Name: l.Name, Path: strings.TrimSuffix(here, "/") + "/" + url.PathEscape(l.Name), Size: int64(l.Size)}
-	nd, err := h.blocks.Get(ctx, l.Cid)
+	blocks := req.blocks
+	if l.Cid.Type() == cid.Raw {
+		blocks = h.blocks
+	}
+	nd, err := blocks.Get(ctx, l.Cid)
 	if err != nil {
 		return it
 	}
@@ -609,7 +674,7 @@ var listingHTML = template.Must(template.New("listing").Parse(`<!DOCTYPE html>
 <body><h1>Index of {{.Title}}</h1>
 <ul>
 {{if .Back}}<li><a href="{{.Back}}">..</a></li>
-{{end}}{{range .Items}}<li><a href="{{.Path}}">{{.Name}}{{if .IsDir}}/{{end}}</a> {{if not .IsDir}}{{.Size}} bytes{{end}}</li>
+{{end}}{{range .Items}}<li><a href="{{.Path}}{{$.Query}}">{{.Name}}{{if .IsDir}}/{{end}}</a> {{if not .IsDir}}{{.Size}} bytes{{end}}</li>
 {{end}}</ul>
 {{if .Next}}<p><a href="{{.Next}}">more</a></p>
 {{end}}</body></html>

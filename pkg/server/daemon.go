@@ -201,7 +201,7 @@ func StartDaemon(ctx context.Context, o DaemonOptions) (d *Daemon, err error) {
 		d.web.ErrorLog = log.New(io.Discard, "", 0)
 	}
 	if gatewayLis != nil {
-		d.gateway, d.gwReqs = newGatewayServer(n, g.limits, debugf, o.Debug)
+		d.gateway, d.gwReqs = newGatewayServer(n, g.Guard, g.limits, debugf, o.Debug)
 		d.state.Gateway = gatewayLis.Addr().String()
 	}
 	if err := writeState(o.DataDir, d.state); err != nil {

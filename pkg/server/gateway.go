@@ -9,22 +9,32 @@ import (
 	"net/http"
 	"sync"
 
+	ipld "github.com/ipfs/go-ipld-format"
 	"github.com/textileio/go-threads/core/thread"
 
 	"github.com/hubctl/hubctl/pkg/buckets"
 	"github.com/hubctl/hubctl/pkg/gateway"
+	"github.com/hubctl/hubctl/pkg/hubauth"
 	"github.com/hubctl/hubctl/pkg/node"
 )
 
 // newGatewayServer is the daemon's gateway (--gateway-addr): buckets' content over HTTP,
-// read from the node's local blockstore (node.LocalDAG, never the network), with the
+// /ipfs/ paths read from the node's local blockstore (node.LocalDAG, never the network)
+// and buckets' own trees also from peers (a fetchDAG per request), with the
 // timeouts of the other listeners: headers within the handshake time, connections idle
 // for the idle timeout closed, and a response that its client has not read from for
-// that long cut off.
-func newGatewayServer(n *node.Node, limits Limits, debugf func(string, ...any), debug bool) (*http.Server, *gateway.Handler) {
+// that long cut off. A user token opens private buckets as guard's GatewayIdentity
+// accepts it (nil: none is accepted).
+func newGatewayServer(n *node.Node, guard *hubauth.Guard, limits Limits, debugf func(string, ...any), debug bool) (*http.Server, *gateway.Handler) {
+	var identify func(string) (string, bool)
+	if guard != nil {
+		identify = guard.GatewayIdentity
+	}
 	h := gateway.New(gateway.Options{
 		Store:      &gatewayStore{node: n},
+		Identify:   identify,
 		DAG:        n.LocalDAG(),
+		BucketDAG:  func() ipld.DAGService { return newFetchDAG(n) },
 		WriteStall: limits.IdleTimeout,
 		Logf:       debugf,
 	})
@@ -38,7 +48,8 @@ func newGatewayServer(n *node.Node, limits Limits, debugf func(string, ...any), 
 // gatewayStore reads bucket instances for the gateway straight from the store
 // (node.SeekInstances), not through go-threads' Find: the Hub's read filter drops a
 // private bucket's link key for a reader without a role, so that a private bucket read
-// without a token would look public. The gateway sees the whole instance and decides.
+// without a token would look public. The gateway sees the whole instance, its keys and
+// metadata, and decides; nothing here logs an instance (errors name the bucket only).
 type gatewayStore struct {
 	node *node.Node
 
@@ -74,7 +85,7 @@ func (s *gatewayStore) Bucket(ctx context.Context, db thread.ID, key string) (ga
 	if err != nil {
 		return gateway.Bucket{}, fmt.Errorf("bucket of %s: %v", db, err)
 	}
-	return gateway.Bucket{DB: db, Key: key, Name: b.Name, Root: root, Private: b.IsPrivate()}, nil
+	return gateway.Bucket{DB: db, Key: key, Name: b.Name, Root: root, Private: b.IsPrivate(), Instance: &b}, nil
 }
 
 func (s *gatewayStore) BucketByKey(ctx context.Context, key string) (gateway.Bucket, error) {
