@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"net"
 	"net/url"
 	"os"
@@ -46,6 +47,8 @@ type daemonOptions struct {
 	userDial                   []string
 	gcPercent                  int
 	gcFromEnv                  bool // GOGC is set and --gc-percent was not given
+	blockGCInterval            time.Duration
+	storagePerIdentity         string
 }
 
 func newDaemonCmd(f *Factory) *cobra.Command {
@@ -104,6 +107,8 @@ databases it holds, and pulls every database from its peers each --pull-interval
 	fl.IntVar(&o.maxDBsPerKey, "max-dbs-per-key", hubauth.DefaultDBsPerKey, "databases and threads the identities of one user key may own together (0: no limit)")
 	fl.IntVar(&o.maxCollectionsPerDB, "max-collections-per-db", hubauth.DefaultCollectionsPerDB, "collections in one database of a user key's identity (0: no limit)")
 	fl.IntVar(&o.gcPercent, "gc-percent", server.DefaultGCPercent, "garbage collection target, as GOGC: the heap may grow this many percent over what is live before a collection (GOGC in the environment wins unless this is given)")
+	fl.DurationVar(&o.blockGCInterval, "gc-interval", server.DefaultGCInterval, "how often blocks no bucket and no thread needs are freed (0: never on a schedule; hubctl bucket gc runs it now)")
+	fl.StringVar(&o.storagePerIdentity, "storage-per-identity", "0", "bytes the buckets of one identity may hold, e.g. 10GiB (0: no limit); a push past it fails with \"storage quota exhausted\"")
 	fl.StringSliceVar(&o.userDial, "user-dial", nil, "networks (CIDR), addresses, public or none that calls with a user key may make the daemon dial to join or replicate (repeatable; default any address)")
 	return c
 }
@@ -135,6 +140,13 @@ func runDaemon(ctx context.Context, f *Factory, o *daemonOptions) error {
 	limits, err := o.limits()
 	if err != nil {
 		return err
+	}
+	if o.blockGCInterval < 0 {
+		return usageErrorf("--gc-interval must be 0 (no scheduled collection) or positive, e.g. 1h")
+	}
+	storage, err := humanize.ParseBytes(o.storagePerIdentity)
+	if err != nil || storage > math.MaxInt64 {
+		return usageErrorf("invalid --storage-per-identity %q: give a size such as 10GiB, or 0 for no limit", o.storagePerIdentity)
 	}
 	gatewayURL, err := checkGatewayURL(o.gatewayURL)
 	if err != nil {
@@ -169,6 +181,7 @@ func runDaemon(ctx context.Context, f *Factory, o *daemonOptions) error {
 		AnnounceAddrs: o.announceAddrs, IncludePrivateAddrs: o.includePrivateAddrs, PullInterval: o.pullInterval,
 		CloseTimeout: o.shutdownTimeout / 4, Debug: cfg.Debug, Warnf: f.IO.Warnf,
 		Limits: limits, Quotas: quotas, TokenTTL: o.tokenTTL, UserDial: userDial,
+		GCInterval: o.blockGCInterval, StoragePerIdentity: int64(storage),
 	}
 	var firstKey *hubauth.Key
 	if mode == hubauth.AuthKeys {

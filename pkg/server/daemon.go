@@ -77,6 +77,13 @@ type DaemonOptions struct {
 	Debug        bool
 	// Warnf reports what the operator must see without --debug (node.Options.Warnf).
 	Warnf func(format string, args ...any)
+	// GCInterval is how often unreferenced blocks are collected (0: never on a
+	// schedule; `hubctl bucket gc` still runs one). Each run is reported through Warnf.
+	GCInterval time.Duration
+	// StoragePerIdentity bounds the bytes of the buckets one identity owns (0: none).
+	StoragePerIdentity int64
+	// BlockGrace is node.Options.BlockGrace (tests).
+	BlockGrace time.Duration
 }
 
 // Daemon is a running `hubctl daemon`.
@@ -96,6 +103,9 @@ type Daemon struct {
 	closeTimeout time.Duration
 	abort        context.Context
 	abortCancel  context.CancelFunc
+	// stopGC ends the scheduled collections; gcDone is closed when they have.
+	stopGC context.CancelFunc
+	gcDone chan struct{}
 }
 
 // StartDaemon opens the node in o.DataDir (waiting for its lock as long as ctx allows),
@@ -115,7 +125,7 @@ func StartDaemon(ctx context.Context, o DaemonOptions) (d *Daemon, err error) {
 	n, err := node.Open(ctx, node.Options{
 		Dir: nodeDir(o.DataDir), HostAddr: o.HostAddr, Debug: o.Debug, CloseTimeout: o.CloseTimeout,
 		AnnounceAddrs: o.AnnounceAddrs, IncludePrivateAddrs: o.IncludePrivateAddrs, PullInterval: o.PullInterval,
-		Warnf: o.Warnf,
+		Warnf: o.Warnf, BlockGrace: o.BlockGrace,
 	})
 	if err != nil {
 		return nil, err
@@ -142,7 +152,8 @@ func StartDaemon(ctx context.Context, o DaemonOptions) (d *Daemon, err error) {
 		}
 	}
 	g, err := NewGRPC(n, Options{Mode: o.Mode, Keys: o.Keys, MaxSigTTL: o.MaxSigTTL, Limits: o.Limits,
-		Quotas: o.Quotas, TokenTTL: o.TokenTTL, UserDial: o.UserDial, Warnf: o.Warnf, GatewayURL: gatewayURL})
+		Quotas: o.Quotas, TokenTTL: o.TokenTTL, UserDial: o.UserDial, Warnf: o.Warnf, GatewayURL: gatewayURL,
+		StoragePerIdentity: o.StoragePerIdentity})
 	if err != nil {
 		return nil, err
 	}
@@ -231,6 +242,14 @@ func StartDaemon(ctx context.Context, o DaemonOptions) (d *Daemon, err error) {
 		}
 	}()
 	go func() { <-apiDone; <-webDone; <-gatewayDone; close(d.served) }()
+	gcCtx, stopGC := context.WithCancel(context.Background())
+	d.stopGC, d.gcDone = stopGC, make(chan struct{})
+	go func() {
+		defer close(d.gcDone)
+		if o.GCInterval > 0 {
+			collectEvery(gcCtx, n, o.GCInterval, o.Warnf)
+		}
+	}()
 	return d, nil
 }
 
@@ -273,6 +292,10 @@ func (d *Daemon) Shutdown(ctx context.Context) error {
 	}
 	gwErr := <-gatewayErr
 	<-d.served
+	// A scheduled collection in progress stops at its next block: none may read the
+	// blockstore once it closes.
+	d.stopGC()
+	<-d.gcDone
 	closeCtx, cancel := context.WithTimeout(d.abort, d.closeTimeout)
 	defer cancel()
 	if d.gwReqs != nil {
