@@ -377,6 +377,27 @@ func (s *bucketsService) sharedBucket(c *bucketCall, key string) (*buckets.Bucke
 	return &b, nil
 }
 
+// readPath starts a read of a path of a bucket: the call, the path cleaned, the bucket
+// read, and the caller's role to read there checked.
+func (s *bucketsService) readPath(ctx context.Context, key, path string) (bucketCall, *buckets.Bucket, string, error) {
+	c, err := s.call(ctx)
+	if err != nil {
+		return c, nil, "", err
+	}
+	pth, err := cleanPath(path)
+	if err != nil {
+		return c, nil, "", err
+	}
+	b, err := s.getBucket(&c, key)
+	if err != nil {
+		return c, nil, "", err
+	}
+	if err := s.authorize(c, b, pth, buckets.Reader); err != nil {
+		return c, nil, "", err
+	}
+	return c, b, pth, nil
+}
+
 // authorize lets the call act on pth (cleaned; "" the root) of b with at least role
 // need. The bucket's owner (and a caller without a token: an operator, or anyone on a
 // server without key checks, as go-threads' validator lets them) may do anything here;
@@ -794,19 +815,8 @@ func (s *bucketsService) links(c bucketCall, b *buckets.Bucket, pth string) *buc
 
 // Links answers where a bucket, or one of its paths, is on the gateway.
 func (s *bucketsService) Links(ctx context.Context, req *bucketspb.LinksRequest) (*bucketspb.LinksResponse, error) {
-	c, err := s.call(ctx)
+	c, b, pth, err := s.readPath(ctx, req.Key, req.Path)
 	if err != nil {
-		return nil, err
-	}
-	pth, err := cleanPath(req.Path)
-	if err != nil {
-		return nil, err
-	}
-	b, err := s.getBucket(&c, req.Key)
-	if err != nil {
-		return nil, err
-	}
-	if err := s.authorize(c, b, pth, buckets.Reader); err != nil {
 		return nil, err
 	}
 	if pth != "" {
@@ -1008,19 +1018,8 @@ func checkRoleHolder(who string) error {
 // PullPathAccessRoles answers the roles of a path: those of its nearest entry, as the
 // Hub did. Its caller needs to be able to read the path.
 func (s *bucketsService) PullPathAccessRoles(ctx context.Context, req *bucketspb.PullPathAccessRolesRequest) (*bucketspb.PullPathAccessRolesResponse, error) {
-	c, err := s.call(ctx)
+	c, b, pth, err := s.readPath(ctx, req.Key, req.Path)
 	if err != nil {
-		return nil, err
-	}
-	pth, err := cleanPath(req.Path)
-	if err != nil {
-		return nil, err
-	}
-	b, err := s.getBucket(&c, req.Key)
-	if err != nil {
-		return nil, err
-	}
-	if err := s.authorize(c, b, pth, buckets.Reader); err != nil {
 		return nil, err
 	}
 	if _, err := s.resolve(ctx, b, pth); err != nil {
@@ -1057,19 +1056,8 @@ func (s *bucketsService) ArchiveWatch(*bucketspb.ArchiveWatchRequest, bucketspb.
 // ListPath answers a path of a bucket ("" its root) as an item, with one level of the
 // items of a directory (bounded: see listItem).
 func (s *bucketsService) ListPath(ctx context.Context, req *bucketspb.ListPathRequest) (*bucketspb.ListPathResponse, error) {
-	c, err := s.call(ctx)
+	c, b, pth, err := s.readPath(ctx, req.Key, req.Path)
 	if err != nil {
-		return nil, err
-	}
-	pth, err := cleanPath(req.Path)
-	if err != nil {
-		return nil, err
-	}
-	b, err := s.getBucket(&c, req.Key)
-	if err != nil {
-		return nil, err
-	}
-	if err := s.authorize(c, b, pth, buckets.Reader); err != nil {
 		return nil, err
 	}
 	n, err := s.resolve(ctx, b, pth)

@@ -444,19 +444,8 @@ func (s *bucketsService) PushPaths(stream bucketspb.APIService_PushPathsServer) 
 // PullPath sends a file of a bucket in chunks; the stream's end is the file's.
 func (s *bucketsService) PullPath(req *bucketspb.PullPathRequest, stream bucketspb.APIService_PullPathServer) error {
 	ctx := stream.Context()
-	c, err := s.call(ctx)
+	_, b, pth, err := s.readPath(ctx, req.Key, req.Path)
 	if err != nil {
-		return err
-	}
-	pth, err := cleanPath(req.Path)
-	if err != nil {
-		return err
-	}
-	b, err := s.getBucket(&c, req.Key)
-	if err != nil {
-		return err
-	}
-	if err := s.authorize(c, b, pth, buckets.Reader); err != nil {
 		return err
 	}
 	key, err := b.FileKey(pth)
