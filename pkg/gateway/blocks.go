@@ -51,11 +51,18 @@ func (b localBlocks) Get(ctx context.Context, c cid.Cid) (ipld.Node, error) {
 }
 
 func (b localBlocks) GetMany(ctx context.Context, cids []cid.Cid) <-chan *ipld.NodeOption {
+	return GetEach(ctx, b.Get, cids)
+}
+
+// GetEach is a GetMany made of Gets, one block at a time in order, that stops at the
+// first error: for the DAGs whose Get is where their checks are (FilesOnly's codecs, a
+// fetching DAG's bounds), so that no block comes around them.
+func GetEach(ctx context.Context, get func(context.Context, cid.Cid) (ipld.Node, error), cids []cid.Cid) <-chan *ipld.NodeOption {
 	out := make(chan *ipld.NodeOption, len(cids))
 	go func() {
 		defer close(out)
 		for _, c := range cids {
-			nd, err := b.Get(ctx, c)
+			nd, err := get(ctx, c)
 			select {
 			case out <- &ipld.NodeOption{Node: nd, Err: err}:
 			case <-ctx.Done():

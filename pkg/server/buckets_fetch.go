@@ -27,6 +27,7 @@ import (
 	"github.com/textileio/go-threads/core/thread"
 	"google.golang.org/grpc"
 
+	"github.com/hubctl/hubctl/pkg/gateway"
 	"github.com/hubctl/hubctl/pkg/hubauth"
 	"github.com/hubctl/hubctl/pkg/node"
 )
@@ -143,22 +144,7 @@ func (d *fetchDAG) fetch(ctx context.Context, c cid.Cid) (ipld.Node, error) {
 // GetMany gets the blocks one at a time, each through Get, and stops at the first error
 // (as gateway.FilesOnly's, which every read goes through anyway).
 func (d *fetchDAG) GetMany(ctx context.Context, cids []cid.Cid) <-chan *ipld.NodeOption {
-	out := make(chan *ipld.NodeOption, len(cids))
-	go func() {
-		defer close(out)
-		for _, c := range cids {
-			nd, err := d.Get(ctx, c)
-			select {
-			case out <- &ipld.NodeOption{Node: nd, Err: err}:
-			case <-ctx.Done():
-				return
-			}
-			if err != nil {
-				return
-			}
-		}
-	}()
-	return out
+	return gateway.GetEach(ctx, d.Get, cids)
 }
 
 // peerDials connects a node to the peers of a database whose bucket it fetches for: bitswap
