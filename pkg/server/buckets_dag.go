@@ -45,6 +45,10 @@ func editErr(err error) error {
 		return status.Error(codes.Unavailable, err.Error())
 	case errors.Is(err, ipld.ErrNotFound), strings.Contains(err.Error(), ipld.ErrNotFound.Error()):
 		return status.Errorf(codes.FailedPrecondition, "%v: a block of the bucket is not on this server", err)
+	case errors.Is(err, buckets.ErrDecrypt):
+		// A private bucket's instance whose link key does not open its tree: written
+		// through the threads API, or by a peer. The error names blocks, never keys.
+		return status.Errorf(codes.FailedPrecondition, "%v: the bucket's instance was not written by a buckets server; remove the bucket", err)
 	}
 	if _, ok := status.FromError(err); ok {
 		return err
@@ -117,6 +121,12 @@ func (s *bucketsService) localTree(ctx context.Context, c cid.Cid) error {
 			continue
 		}
 		seen[next] = true
+		if next != c && next.Type() == cid.Raw {
+			// A raw block links nothing: it need only be here (not read: a file's chunks).
+			if has, err := s.node.DAG().BlockStore().Has(next); err == nil && has {
+				continue
+			}
+		}
 		n, err := s.localNode(ctx, next)
 		if err != nil {
 			if next != c && status.Code(err) == codes.NotFound {

@@ -11,6 +11,8 @@ import (
 	dag "github.com/ipfs/go-merkledag"
 	"github.com/ipfs/go-unixfs"
 	ipfspath "github.com/ipfs/interface-go-ipfs-core/path"
+	"github.com/textileio/go-threads/api/client"
+	"github.com/textileio/go-threads/db"
 	bucketsclient "github.com/textileio/textile/v2/api/bucketsd/client"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -230,4 +232,47 @@ func TestBucketsLinkOnlyTreesThatAreHereWhole(t *testing.T) {
 	if _, err := e.bc.SetPath(bounded(t, e.ctx), key, "copy", real); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// A private bucket whose instance names a link key that does not open its tree (its
+// owner wrote it through the threads API, or a peer did) is refused in one line that
+// names no key, not answered Internal, and the server goes on.
+func TestPrivateBucketWithAWrongLinkKey(t *testing.T) {
+	e := newBucketEnv(t, Limits{})
+	res, err := e.bc.Create(bounded(t, e.ctx), bucketsclient.WithName("vault"), bucketsclient.WithPrivate(true))
+	if err != nil {
+		t.Fatal(err)
+	}
+	key := res.Root.Key
+	e.push(t, key, "a.txt", []byte("a"))
+	other, err := buckets.NewEncryptionKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, bad := range []string{buckets.EncodeKey(other), buckets.EncodeKey(other[:10])} {
+		var inst map[string]any
+		if err := e.s.c.FindByID(bounded(t, e.ctx), e.db, buckets.CollectionName, key, &inst, db.WithTxnToken(e.s.tok)); err != nil {
+			t.Fatal(err)
+		}
+		inst["key"] = bad
+		delete(inst, "_mod")
+		if err := e.s.c.Save(bounded(t, e.ctx), e.db, buckets.CollectionName, client.Instances{inst}, db.WithTxnToken(e.s.tok)); err != nil {
+			t.Fatal(err)
+		}
+		_, err := e.bc.ListPath(bounded(t, e.ctx), key, "")
+		if status.Code(err) != codes.FailedPrecondition || strings.Contains(err.Error(), bad) {
+			t.Fatalf("ListPath with a wrong link key: %v, want FailedPrecondition naming no key", err)
+		}
+		if err := e.pushErr(t, key, "b.txt"); status.Code(err) != codes.FailedPrecondition {
+			t.Fatalf("a push with a wrong link key: %v", err)
+		}
+	}
+	if _, err := e.bc.List(bounded(t, e.ctx)); err != nil {
+		t.Fatalf("the server after a bad bucket: %v", err)
+	}
+}
+
+func (e *bucketEnv) pushErr(t *testing.T, key, pth string) error {
+	_, _, err := e.bc.PushPath(bounded(t, e.ctx), key, pth, bytes.NewReader([]byte("x")))
+	return err
 }
