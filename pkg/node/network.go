@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	dgbadger "github.com/dgraph-io/badger"
 	ipfslite "github.com/hsanjuan/ipfs-lite"
 	"github.com/libp2p/go-libp2p"
 	connmgr "github.com/libp2p/go-libp2p-connmgr"
@@ -71,6 +72,8 @@ type networkConfig struct {
 	// blockGrace is how long the collector keeps blocks put outside writes
 	// (blockgc.DefaultGrace when negative).
 	blockGrace time.Duration
+	// perCommand opens the stores for one command (storeOptions).
+	perCommand bool
 }
 
 func newNetwork(cfg networkConfig) (_ *network, err error) {
@@ -93,7 +96,7 @@ func newNetwork(cfg networkConfig) (_ *network, err error) {
 	ctx, cancel := context.WithCancel(context.Background())
 	fin.add(closerFunc(cancel))
 
-	litestore, err := badgerStoreWith(filepath.Join(cfg.dir, "ipfslite"), &fin, smallStoreOptions())
+	litestore, err := badgerStoreWith(filepath.Join(cfg.dir, "ipfslite"), &fin, smallStoreOptions(), cfg.perCommand)
 	if err != nil {
 		return nil, err
 	}
@@ -126,7 +129,7 @@ func newNetwork(cfg networkConfig) (_ *network, err error) {
 	if err != nil {
 		return nil, err
 	}
-	logstoreDS, err := badgerStoreWith(filepath.Join(cfg.dir, "logstore"), &fin, smallStoreOptions())
+	logstoreDS, err := badgerStoreWith(filepath.Join(cfg.dir, "logstore"), &fin, smallStoreOptions(), cfg.perCommand)
 	if err != nil {
 		return nil, err
 	}
@@ -182,21 +185,81 @@ func smallStoreOptions() badger.Options {
 	return o
 }
 
-func badgerStore(dir string, fin *closers) (*badger.Datastore, error) {
-	return badgerStoreWith(dir, fin, badger.DefaultOptions)
+// badgerStoreWith opens the badger store in dir with o (openBadger) and adds it to fin.
+func badgerStoreWith(dir string, fin *closers, o badger.Options, perCommand bool) (*badger.Datastore, error) {
+	ds, err := openBadger(dir, o, perCommand)
+	if err != nil {
+		return nil, err
+	}
+	fin.add(ds)
+	return ds, nil
 }
 
-// badgerStoreWith opens (creating, 0700) the badger store in dir with o.
-func badgerStoreWith(dir string, fin *closers, o badger.Options) (*badger.Datastore, error) {
+// openBadger opens (creating, 0700) the badger store in dir with o, adjusted by
+// storeOptions for a store opened per command.
+func openBadger(dir string, o badger.Options, perCommand bool) (*badger.Datastore, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, err
 	}
+	o = storeOptions(dir, o, perCommand)
 	ds, err := badger.NewDatastore(dir, &o)
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", dir, err)
 	}
-	fin.add(ds)
 	return ds, nil
+}
+
+// storeOptions makes a store opened for one command compact its level 0 when it closes,
+// whenever that close brings level 0 to the size at which badger compacts it. A long-running
+// node (the daemon) keeps o: its compactors do that work in the background.
+//
+// Why: go-ds-badger turns off CompactL0OnClose, so every close that flushes writes adds one
+// level-0 table, and every hubctl command writes to the block and log stores (libp2p's
+// peerstore records the host's fresh addresses; go-threads its log keys). Badger's
+// compactors start a random delay of up to 1 s after the open and then look once a second,
+// so in a command of 50 ms they never run, and level 0 only grows. At
+// NumLevelZeroTablesStall tables (10) the close's flush blocks (levels.go addLevel0Table)
+// until a compactor's first look, 1 to 2 s after the open: the one command in ten that took
+// 1.1-1.4 s. Compacting at close when level 0 reaches NumLevelZeroTables (5) is the
+// compaction badger would have started, at its own rate, without the wait; level 0 then
+// holds at most NumLevelZeroTables-1 tables between commands, never near the stall.
+func storeOptions(dir string, o badger.Options, perCommand bool) badger.Options {
+	if !perCommand {
+		return o
+	}
+	l0, err := levelZeroTables(dir)
+	if err != nil {
+		// Badger's own open reads the same manifest and says what is wrong with it.
+		return o
+	}
+	// The flush of this command's writes adds one table.
+	o.CompactL0OnClose = l0+1 >= o.NumLevelZeroTables
+	return o
+}
+
+// levelZeroTables counts the level-0 tables the MANIFEST in dir lists (0 for a new store),
+// read the way badger's open reads it. The caller holds the node's directory lock, so no
+// other process appends to it meanwhile.
+func levelZeroTables(dir string) (int, error) {
+	f, err := os.Open(filepath.Join(dir, dgbadger.ManifestFilename))
+	if errors.Is(err, fs.ErrNotExist) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	m, _, err := dgbadger.ReplayManifestFile(f)
+	if err != nil {
+		return 0, fmt.Errorf("read %s: %w", f.Name(), err)
+	}
+	n := 0
+	for _, t := range m.Tables {
+		if t.Level == 0 {
+			n++
+		}
+	}
+	return n, nil
 }
 
 // hostKey reads the libp2p host key, creating it (0400, as go-threads does) on first use.

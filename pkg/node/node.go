@@ -20,13 +20,13 @@ import (
 	"github.com/libp2p/go-libp2p-core/crypto"
 	"github.com/libp2p/go-libp2p-core/peer"
 	ma "github.com/multiformats/go-multiaddr"
+	badger "github.com/textileio/go-ds-badger"
 	"github.com/textileio/go-threads/api"
 	pb "github.com/textileio/go-threads/api/pb"
 	lstore "github.com/textileio/go-threads/core/logstore"
 	"github.com/textileio/go-threads/core/thread"
 	kt "github.com/textileio/go-threads/db/keytransform"
 	netpb "github.com/textileio/go-threads/net/api/pb"
-	"github.com/textileio/go-threads/util"
 	"go.uber.org/zap/zapcore"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
@@ -84,6 +84,11 @@ type Options struct {
 	// BlockGrace is how long the block collector keeps blocks put outside writes
 	// (blockgc.DefaultGrace when zero; none when negative, for tests).
 	BlockGrace time.Duration
+	// PerCommand is for a node opened and closed around one command (the embedded
+	// default): its stores compact level 0 as they close, before it fills up, because a
+	// command ends before badger's compactors start (storeOptions in network.go). A
+	// long-running node leaves that to them.
+	PerCommand bool
 }
 
 // DefaultPullInterval is go-threads' own: pushes carry new records at once, pulls only
@@ -187,7 +192,7 @@ func Open(ctx context.Context, opts Options) (_ *Node, err error) {
 	n.net, err = newNetwork(networkConfig{
 		dir: opts.Dir, hostAddr: addr, addrs: policy,
 		noNetPulling: opts.NoNetPulling, pullInterval: pullInterval, debug: opts.Debug,
-		closeTimeout: closeTimeout, blockGrace: blockGrace(opts.BlockGrace),
+		closeTimeout: closeTimeout, blockGrace: blockGrace(opts.BlockGrace), perCommand: opts.PerCommand,
 	})
 	if errors.Is(err, ErrNotClosed) {
 		// Stores of the network are still closing in the background: keep the directory
@@ -197,7 +202,8 @@ func Open(ctx context.Context, opts Options) (_ *Node, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("open network in %s: %w", opts.Dir, err)
 	}
-	n.store, err = util.NewBadgerDatastore(opts.Dir, "eventstore", false)
+	// go-threads' defaults (util.NewBadgerDatastore), not smallStoreOptions: see there.
+	n.store, err = openBadger(filepath.Join(opts.Dir, "eventstore"), badger.DefaultOptions, opts.PerCommand)
 	if err != nil {
 		return nil, fmt.Errorf("open event store in %s: %w", opts.Dir, err)
 	}

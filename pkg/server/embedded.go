@@ -44,6 +44,8 @@ type Embedded struct {
 // opening (badger's opens take no context): they are then closed in the background, and
 // the caller, a command that has failed, exits.
 func OpenEmbedded(ctx context.Context, opts node.Options) (*Embedded, error) {
+	// An embedded node lives for one command: its stores compact as they close.
+	opts.PerCommand = true
 	type result struct {
 		n   *node.Node
 		err error
