@@ -168,3 +168,39 @@ func TestStoreOptionsCompactOnCloseOnlyPerCommand(t *testing.T) {
 		t.Error("a new per-command store compacts on close")
 	}
 }
+
+// A damaged MANIFEST (a disk fault, or a file someone wrote there) is badger's to report:
+// reading it for the level-0 count neither fails the open on its own nor panics, and the
+// open still fails with badger's error, naming the store.
+func TestStoreOptionsWithADamagedManifest(t *testing.T) {
+	for name, content := range map[string][]byte{
+		"not a manifest": []byte("this is not a manifest"),
+		// The right magic, then an entry claiming 4 GiB: badger checks lengths against the
+		// file's size before allocating.
+		"huge entry": {'B', 'd', 'g', 'r', 0, 0, 0, 4, 0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0},
+	} {
+		t.Run(name, func(t *testing.T) {
+			dir := filepath.Join(t.TempDir(), "store")
+			if err := os.MkdirAll(dir, 0o700); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(filepath.Join(dir, "MANIFEST"), content, 0o600); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := levelZeroTables(dir); err == nil {
+				t.Fatal("a damaged manifest was read without an error")
+			}
+			if storeOptions(dir, badger.DefaultOptions, true).CompactL0OnClose {
+				t.Error("a store whose manifest could not be read compacts on close")
+			}
+			d, err := openBadger(dir, badger.DefaultOptions, true)
+			if err == nil {
+				_ = d.Close()
+				t.Fatal("a store with a damaged manifest opened")
+			}
+			if !strings.Contains(err.Error(), dir) {
+				t.Errorf("the error does not name the store: %v", err)
+			}
+		})
+	}
+}
