@@ -55,6 +55,10 @@ func NewService(store kt.TxnDatastoreExtended, network app.Net, conf Config) (*S
 	return &Service{manager: manager}, nil
 }
 
+// Manager is the service's database manager. hubctl: its servers answer queries
+// themselves (pkg/node find.go) on the databases this service serves.
+func (s *Service) Manager() *db.Manager { return s.manager }
+
 func (s *Service) Close() error {
 	return s.manager.Close()
 }

@@ -370,6 +370,12 @@ func (c *Collection) validWrite(identity thread.PubKey, e core.Event) error {
 }
 
 // filterRead filters an instance against the identity and user-defined read filter function.
+// FilterRead applies the collection's read filter for identity, as Find does. hubctl:
+// its servers answer queries themselves (pkg/node find.go) with go-threads' filter.
+func (c *Collection) FilterRead(identity thread.PubKey, instance []byte) ([]byte, error) {
+	return c.filterRead(identity, instance)
+}
+
 func (c *Collection) filterRead(identity thread.PubKey, instance []byte) ([]byte, error) {
 	c.Lock()
 	defer c.Unlock()
