@@ -9,6 +9,7 @@ import (
 	"net"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/libp2p/go-libp2p-core/crypto"
@@ -80,6 +81,9 @@ type Client struct {
 	// server was reset (new host key), the token expired, or it was issued through
 	// another API key.
 	reused bool
+	// plainFind: the server has no MethodFindInstances (plain go-threads), so queries
+	// are evaluated here.
+	plainFind atomic.Bool
 }
 
 // New checks the options; it dials nothing.

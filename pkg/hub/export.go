@@ -146,9 +146,15 @@ type exportStream struct {
 	err        error
 }
 
-// openExportStream starts the call and reads its first page. A token that came from the
-// cache or an earlier call and is refused is fetched again once, as for any call.
+// openExportStream starts the call and reads its first page.
 func (c *Client) openExportStream(ctx context.Context, db thread.ID, collection string) (*exportStream, error) {
+	return c.openPageStream(ctx, MethodExportInstances, &pb.FindRequest{DbID: db.Bytes(), CollectionName: collection}, collection)
+}
+
+// openPageStream starts a call of hubctl's that answers req (a FindRequest) with a
+// stream of FindReply pages, and reads its first page. A token that came from the cache
+// or an earlier call and is refused is fetched again once, as for any call.
+func (c *Client) openPageStream(ctx context.Context, method string, req *pb.FindRequest, collection string) (*exportStream, error) {
 	conn, err := c.Conn(ctx)
 	if err != nil {
 		return nil, err
@@ -157,19 +163,19 @@ func (c *Client) openExportStream(ctx context.Context, db thread.ID, collection 
 	if err != nil {
 		return nil, err
 	}
-	s, err := startExport(ctx, conn, c.opts, tok, db, collection)
+	s, err := startPageStream(ctx, conn, c.opts, tok, method, req, collection)
 	if err != nil && c.reused && tokenRejected(err) {
 		if tok, err = c.userToken(ctx, true); err != nil {
 			return nil, err
 		}
-		s, err = startExport(ctx, conn, c.opts, tok, db, collection)
+		s, err = startPageStream(ctx, conn, c.opts, tok, method, req, collection)
 	}
 	return s, err
 }
 
-// startExport opens the stream. --timeout bounds each wait for the server (the call,
-// then every page), not the whole stream, which takes as long as the collection needs.
-func startExport(ctx context.Context, conn *grpc.ClientConn, opts Options, tok thread.Token, db thread.ID, collection string) (*exportStream, error) {
+// startPageStream opens the stream. --timeout bounds each wait for the server (the call,
+// then every page), not the whole stream, which takes as long as the answer needs.
+func startPageStream(ctx context.Context, conn *grpc.ClientConn, opts Options, tok thread.Token, method string, req *pb.FindRequest, collection string) (*exportStream, error) {
 	sctx, cancel := context.WithCancelCause(ctx)
 	s := &exportStream{collection: collection, ctx: sctx, cancel: cancel, timeout: opts.Timeout}
 	s.idle = time.AfterFunc(s.timeout, func() { cancel(errIdle) })
@@ -178,9 +184,9 @@ func startExport(ctx context.Context, conn *grpc.ClientConn, opts Options, tok t
 		s.close()
 		return nil, err
 	}
-	s.stream, err = conn.NewStream(withToken(actx, tok), &grpc.StreamDesc{ServerStreams: true}, MethodExportInstances)
+	s.stream, err = conn.NewStream(withToken(actx, tok), &grpc.StreamDesc{ServerStreams: true}, method)
 	if err == nil {
-		err = s.stream.SendMsg(&pb.FindRequest{DbID: db.Bytes(), CollectionName: collection})
+		err = s.stream.SendMsg(req)
 	}
 	if err == nil {
 		err = s.stream.CloseSend()

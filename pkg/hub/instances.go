@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"sort"
 	"strings"
 
@@ -19,6 +20,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/hubctl/hubctl/pkg/instanceid"
+	"github.com/hubctl/hubctl/pkg/query"
 	"github.com/hubctl/hubctl/pkg/schema"
 )
 
@@ -184,37 +186,74 @@ func (c *Client) FindInstances(ctx context.Context, db thread.ID, collection str
 	return out, nil
 }
 
-// findPageSize is how many instances one Find call asks for while paging; a page too
-// large for a gRPC message is asked for again in halves.
+// findPageSize is how many instances one Find call asks for while paging a plain
+// go-threads server; a page too large for a gRPC message is asked for again in halves.
 const findPageSize = 1000
 
+// MethodFindInstances is hubctl's servers' streaming Find (pkg/server find.go).
+const MethodFindInstances = "/hubctl.v1.Store/FindInstances"
+
 // EachInstance calls fn with each instance that matches query (as FindInstances), in
-// order. Without a sort on a field other than _id it holds one page of instances at a
-// time, so a collection of any size streams through it.
+// order.
 //
-// The query is evaluated here, on pages the server returns in _id order, and not by the
-// server, because go-threads v1.1.5's Find loses instances and worse: a criterion on a
-// field that an instance lacks, or holds with another type, ends its scan at that
-// instance and returns what it found so far as if that were all; it applies limit and
-// skip before sorting, so `sort by age, limit 10` are ten instances in _id order, then
-// sorted; a sort over values of mixed types panics the server; an unknown operation
-// panics it too. Here the criteria follow ThreadDB's meaning (a dotted field path, the
-// value a string, a number or a boolean, and-ed criteria, or-ed alternatives that count
-// only when the criteria fail), an instance lacking the field or holding another type
-// simply does not match, and sort, skip and limit apply in that order. Seek starts the
-// scan at an _id; index, a hint, is not needed.
-func (c *Client) EachInstance(ctx context.Context, dbID thread.ID, collection string, query []byte, fn func(doc []byte) error) error {
-	q, err := ParseQuery(query)
+// hubctl's servers answer the query themselves (MethodFindInstances): correctly, through
+// indexes, in pages, so the answer streams through here one page at a time. A server
+// without that call (plain go-threads answers Unimplemented) is paged through in _id
+// order, and the query is evaluated here with the same meaning (pkg/query), because
+// go-threads v1.1.5's own Find loses instances and panics (see pkg/query). Without a
+// sort on a field other than _id that also holds one page at a time; a sort needs every
+// match first.
+func (c *Client) EachInstance(ctx context.Context, dbID thread.ID, collection string, rawQuery []byte, fn func(doc []byte) error) error {
+	q, err := ParseQuery(rawQuery)
 	if err != nil {
 		return err
 	}
-	sortField := q.Sort.FieldPath
-	byID := sortField == "" || sortField == idFieldPath
-	if byID && !q.Sort.Desc {
+	if !c.plainFind.Load() {
+		raw, err := json.Marshal(q)
+		if err != nil {
+			return fmt.Errorf("encode query: %w", err)
+		}
+		s, err := c.openPageStream(ctx, MethodFindInstances, &pb.FindRequest{DbID: dbID.Bytes(), CollectionName: collection, QueryJSON: raw}, collection)
+		switch {
+		case err == nil:
+			return c.eachPage(ctx, s, dbID, collection, fn)
+		case unsupported(err):
+			c.plainFind.Store(true)
+		default:
+			return c.exportErr(ctx, err, dbID, collection)
+		}
+	}
+	return c.findHere(ctx, dbID, collection, q, fn)
+}
+
+// eachPage calls fn with each instance of an open page stream, to its end.
+func (c *Client) eachPage(ctx context.Context, s *exportStream, dbID thread.ID, collection string, fn func(doc []byte) error) error {
+	defer s.close()
+	for {
+		for _, doc := range s.page {
+			if err := fn(doc); err != nil {
+				return err
+			}
+		}
+		s.page = nil
+		if s.err != nil {
+			break
+		}
+		s.recv()
+	}
+	if errors.Is(s.err, io.EOF) {
+		return nil
+	}
+	return c.exportErr(ctx, s.err, dbID, collection)
+}
+
+// findHere evaluates q on pages of a plain go-threads server's instances in _id order.
+func (c *Client) findHere(ctx context.Context, dbID thread.ID, collection string, q *db.Query, fn func(doc []byte) error) error {
+	if query.SortsByID(q) && !q.Sort.Desc {
 		// Stream: filter, skip and limit page by page.
 		skipped, sent := 0, 0
 		return c.scan(ctx, dbID, collection, string(q.Seek), func(id string, doc []byte) (bool, error) {
-			if filtered(q) && !matchDoc(q, doc) {
+			if query.Filtered(q) && !query.Match(q, doc) {
 				return true, nil
 			}
 			if skipped < q.Skip {
@@ -231,19 +270,19 @@ func (c *Client) EachInstance(ctx context.Context, dbID thread.ID, collection st
 	// A sort needs every match first.
 	type match struct {
 		doc []byte
-		key any
-		ok  bool
+		key query.SortKey
 	}
 	var matches []match
-	err = c.scan(ctx, dbID, collection, string(q.Seek), func(id string, doc []byte) (bool, error) {
-		if filtered(q) && !matchDoc(q, doc) {
+	byID := query.SortsByID(q)
+	err := c.scan(ctx, dbID, collection, string(q.Seek), func(id string, doc []byte) (bool, error) {
+		if query.Filtered(q) && !query.Match(q, doc) {
 			return true, nil
 		}
 		m := match{doc: doc}
 		if byID {
-			m.key, m.ok = id, true
+			m.key = query.SortKey{Value: id, Has: true}
 		} else {
-			m.key, m.ok = fieldOf(doc, sortField)
+			m.key = query.KeyOf(doc, q.Sort.FieldPath)
 		}
 		matches = append(matches, m)
 		return true, nil
@@ -251,17 +290,7 @@ func (c *Client) EachInstance(ctx context.Context, dbID thread.ID, collection st
 	if err != nil {
 		return err
 	}
-	sort.SliceStable(matches, func(i, j int) bool {
-		a, b := matches[i], matches[j]
-		if !a.ok || !b.ok {
-			return a.ok && !b.ok // instances without the field go last, either way
-		}
-		r := compareValues(a.key, b.key)
-		if q.Sort.Desc {
-			r = -r
-		}
-		return r < 0
-	})
+	sort.SliceStable(matches, func(i, j int) bool { return query.Less(matches[i].key, matches[j].key, q.Sort.Desc) })
 	if q.Skip >= len(matches) {
 		return nil
 	}
@@ -325,232 +354,15 @@ func (c *Client) scan(ctx context.Context, dbID thread.ID, collection, seek stri
 	}
 }
 
-// ParseQuery reads a ThreadDB query in its JSON form and checks it, so that a malformed
-// query is refused (ErrInvalidArg) before any call. Empty input is the query for all.
+// ParseQuery reads a ThreadDB query in its JSON form and checks it (pkg/query), so that
+// a malformed query is refused (ErrInvalidArg) before any call. Empty input is the query
+// for all.
 func ParseQuery(raw []byte) (*db.Query, error) {
-	q := &db.Query{}
-	if len(bytes.TrimSpace(raw)) == 0 || string(bytes.TrimSpace(raw)) == "null" {
-		return q, nil
-	}
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(q); err != nil {
-		return nil, argErrorf("invalid query: %v; a query is ThreadDB's JSON form: {\"ands\":[{\"fieldPath\":\"age\",\"operation\":2,\"value\":{\"float\":30}}],\"sort\":{\"fieldPath\":\"name\",\"desc\":false},\"limit\":10,\"skip\":0}", jsonErr(err))
-	}
-	if dec.More() {
-		return nil, argErrorf("invalid query: more than one JSON value")
-	}
-	if err := checkQuery(q, ""); err != nil {
-		return nil, err
-	}
-	if q.Limit < 0 || q.Skip < 0 {
-		return nil, argErrorf("invalid query: limit and skip must not be negative")
+	q, err := query.Parse(raw)
+	if err != nil {
+		return nil, argErrorf("%v", err)
 	}
 	return q, nil
-}
-
-func jsonErr(err error) string {
-	var se *json.SyntaxError
-	if errors.As(err, &se) {
-		return fmt.Sprintf("%v (at byte %d)", se, se.Offset)
-	}
-	return strings.TrimPrefix(err.Error(), "json: ")
-}
-
-// Operation names, in go-threads' order (db.Eq = 0 ... db.Le = 5).
-var operationNames = []string{"eq", "ne", "gt", "lt", "ge", "le"}
-
-func checkQuery(q *db.Query, at string) error {
-	if q == nil {
-		return argErrorf("invalid query: %s is null", strings.TrimSuffix(at, "."))
-	}
-	for i, c := range q.Ands {
-		where := fmt.Sprintf("%sands[%d]", at, i)
-		if c == nil {
-			return argErrorf("invalid query: %s is null", where)
-		}
-		if c.FieldPath == "" {
-			return argErrorf("invalid query: %s has no fieldPath", where)
-		}
-		if c.Operation < 0 || int(c.Operation) >= len(operationNames) {
-			return argErrorf("invalid query: %s: operation %d is not one of 0 (eq), 1 (ne), 2 (gt), 3 (lt), 4 (ge), 5 (le)", where, c.Operation)
-		}
-		n := 0
-		for _, set := range []bool{c.Value.String != nil, c.Value.Bool != nil, c.Value.Float != nil} {
-			if set {
-				n++
-			}
-		}
-		if n != 1 {
-			return argErrorf("invalid query: %s: the value must have exactly one of string, bool or float", where)
-		}
-	}
-	for i, o := range q.Ors {
-		if err := checkQuery(o, fmt.Sprintf("%sors[%d].", at, i)); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// filtered reports whether q has criteria at all.
-func filtered(q *db.Query) bool { return len(q.Ands) > 0 || len(q.Ors) > 0 }
-
-// matchDoc reports whether doc satisfies q, as ThreadDB means it (see EachInstance).
-func matchDoc(q *db.Query, doc []byte) bool {
-	var v map[string]any
-	if err := json.Unmarshal(doc, &v); err != nil {
-		return false
-	}
-	return matchQuery(q, v)
-}
-
-func matchQuery(q *db.Query, v map[string]any) bool {
-	// With no criteria of its own but alternatives, a query is the alternatives (go-threads
-	// would match everything there, ignoring them).
-	all := len(q.Ands) > 0 || len(q.Ors) == 0
-	for _, c := range q.Ands {
-		if !matchCriterion(c, v) {
-			all = false
-			break
-		}
-	}
-	if all {
-		return true
-	}
-	for _, o := range q.Ors {
-		if matchQuery(o, v) {
-			return true
-		}
-	}
-	return false
-}
-
-func matchCriterion(c *db.Criterion, v map[string]any) bool {
-	field, ok := lookup(v, c.FieldPath)
-	if !ok {
-		return false
-	}
-	var r int
-	switch {
-	case c.Value.String != nil:
-		s, ok := field.(string)
-		if !ok {
-			return false
-		}
-		r = strings.Compare(s, *c.Value.String)
-	case c.Value.Float != nil:
-		f, ok := field.(float64)
-		if !ok {
-			return false
-		}
-		r = compareFloat(f, *c.Value.Float)
-	case c.Value.Bool != nil:
-		b, ok := field.(bool)
-		if !ok {
-			return false
-		}
-		r = compareBool(b, *c.Value.Bool)
-	default:
-		return false
-	}
-	switch c.Operation {
-	case db.Eq:
-		return r == 0
-	case db.Ne:
-		return r != 0
-	case db.Gt:
-		return r > 0
-	case db.Lt:
-		return r < 0
-	case db.Ge:
-		return r >= 0
-	case db.Le:
-		return r <= 0
-	}
-	return false
-}
-
-// lookup follows a dotted path through nested objects.
-func lookup(v map[string]any, path string) (any, bool) {
-	var cur any = v
-	for _, part := range strings.Split(path, ".") {
-		m, ok := cur.(map[string]any)
-		if !ok {
-			return nil, false
-		}
-		if cur, ok = m[part]; !ok {
-			return nil, false
-		}
-	}
-	return cur, true
-}
-
-// fieldOf reads the sort key of an instance.
-func fieldOf(doc []byte, path string) (any, bool) {
-	var v map[string]any
-	if err := json.Unmarshal(doc, &v); err != nil {
-		return nil, false
-	}
-	return lookup(v, path)
-}
-
-// compareValues orders any two JSON values: by type first (null, booleans, numbers,
-// strings, then arrays and objects), then by value.
-func compareValues(a, b any) int {
-	ra, rb := typeRank(a), typeRank(b)
-	if ra != rb {
-		return ra - rb
-	}
-	switch x := a.(type) {
-	case bool:
-		return compareBool(x, b.(bool))
-	case float64:
-		return compareFloat(x, b.(float64))
-	case string:
-		return strings.Compare(x, b.(string))
-	case nil:
-		return 0
-	default:
-		ja, _ := json.Marshal(a)
-		jb, _ := json.Marshal(b)
-		return bytes.Compare(ja, jb)
-	}
-}
-
-func typeRank(v any) int {
-	switch v.(type) {
-	case nil:
-		return 0
-	case bool:
-		return 1
-	case float64:
-		return 2
-	case string:
-		return 3
-	default:
-		return 4
-	}
-}
-
-func compareFloat(a, b float64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
-}
-
-func compareBool(a, b bool) int {
-	switch {
-	case a == b:
-		return 0
-	case !a:
-		return -1
-	}
-	return 1
 }
 
 // instanceErr names the database, collection or instance in go-threads' bare "not found"

@@ -20,6 +20,7 @@ import (
 	"github.com/hubctl/hubctl/internal/testnode"
 	"github.com/hubctl/hubctl/pkg/hubauth"
 	"github.com/hubctl/hubctl/pkg/node"
+	"github.com/hubctl/hubctl/pkg/query/querytest"
 	"github.com/hubctl/hubctl/pkg/server"
 )
 
@@ -187,8 +188,8 @@ func TestInstanceRefusals(t *testing.T) {
 	}
 }
 
-// query builds a ThreadDB query in its JSON form.
-func query(t *testing.T, q *db.Query) []byte {
+// queryJSON builds a ThreadDB query in its JSON form.
+func queryJSON(t *testing.T, q *db.Query) []byte {
 	t.Helper()
 	b, err := json.Marshal(q)
 	if err != nil {
@@ -206,78 +207,37 @@ func names(t *testing.T, found [][]byte) string {
 	return strings.Join(out, ",")
 }
 
+// The CLI evaluates queries itself against a plain go-threads server (instancesClient's
+// node serves go-threads' API as it is), with the answers of the table every layer runs.
 func TestFindInstances(t *testing.T) {
 	c, dbID := instancesClient(t)
 	ctx := context.Background()
-	// IDs fix the _id order: a..h. Some instances lack age, one holds it as a string,
-	// one nests an address.
-	_, err := c.CreateInstances(ctx, dbID, "free", docs(
-		`{"_id":"a","name":"ann","age":31,"admin":true}`,
-		`{"_id":"b","name":"bob"}`,
-		`{"_id":"c","name":"cy","age":"unknown"}`,
-		`{"_id":"d","name":"dee","age":25,"admin":false,"address":{"city":"Oslo"}}`,
-		`{"_id":"e","name":"eve","age":40,"address":{"city":"Rome"}}`,
-		`{"_id":"f","name":"fay","age":25}`,
-		`{"_id":"g","name":"gus","age":null}`,
-		`{"_id":"h","name":"hal","age":52,"admin":true}`,
-	))
+	_, err := c.CreateInstances(ctx, dbID, "free", docs(querytest.Docs...))
 	if err != nil {
 		t.Fatal(err)
 	}
 	num := func(f float64) *float64 { return &f }
-	str := func(s string) *string { return &s }
-	boo := func(b bool) *bool { return &b }
 	crit := func(path string, op db.Operation, v db.Value) *db.Criterion {
 		return &db.Criterion{FieldPath: path, Operation: op, Value: v}
 	}
-	for _, tc := range []struct {
-		name string
-		q    *db.Query
-		want string
-	}{
-		{"all", nil, "ann,bob,cy,dee,eve,fay,gus,hal"},
-		{"eq number", &db.Query{Ands: []*db.Criterion{crit("age", db.Eq, db.Value{Float: num(25)})}}, "dee,fay"},
-		{"ne number skips the instances without a number", &db.Query{Ands: []*db.Criterion{crit("age", db.Ne, db.Value{Float: num(25)})}}, "ann,eve,hal"},
-		{"gt", &db.Query{Ands: []*db.Criterion{crit("age", db.Gt, db.Value{Float: num(30)})}}, "ann,eve,hal"},
-		{"ge", &db.Query{Ands: []*db.Criterion{crit("age", db.Ge, db.Value{Float: num(40)})}}, "eve,hal"},
-		{"lt", &db.Query{Ands: []*db.Criterion{crit("age", db.Lt, db.Value{Float: num(31)})}}, "dee,fay"},
-		{"le", &db.Query{Ands: []*db.Criterion{crit("age", db.Le, db.Value{Float: num(31)})}}, "ann,dee,fay"},
-		{"string", &db.Query{Ands: []*db.Criterion{crit("age", db.Eq, db.Value{String: str("unknown")})}}, "cy"},
-		{"string order", &db.Query{Ands: []*db.Criterion{crit("name", db.Gt, db.Value{String: str("eve")})}}, "fay,gus,hal"},
-		{"bool", &db.Query{Ands: []*db.Criterion{crit("admin", db.Eq, db.Value{Bool: boo(true)})}}, "ann,hal"},
-		{"nested", &db.Query{Ands: []*db.Criterion{crit("address.city", db.Eq, db.Value{String: str("Rome")})}}, "eve"},
-		{"and", &db.Query{Ands: []*db.Criterion{crit("age", db.Gt, db.Value{Float: num(20)}), crit("admin", db.Eq, db.Value{Bool: boo(true)})}}, "ann,hal"},
-		{"or", &db.Query{Ands: []*db.Criterion{crit("age", db.Eq, db.Value{Float: num(25)})},
-			Ors: []*db.Query{{Ands: []*db.Criterion{crit("name", db.Eq, db.Value{String: str("bob")})}}}}, "bob,dee,fay"},
-		{"only ors", &db.Query{Ors: []*db.Query{{Ands: []*db.Criterion{crit("name", db.Eq, db.Value{String: str("gus")})}}}}, "gus"},
-		{"sort asc, then limit", &db.Query{Ands: []*db.Criterion{crit("age", db.Gt, db.Value{Float: num(0)})}, Sort: db.Sort{FieldPath: "age"}, Limit: 3}, "dee,fay,ann"},
-		{"sort desc, skip", &db.Query{Ands: []*db.Criterion{crit("age", db.Gt, db.Value{Float: num(0)})}, Sort: db.Sort{FieldPath: "age", Desc: true}, Skip: 1}, "eve,ann,dee,fay"},
-		// Mixed types sort by type (null, numbers, strings); instances without the field go last.
-		{"sort mixed types", &db.Query{Sort: db.Sort{FieldPath: "age"}}, "gus,dee,fay,ann,eve,hal,cy,bob"},
-		{"sort mixed types desc", &db.Query{Sort: db.Sort{FieldPath: "age", Desc: true}}, "cy,hal,eve,ann,dee,fay,gus,bob"},
-		{"sort by _id desc", &db.Query{Sort: db.Sort{FieldPath: "_id", Desc: true}, Limit: 2}, "hal,gus"},
-		{"limit and skip", &db.Query{Skip: 2, Limit: 3}, "cy,dee,eve"},
-		{"skip past the end", &db.Query{Skip: 20}, ""},
-		{"seek", &db.Query{Seek: "f"}, "fay,gus,hal"},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			var raw []byte
-			if tc.q != nil {
-				raw = query(t, tc.q)
-			}
-			found, err := c.FindInstances(ctx, dbID, "free", raw)
+	for _, tc := range querytest.Cases() {
+		t.Run(tc.Name, func(t *testing.T) {
+			found, err := c.FindInstances(ctx, dbID, "free", queryJSON(t, tc.Query))
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got := names(t, found); got != tc.want {
-				t.Errorf("found %s, want %s", got, tc.want)
+			if got := names(t, found); got != tc.Want {
+				t.Errorf("found %s, want %s", got, tc.Want)
 			}
 		})
+	}
+	if !c.plainFind.Load() {
+		t.Fatal("the client did not find the server plain: the table ran on the server, not here")
 	}
 
 	// Why hubctl evaluates queries itself: go-threads' Find stops at the first instance
 	// without the field (bob) and returns what it found before as if it were all.
-	raw := query(t, &db.Query{Ands: []*db.Criterion{crit("age", db.Gt, db.Value{Float: num(20)})}})
+	raw := queryJSON(t, &db.Query{Ands: []*db.Criterion{crit("age", db.Gt, db.Value{Float: num(20)})}})
 	var rep *pb.FindReply
 	err = c.Call(ctx, func(ctx context.Context, api pb.APIClient) (err error) {
 		rep, err = api.Find(ctx, &pb.FindRequest{DbID: dbID.Bytes(), CollectionName: "free", QueryJSON: raw})
@@ -287,7 +247,7 @@ func TestFindInstances(t *testing.T) {
 		t.Fatal(err)
 	}
 	if got := names(t, rep.Instances); got != "ann" {
-		t.Errorf("go-threads' own Find returned %s for age > 20, not ann alone: if it no longer stops at the first instance without the field, the server could evaluate queries again", got)
+		t.Errorf("go-threads' own Find returned %s for age > 20, not ann alone: if it no longer stops at the first instance without the field, plain servers could evaluate queries again", got)
 	}
 	found, _ := c.FindInstances(ctx, dbID, "free", raw)
 	if got := names(t, found); got != "ann,dee,eve,fay,hal" {
@@ -328,7 +288,7 @@ func TestFindPages(t *testing.T) {
 	if got := ids(found); !reflect.DeepEqual(got, want) {
 		t.Fatalf("listed %d instances, want %d in _id order", len(got), len(want))
 	}
-	found, err = c.FindInstances(ctx, dbID, "free", query(t, &db.Query{Skip: findPageSize - 5, Limit: 10}))
+	found, err = c.FindInstances(ctx, dbID, "free", queryJSON(t, &db.Query{Skip: findPageSize - 5, Limit: 10}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -336,7 +296,7 @@ func TestFindPages(t *testing.T) {
 		t.Errorf("skip/limit across a page boundary = %v", got)
 	}
 	num := float64(n - 3)
-	found, err = c.FindInstances(ctx, dbID, "free", query(t, &db.Query{Ands: []*db.Criterion{{FieldPath: "i", Operation: db.Ge, Value: db.Value{Float: &num}}}}))
+	found, err = c.FindInstances(ctx, dbID, "free", queryJSON(t, &db.Query{Ands: []*db.Criterion{{FieldPath: "i", Operation: db.Ge, Value: db.Value{Float: &num}}}}))
 	if err != nil {
 		t.Fatal(err)
 	}
