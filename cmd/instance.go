@@ -668,13 +668,16 @@ with operation 0 eq, 1 ne, 2 gt, 3 lt, 4 ge, 5 le and a value of exactly one of
 "string", "float" or "bool". It is checked before any call; --sort, --limit and --skip
 given with it replace its own.
 
-hubctl evaluates queries on the instances the server lists, with ThreadDB's meaning,
-rather than leaving them to go-threads v1.1.5's Find, which silently stops at the first
-instance that lacks a queried field (or holds another type there), applies limit and
-skip before sorting, and can crash the server on a sort over mixed types. Here an
-instance without the field, or with another type, does not match; sorting orders
-mixed types null, booleans, numbers, strings, then objects, with instances lacking the
-field last.`,
+hubctl's servers (hubctl daemon and the embedded node) answer the query themselves,
+with ThreadDB's meaning and through the collection's indexes (an equality on an indexed
+field, or a range on an indexed field of numbers or booleans), and stream the answer. A
+plain go-threads server has no such call; hubctl then pages through its instances and
+evaluates the query here, rather than leaving it to go-threads v1.1.5's Find, which
+silently stops at the first instance that lacks a queried field (or holds another type
+there), applies limit and skip before sorting, and can crash the server on a sort over
+mixed types. Either way an instance without the field, or with another type, does not
+match; sorting orders mixed types null, booleans, numbers, strings, then objects, with
+instances lacking the field last.`,
 		Example: `  hubctl instance find demo people --where age>=30 --where city=Oslo --sort -age
   hubctl instance find demo people --query '{"ands":[{"fieldPath":"name","operation":0,"value":{"string":"ann"}}]}'`,
 		Args: usageArgs(cobra.ExactArgs(2)),

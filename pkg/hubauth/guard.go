@@ -707,6 +707,8 @@ var policies = map[string]policy{
 	// read filter, for a backup: its owner and operators only, refused to anyone else
 	// exactly as a Find on that database is.
 	storeAPI + "ExportInstances": db(func(r any) []byte { return r.(*pb.FindRequest).DbID }),
+	// FindInstances is Find as a stream of pages: whom Find lets through, it does.
+	storeAPI + "FindInstances": db(func(r any) []byte { return r.(*pb.FindRequest).DbID }),
 
 	// StorageUsage answers the caller's own storage (an operator's, anyone's).
 	storeAPI + "StorageUsage": {kind: users},

@@ -172,6 +172,6 @@ var storeServiceDesc = grpc.ServiceDesc{
 			return interceptor(ctx, in, &grpc.UnaryServerInfo{Server: srv, FullMethod: MethodRepairDB}, call)
 		},
 	}},
-	Streams:  []grpc.StreamDesc{exportStreamDesc},
+	Streams:  []grpc.StreamDesc{exportStreamDesc, findStreamDesc},
 	Metadata: "hubctl",
 }

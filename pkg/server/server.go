@@ -115,7 +115,7 @@ func NewGRPC(n *node.Node, opts Options) (*GRPC, error) {
 			(&dialGuard{policy: opts.UserDial, warnf: opts.Warnf}).unary), // innermost: it rewrites go-threads' errors only
 		grpc.ChainStreamInterceptor(webFlowInterceptor, g.drainInterceptor, g.Guard.StreamInterceptor(), holdInterceptor{n}.stream, checks.checkStream, readyInterceptor),
 	)
-	n.Register(g.Server)
+	n.Serve(g.Server, node.ServeOptions{MaxFindReply: limits.MaxMessageSize})
 	userspb.RegisterAPIServiceServer(g.Server, &usersService{
 		Users: &hubauth.Users{
 			Owners:  owners,

@@ -1,0 +1,252 @@
+package node
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/alecthomas/jsonschema"
+	"github.com/ipfs/go-datastore/query"
+	"github.com/textileio/go-threads/api/client"
+	"github.com/textileio/go-threads/core/thread"
+	"github.com/textileio/go-threads/db"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+)
+
+// serveFind opens a node in dir and serves it as hubctl's servers do (Serve).
+func serveFind(t *testing.T) (*Node, *client.Client) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	n, err := Open(ctx, Options{Dir: filepath.Join(t.TempDir(), "node"), NoNetPulling: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := grpc.NewServer()
+	n.Serve(s, ServeOptions{MaxFindReply: 16 << 20})
+	go func() { _ = s.Serve(lis) }()
+	c, err := client.NewClient(lis.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = c.Close()
+		s.GracefulStop()
+		if err := n.Close(); err != nil {
+			t.Error(err)
+		}
+	})
+	return n, c
+}
+
+const itemSchema = `{"type":"object","properties":{"_id":{"type":"string"},"name":{"type":"string"},"n":{"type":"number"}}}`
+
+func itemCollection(t *testing.T, c *client.Client, id thread.ID, indexes ...string) {
+	t.Helper()
+	s := &jsonschema.Schema{}
+	if err := json.Unmarshal([]byte(itemSchema), s); err != nil {
+		t.Fatal(err)
+	}
+	cfg := db.CollectionConfig{Name: "items", Schema: s}
+	for _, p := range indexes {
+		cfg.Indexes = append(cfg.Indexes, db.Index{Path: p})
+	}
+	if err := c.NewCollection(context.Background(), id, cfg); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// hostileNames are values ds.NewKey cleans as paths into other values' keys, or would
+// climb out of the index with, if anything built keys from them carelessly.
+var hostileNames = []string{"a/../b", "b", "../../../../x", "x", "", "/lead", "trail/", "x//y", ".", "..", "lead"}
+
+// indexEntries reads every index entry of a database, as stored.
+func indexEntries(t *testing.T, n *Node, id thread.ID) map[string]string {
+	t.Helper()
+	res, err := n.store.Query(query.Query{Prefix: managerKey.String() + "/" + id.String() + "/_index"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	all, err := res.Rest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]string{}
+	for _, e := range all {
+		out[e.Key] = string(e.Value)
+	}
+	return out
+}
+
+func findIDs(t *testing.T, n *Node, id thread.ID, q *db.Query) ([]string, FindStats) {
+	t.Helper()
+	var ids []string
+	stats, err := n.Find(context.Background(), id, "items", q, "", func(doc []byte) error {
+		var v struct {
+			ID string `json:"_id"`
+		}
+		_ = json.Unmarshal(doc, &v)
+		ids = append(ids, v.ID)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ids, stats
+}
+
+// The entries hubctl builds are go-threads' own, list for list, for values that clean
+// into other values' keys too; a query on an indexed field reads only what the index
+// lists, and answers exactly.
+func TestRebuiltIndexIsGoThreadsOwn(t *testing.T) {
+	n, c := serveFind(t)
+	ctx := context.Background()
+	id := thread.NewIDV1(thread.Raw, 32)
+	if err := c.NewDB(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	// Indexed from the start: go-threads keeps these entries complete itself.
+	itemCollection(t, c, id, "name", "n")
+	var docs client.Instances
+	for i := 0; i < 200; i++ {
+		docs = append(docs, map[string]any{"_id": fmt.Sprintf("i%03d", i), "name": fmt.Sprintf("name%02d", i%40), "n": float64(i % 7)})
+	}
+	for i, name := range hostileNames {
+		docs = append(docs, map[string]any{"_id": fmt.Sprintf("h%02d", i), "name": name, "n": -float64(i) - 0.5})
+	}
+	if _, err := c.Create(ctx, id, "items", docs); err != nil {
+		t.Fatal(err)
+	}
+	theirs := indexEntries(t, n, id)
+	if len(theirs) < 40 {
+		t.Fatalf("go-threads wrote %d index entries", len(theirs))
+	}
+	if err := n.ForgetIndexes(id, "items"); err != nil {
+		t.Fatal(err)
+	}
+	cl, err := n.collection(ctx, id, "items", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{"name", "n"} {
+		if !n.indexReady(ctx, cl, id, "items", p, true) {
+			t.Fatalf("index %s not built", p)
+		}
+	}
+	ours := indexEntries(t, n, id)
+	root := managerKey.String() + "/" + id.String() + "/_index/db/collection/items/"
+	// gob numbers the types a process encodes as it meets them, so the bytes of two
+	// processes' entries may differ in that number: the lists are compared, as
+	// go-threads' decoder reads them.
+	list := func(raw string) string {
+		var l [][]byte
+		if err := db.DefaultDecode([]byte(raw), &l); err != nil {
+			t.Fatalf("go-threads cannot decode %q: %v", raw, err)
+		}
+		return string(bytes.Join(l, []byte(" ")))
+	}
+	for k, v := range theirs {
+		if got, ok := ours[k]; !ok || list(got) != list(v) {
+			t.Errorf("entry %s: rebuilt %q, go-threads' %q", k, list(got), list(v))
+		}
+	}
+	for k := range ours {
+		if _, ok := theirs[k]; !ok {
+			t.Errorf("rebuilt an entry go-threads does not have: %s", k)
+		}
+		if !strings.HasPrefix(k, root) {
+			t.Errorf("an entry outside the collection's index: %s", k)
+		}
+	}
+
+	for i, name := range hostileNames {
+		s := name
+		ids, stats := findIDs(t, n, id, &db.Query{Ands: []*db.Criterion{{FieldPath: "name", Operation: db.Eq, Value: db.Value{String: &s}}}})
+		if want := fmt.Sprintf("h%02d", i); strings.Join(ids, ",") != want || stats.Index != "name" {
+			t.Errorf("name == %q: %v (index %q), want %s through the index", name, ids, stats.Index, want)
+		}
+	}
+	three := 3.0
+	ids, stats := findIDs(t, n, id, &db.Query{Ands: []*db.Criterion{{FieldPath: "n", Operation: db.Eq, Value: db.Value{Float: &three}}}})
+	if len(ids) != 29 || stats.Index != "n" || stats.Read != 29 {
+		t.Errorf("n == 3: %d instances, index %q, %d read; want 29 read through the index", len(ids), stats.Index, stats.Read)
+	}
+	five := 5.0
+	ids, stats = findIDs(t, n, id, &db.Query{Ands: []*db.Criterion{{FieldPath: "n", Operation: db.Ge, Value: db.Value{Float: &five}}}})
+	if len(ids) != 56 || stats.Index != "n" || stats.Read != 56 {
+		t.Errorf("n >= 5: %d instances, index %q, %d read; want 56 read through the index", len(ids), stats.Index, stats.Read)
+	}
+	zero := 0.0
+	ids, stats = findIDs(t, n, id, &db.Query{Ands: []*db.Criterion{{FieldPath: "n", Operation: db.Lt, Value: db.Value{Float: &zero}}}, Sort: db.Sort{FieldPath: "n", Desc: true}, Limit: 3})
+	if strings.Join(ids, ",") != "h00,h01,h02" || stats.Index != "n" {
+		t.Errorf("n < 0, sorted desc, 3: %v (index %q)", ids, stats.Index)
+	}
+	// A range on strings scans: cleaned keys do not keep the values' order.
+	b := "b"
+	ids, stats = findIDs(t, n, id, &db.Query{Ands: []*db.Criterion{{FieldPath: "name", Operation: db.Lt, Value: db.Value{String: &b}}}})
+	sort.Strings(ids)
+	if strings.Join(ids, ",") != "h00,h02,h04,h05,h08,h09" || stats.Index != "" {
+		t.Errorf("name < b: %v (index %q), want a scan", ids, stats.Index)
+	}
+}
+
+// go-threads stops keeping an index it drops and does not build one it adds: an index
+// dropped, written around, then added again is built again before it answers.
+func TestIndexDroppedWrittenAroundAndAddedAgain(t *testing.T) {
+	n, c := serveFind(t)
+	ctx := context.Background()
+	id := thread.NewIDV1(thread.Raw, 32)
+	if err := c.NewDB(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	itemCollection(t, c, id, "name")
+	var docs client.Instances
+	for i := 0; i < 20; i++ {
+		docs = append(docs, map[string]any{"_id": fmt.Sprintf("i%02d", i), "name": fmt.Sprintf("old%02d", i), "n": float64(i)})
+	}
+	if _, err := c.Create(ctx, id, "items", docs); err != nil {
+		t.Fatal(err)
+	}
+	eq := func(v string) *db.Query {
+		return &db.Query{Ands: []*db.Criterion{{FieldPath: "name", Operation: db.Eq, Value: db.Value{String: &v}}}}
+	}
+	if ids, stats := findIDs(t, n, id, eq("old05")); strings.Join(ids, ",") != "i05" || stats.Index != "name" {
+		t.Fatalf("before: %v %q", ids, stats.Index)
+	}
+	s := &jsonschema.Schema{}
+	_ = json.Unmarshal([]byte(itemSchema), s)
+	if err := c.UpdateCollection(ctx, id, db.CollectionConfig{Name: "items", Schema: s}); err != nil {
+		t.Fatal(err)
+	}
+	// Unindexed writes: a rename, a new instance, a removal.
+	if err := c.Save(ctx, id, "items", client.Instances{map[string]any{"_id": "i05", "name": "new05", "n": 5.0}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Create(ctx, id, "items", client.Instances{map[string]any{"_id": "i99", "name": "old07", "n": 99.0}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Delete(ctx, id, "items", []string{"i07"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.UpdateCollection(ctx, id, db.CollectionConfig{Name: "items", Schema: s, Indexes: []db.Index{{Path: "name"}}}); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct{ name, want string }{{"new05", "i05"}, {"old05", ""}, {"old07", "i99"}, {"old06", "i06"}} {
+		ids, stats := findIDs(t, n, id, eq(tc.name))
+		if strings.Join(ids, ",") != tc.want || stats.Index != "name" {
+			t.Errorf("name == %s: %v (index %q), want %q through the index", tc.name, ids, stats.Index, tc.want)
+		}
+	}
+}
