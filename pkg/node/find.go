@@ -89,9 +89,11 @@ func (n *Node) find(ctx context.Context, dbID thread.ID, collection string, q *d
 	src := source{txn: txn, prefix: instancesPrefix(dbID, collection), seek: string(q.Seek)}
 	if useIndex {
 		ids, err := indexCandidates(txn, dbID, collection, path, crit)
-		if err == nil {
+		switch {
+		case err == nil:
 			src.ids, stats.Index = ids, path
-		} else {
+		case errors.Is(err, errScanCheaper):
+		default:
 			// Entries that cannot be read are scanned around: they only ever narrow
 			// what is read, so the answer is the same.
 			findLog.Warnf("index %s of %s in %s unreadable (the query scans): %v", path, collection, dbID, err)

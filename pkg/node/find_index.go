@@ -114,9 +114,15 @@ func indexCandidates(txn dse.TxnExt, dbID thread.ID, collection, path string, c 
 	default:
 		// A range, or a number whose key gjson may spell otherwise: every entry's value
 		// is read back from its key and compared.
+		var total int
 		var err error
-		if keys, err = entriesMatching(txn, root, c); err != nil {
+		if keys, total, err = entriesMatching(txn, root, c); err != nil {
 			return nil, err
+		}
+		if len(keys)*4 > total && total > 64 {
+			// Most of the index: reading the instances one by one, by key, costs more
+			// than reading them all in the store's order.
+			return nil, errScanCheaper
 		}
 	}
 	instPrefix := "/db/collection/" + collection + "/"
@@ -147,6 +153,9 @@ func indexCandidates(txn dse.TxnExt, dbID thread.ID, collection, path string, c 
 	return ids, nil
 }
 
+// errScanCheaper is a range that matches most of its index: Find scans instead.
+var errScanCheaper = errors.New("the range matches most of the index")
+
 // exactNumberKey reports whether every JSON number equal to f has the entry key
 // FormatFloat(f) (or "-0" for zero): gjson spells an integer literal as written and any
 // other number as FormatFloat, and below 2^53 an integer literal equal to f is f's digits.
@@ -155,18 +164,21 @@ func exactNumberKey(f float64) bool {
 }
 
 // entriesMatching lists the entry keys under root whose value, read back from the key,
-// satisfies c: numbers and booleans only (planIndex), whose keys are never cleaned.
-func entriesMatching(txn dse.TxnExt, root string, c *db.Criterion) ([]string, error) {
+// satisfies c (numbers and booleans only: planIndex; their keys are never cleaned), and
+// counts the entries.
+func entriesMatching(txn dse.TxnExt, root string, c *db.Criterion) ([]string, int, error) {
 	res, err := txn.QueryExtended(dse.QueryExt{Query: query.Query{Prefix: root, KeysOnly: true}})
 	if err != nil {
-		return nil, fmt.Errorf("read index: %w", err)
+		return nil, 0, fmt.Errorf("read index: %w", err)
 	}
 	defer res.Close()
 	var keys []string
+	total := 0
 	for r := range res.Next() {
 		if r.Error != nil {
-			return nil, fmt.Errorf("read index: %w", r.Error)
+			return nil, 0, fmt.Errorf("read index: %w", r.Error)
 		}
+		total++
 		v, ok := strings.CutPrefix(r.Key, root+"/")
 		if !ok || strings.Contains(v, "/") {
 			continue
@@ -190,7 +202,7 @@ func entriesMatching(txn dse.TxnExt, root string, c *db.Criterion) ([]string, er
 			keys = append(keys, r.Key)
 		}
 	}
-	return keys, nil
+	return keys, total, nil
 }
 
 // indexMarker is where hubctl marks an index it built, under the database's prefix (so

@@ -250,3 +250,33 @@ func TestIndexDroppedWrittenAroundAndAddedAgain(t *testing.T) {
 		}
 	}
 }
+
+// A range that matches most of its index reads the collection in order instead of
+// instance by instance; a narrow one goes through the index.
+func TestWideRangeScansNarrowRangeUsesTheIndex(t *testing.T) {
+	n, c := serveFind(t)
+	ctx := context.Background()
+	id := thread.NewIDV1(thread.Raw, 32)
+	if err := c.NewDB(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	itemCollection(t, c, id, "n")
+	var docs client.Instances
+	for i := 0; i < 100; i++ {
+		docs = append(docs, map[string]any{"_id": fmt.Sprintf("i%03d", i), "name": "x", "n": float64(i)})
+	}
+	if _, err := c.Create(ctx, id, "items", docs); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		from  float64
+		want  int
+		index string
+	}{{0, 100, ""}, {90, 10, "n"}} {
+		from := tc.from
+		ids, stats := findIDs(t, n, id, &db.Query{Ands: []*db.Criterion{{FieldPath: "n", Operation: db.Ge, Value: db.Value{Float: &from}}}})
+		if len(ids) != tc.want || stats.Index != tc.index {
+			t.Errorf("n >= %v: %d instances, index %q; want %d, index %q", from, len(ids), stats.Index, tc.want, tc.index)
+		}
+	}
+}

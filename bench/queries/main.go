@@ -1,0 +1,238 @@
+// Command queries measures `hubctl instance find` on `hubctl daemon` with 100,000
+// instances of about 200 bytes, indexed on name and n (issue "Queries"): each query as a
+// whole CLI process, interleaved round by round with `instance get` of one ID, and the
+// same queries by a baseline build (hubctl evaluating queries itself, paging through the
+// collection over gRPC), all against the work tree's daemon. It also samples the
+// daemon's resident memory while one find returns all 100,000 instances.
+//
+// Usage: bench/queries.sh --baseline REV [-n 100000] [-rounds 7]
+package main
+
+import (
+	"bufio"
+	"flag"
+	"fmt"
+	"math/rand"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/hubctl/hubctl/bench/internal/stats"
+	"github.com/hubctl/hubctl/pkg/server"
+)
+
+func main() {
+	hubctl := flag.String("hubctl", "", "the hubctl binary under test")
+	baseline := flag.String("baseline", "", "a hubctl build that evaluates queries itself")
+	n := flag.Int("n", 100000, "instances")
+	rounds := flag.Int("rounds", 7, "timed rounds")
+	flag.Parse()
+	if err := run(*hubctl, *baseline, *n, *rounds); err != nil {
+		fmt.Fprintln(os.Stderr, "queries:", err)
+		os.Exit(1)
+	}
+}
+
+const schema = `{"type":"object","properties":{"_id":{"type":"string"},"name":{"type":"string"},"n":{"type":"number"},"city":{"type":"string"},"note":{"type":"string"}}}`
+
+type bench struct {
+	env      []string
+	db       string
+	daemon   int
+	hubctl   string
+	baseline string
+}
+
+func run(hubctl, baseline string, n, rounds int) error {
+	if hubctl == "" || baseline == "" || n < 1000 || rounds < 1 {
+		return fmt.Errorf("need -hubctl, -baseline, -n >= 1000 and -rounds >= 1")
+	}
+	work, err := os.MkdirTemp("", "hubctl-queries-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(work)
+	dir := filepath.Join(work, "daemon")
+	d := exec.Command(hubctl, "daemon", "--auth", "none", "--no-config", "--data-dir", dir,
+		"--api-addr", "127.0.0.1:0", "--web-addr", "127.0.0.1:0", "--gateway-addr", "127.0.0.1:0", "--host-addr", "/ip4/127.0.0.1/tcp/0")
+	d.Env = append(os.Environ(), "HUBCTL_CONFIG="+filepath.Join(work, "daemon.yaml"))
+	if err := d.Start(); err != nil {
+		return err
+	}
+	defer func() {
+		_ = d.Process.Signal(os.Interrupt)
+		_ = d.Wait()
+	}()
+	var st server.State
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		var ok bool
+		if st, ok = server.Running(dir); ok {
+			break
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("the daemon wrote no state file in 30s")
+		}
+	}
+	home := filepath.Join(work, "home")
+	b := &bench{hubctl: hubctl, baseline: baseline, daemon: d.Process.Pid,
+		env: append(os.Environ(), "HOME="+home, "XDG_CONFIG_HOME="+filepath.Join(home, "config"),
+			"XDG_DATA_HOME="+filepath.Join(home, "data"), "NO_COLOR=1", "HUBCTL_API="+st.API, "HUBCTL_TOKEN=", "HUBCTL_OUTPUT=")}
+	if _, err := b.out(hubctl, "identity", "new", "bench"); err != nil {
+		return err
+	}
+	if b.db, err = b.out(hubctl, "db", "create", "--name", "bench"); err != nil {
+		return err
+	}
+	schemaFile := filepath.Join(work, "schema.json")
+	if err := os.WriteFile(schemaFile, []byte(schema), 0o600); err != nil {
+		return err
+	}
+	if _, err := b.out(hubctl, "collection", "create", b.db, "items", "--schema", schemaFile, "--index", "name", "--index", "n"); err != nil {
+		return err
+	}
+	docs := filepath.Join(work, "docs.jsonl")
+	if err := writeDocs(docs, n); err != nil {
+		return err
+	}
+	seed := time.Now()
+	if _, err := b.out(hubctl, "instance", "create", b.db, "items", docs); err != nil {
+		return err
+	}
+	fmt.Printf("%d instances of about 200 bytes seeded in %s; daemon RSS %d MB\n", n, time.Since(seed).Round(time.Millisecond), rssKiB(b.daemon)/1024)
+
+	last := fmt.Sprintf("i%06d", n-1)
+	eq := "name=" + fmt.Sprintf("n%06d", n-1)
+	rng := fmt.Sprintf("n>=%d", n-10)
+	unindexed := "city=c0007" // 1 in 1,000: n/1000 instances
+	// The first indexed query builds the index hubctl trusts (go-threads' own was kept
+	// since the collection was made; hubctl builds it once and marks it).
+	for _, q := range []string{eq, rng} {
+		t0 := time.Now()
+		if _, err := b.out(hubctl, "instance", "find", b.db, "items", "--where", q); err != nil {
+			return err
+		}
+		fmt.Printf("first find --where %s (builds the index once): %s\n", q, time.Since(t0).Round(time.Millisecond))
+	}
+
+	type series struct {
+		name string
+		bin  string
+		args []string
+		want int
+		ds   []time.Duration
+	}
+	all := []*series{
+		{name: "instance get ID", bin: hubctl, args: []string{"instance", "get", b.db, "items", last}, want: 1},
+		{name: "find indexed equality (" + eq + ")", bin: hubctl, args: []string{"instance", "find", b.db, "items", "--where", eq}, want: 1},
+		{name: "find indexed range (" + rng + ")", bin: hubctl, args: []string{"instance", "find", b.db, "items", "--where", rng}, want: 10},
+		{name: "find unindexed (" + unindexed + ")", bin: hubctl, args: []string{"instance", "find", b.db, "items", "--where", unindexed}, want: n / 1000},
+		{name: "baseline: find equality, client-side paging", bin: baseline, args: []string{"instance", "find", b.db, "items", "--where", eq}, want: 1},
+		{name: "baseline: find range, client-side paging", bin: baseline, args: []string{"instance", "find", b.db, "items", "--where", rng}, want: 10},
+		{name: "baseline: find unindexed, client-side paging", bin: baseline, args: []string{"instance", "find", b.db, "items", "--where", unindexed}, want: n / 1000},
+	}
+	for r := 0; r < rounds; r++ {
+		for _, s := range all {
+			t0 := time.Now()
+			out, err := b.out(s.bin, append(s.args, "-o", "json")...)
+			if err != nil {
+				return err
+			}
+			s.ds = append(s.ds, time.Since(t0))
+			if got := count(out); got != s.want {
+				return fmt.Errorf("%s: %d instances, want %d", s.name, got, s.want)
+			}
+		}
+	}
+	fmt.Printf("\n%d rounds, interleaved; each a whole hubctl process (median, min-max):\n", rounds)
+	get := stats.Median(all[0].ds)
+	for _, s := range all {
+		m := stats.Median(s.ds)
+		fmt.Printf("  %-52s %10s  (%s-%s)  %.2fx instance get\n", s.name, stats.Ms(m), stats.Ms(stats.Pct(s.ds, 0)), stats.Ms(stats.Pct(s.ds, 100)), float64(m)/float64(get))
+	}
+	fmt.Printf("  unindexed: server-side %.1fx faster than client-side paging\n", float64(stats.Median(all[6].ds))/float64(stats.Median(all[3].ds)))
+
+	// The daemon's memory while one find returns every instance, streamed in pages.
+	for _, s := range []struct{ name, bin string }{{"server-side find of all", hubctl}, {"baseline: client-side paging of all", baseline}} {
+		before := rssKiB(b.daemon)
+		peak := before
+		done := make(chan struct{})
+		go func() {
+			for {
+				select {
+				case <-done:
+					return
+				case <-time.After(5 * time.Millisecond):
+					if kib := rssKiB(b.daemon); kib > peak {
+						peak = kib
+					}
+				}
+			}
+		}()
+		t0 := time.Now()
+		out, err := b.out(s.bin, "instance", "find", b.db, "items", "--where", "n>=0", "-o", "json")
+		close(done)
+		if err != nil {
+			return err
+		}
+		fmt.Printf("  %-40s %d instances in %s; daemon RSS %d MB before, %d MB peak\n", s.name, count(out), time.Since(t0).Round(time.Millisecond), before/1024, peak/1024)
+	}
+	return nil
+}
+
+func (b *bench) out(bin string, args ...string) (string, error) {
+	c := exec.Command(bin, args...)
+	c.Env = b.env
+	out, err := c.Output()
+	if err != nil {
+		var stderr string
+		if ee, ok := err.(*exec.ExitError); ok {
+			stderr = string(ee.Stderr)
+		}
+		return "", fmt.Errorf("%s %s: %v: %s", filepath.Base(bin), strings.Join(args, " "), err, stderr)
+	}
+	return strings.TrimSpace(string(out)), nil
+}
+
+// count counts instances in `-o json` output: one object per line, or a JSON array.
+func count(out string) int {
+	return strings.Count(out, `"_id"`)
+}
+
+func writeDocs(path string, n int) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	w := bufio.NewWriter(f)
+	rng := rand.New(rand.NewSource(1))
+	const letters = "abcdefghijklmnopqrstuvwxyz "
+	note := make([]byte, 120)
+	for i := 0; i < n; i++ {
+		for j := range note {
+			note[j] = letters[rng.Intn(len(letters))]
+		}
+		fmt.Fprintf(w, `{"_id":"i%06d","name":"n%06d","n":%d,"city":"c%04d","note":%q}`+"\n", i, i, i, i%1000, note)
+	}
+	if err := w.Flush(); err != nil {
+		return err
+	}
+	return f.Close()
+}
+
+// rssKiB reads a process's resident memory now (VmRSS, KiB).
+func rssKiB(pid int) int64 {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if rest, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+			kib, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 10, 64)
+			return kib
+		}
+	}
+	return 0
+}
