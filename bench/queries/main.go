@@ -1,9 +1,9 @@
 // Command queries measures `hubctl instance find` on `hubctl daemon` with 100,000
 // instances of about 200 bytes, indexed on name and n (issue "Queries"): each query as a
 // whole CLI process, interleaved round by round with `instance get` of one ID, and the
-// same queries by a baseline build (hubctl evaluating queries itself, paging through the
-// collection over gRPC), all against the work tree's daemon. It also samples the
-// daemon's resident memory while one find returns all 100,000 instances.
+// same queries by a baseline build against its own daemon with the same data (the
+// baseline CLI evaluates queries itself, paging through the collection over gRPC). It
+// also samples each daemon's resident memory while one find returns all 100,000.
 //
 // Usage: bench/queries.sh --baseline REV [-n 100000] [-rounds 7]
 package main
@@ -38,12 +38,13 @@ func main() {
 
 const schema = `{"type":"object","properties":{"_id":{"type":"string"},"name":{"type":"string"},"n":{"type":"number"},"city":{"type":"string"},"note":{"type":"string"}}}`
 
-type bench struct {
-	env      []string
-	db       string
-	daemon   int
-	hubctl   string
-	baseline string
+// side is one build with its own daemon, data and CLI settings.
+type side struct {
+	name   string
+	bin    string
+	env    []string
+	db     string
+	daemon *exec.Cmd
 }
 
 func run(hubctl, baseline string, n, rounds int) error {
@@ -55,108 +56,106 @@ func run(hubctl, baseline string, n, rounds int) error {
 		return err
 	}
 	defer os.RemoveAll(work)
-	dir := filepath.Join(work, "daemon")
-	d := exec.Command(hubctl, "daemon", "--auth", "none", "--no-config", "--data-dir", dir,
-		"--api-addr", "127.0.0.1:0", "--web-addr", "127.0.0.1:0", "--gateway-addr", "127.0.0.1:0", "--host-addr", "/ip4/127.0.0.1/tcp/0")
-	d.Env = append(os.Environ(), "HUBCTL_CONFIG="+filepath.Join(work, "daemon.yaml"))
-	if err := d.Start(); err != nil {
-		return err
-	}
-	defer func() {
-		_ = d.Process.Signal(os.Interrupt)
-		_ = d.Wait()
-	}()
-	var st server.State
-	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(10 * time.Millisecond) {
-		var ok bool
-		if st, ok = server.Running(dir); ok {
-			break
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("the daemon wrote no state file in 30s")
-		}
-	}
-	home := filepath.Join(work, "home")
-	b := &bench{hubctl: hubctl, baseline: baseline, daemon: d.Process.Pid,
-		env: append(os.Environ(), "HOME="+home, "XDG_CONFIG_HOME="+filepath.Join(home, "config"),
-			"XDG_DATA_HOME="+filepath.Join(home, "data"), "NO_COLOR=1", "HUBCTL_API="+st.API, "HUBCTL_TOKEN=", "HUBCTL_OUTPUT=")}
-	if _, err := b.out(hubctl, "identity", "new", "bench"); err != nil {
-		return err
-	}
-	if b.db, err = b.out(hubctl, "db", "create", "--name", "bench"); err != nil {
+	docs := filepath.Join(work, "docs.jsonl")
+	if err := writeDocs(docs, n); err != nil {
 		return err
 	}
 	schemaFile := filepath.Join(work, "schema.json")
 	if err := os.WriteFile(schemaFile, []byte(schema), 0o600); err != nil {
 		return err
 	}
-	if _, err := b.out(hubctl, "collection", "create", b.db, "items", "--schema", schemaFile, "--index", "name", "--index", "n"); err != nil {
-		return err
+	var sides []*side
+	defer func() {
+		for _, s := range sides {
+			_ = s.daemon.Process.Signal(os.Interrupt)
+			_ = s.daemon.Wait()
+		}
+	}()
+	for _, sd := range []struct{ name, bin string }{{"new", hubctl}, {"baseline", baseline}} {
+		s, err := start(work, sd.name, sd.bin)
+		if err != nil {
+			return err
+		}
+		sides = append(sides, s)
+		if _, err := s.out("identity", "new", "bench"); err != nil {
+			return err
+		}
+		if s.db, err = s.out("db", "create", "--name", "bench"); err != nil {
+			return err
+		}
+		if _, err := s.out("collection", "create", s.db, "items", "--schema", schemaFile, "--index", "name", "--index", "n"); err != nil {
+			return err
+		}
+		t0 := time.Now()
+		if _, err := s.out("instance", "create", s.db, "items", docs); err != nil {
+			return err
+		}
+		fmt.Printf("%s: %d instances of about 200 bytes seeded in %s; daemon RSS %d MB\n", s.name, n, time.Since(t0).Round(time.Millisecond), rssKiB(s.daemon.Process.Pid)/1024)
 	}
-	docs := filepath.Join(work, "docs.jsonl")
-	if err := writeDocs(docs, n); err != nil {
-		return err
-	}
-	seed := time.Now()
-	if _, err := b.out(hubctl, "instance", "create", b.db, "items", docs); err != nil {
-		return err
-	}
-	fmt.Printf("%d instances of about 200 bytes seeded in %s; daemon RSS %d MB\n", n, time.Since(seed).Round(time.Millisecond), rssKiB(b.daemon)/1024)
+	cur, base := sides[0], sides[1]
 
 	last := fmt.Sprintf("i%06d", n-1)
 	eq := "name=" + fmt.Sprintf("n%06d", n-1)
 	rng := fmt.Sprintf("n>=%d", n-10)
 	unindexed := "city=c0007" // 1 in 1,000: n/1000 instances
 	// The first indexed query builds the index hubctl trusts (go-threads' own was kept
-	// since the collection was made; hubctl builds it once and marks it).
+	// since the collection was made; hubctl checks it once and marks it).
 	for _, q := range []string{eq, rng} {
 		t0 := time.Now()
-		if _, err := b.out(hubctl, "instance", "find", b.db, "items", "--where", q); err != nil {
+		if _, err := cur.out("instance", "find", cur.db, "items", "--where", q); err != nil {
 			return err
 		}
-		fmt.Printf("first find --where %s (builds the index once): %s\n", q, time.Since(t0).Round(time.Millisecond))
+		fmt.Printf("first find --where %s (checks the index once): %s\n", q, time.Since(t0).Round(time.Millisecond))
 	}
 
 	type series struct {
 		name string
-		bin  string
+		s    *side
 		args []string
 		want int
 		ds   []time.Duration
 	}
 	all := []*series{
-		{name: "instance get ID", bin: hubctl, args: []string{"instance", "get", b.db, "items", last}, want: 1},
-		{name: "find indexed equality (" + eq + ")", bin: hubctl, args: []string{"instance", "find", b.db, "items", "--where", eq}, want: 1},
-		{name: "find indexed range (" + rng + ")", bin: hubctl, args: []string{"instance", "find", b.db, "items", "--where", rng}, want: 10},
-		{name: "find unindexed (" + unindexed + ")", bin: hubctl, args: []string{"instance", "find", b.db, "items", "--where", unindexed}, want: n / 1000},
-		{name: "baseline: find equality, client-side paging", bin: baseline, args: []string{"instance", "find", b.db, "items", "--where", eq}, want: 1},
-		{name: "baseline: find range, client-side paging", bin: baseline, args: []string{"instance", "find", b.db, "items", "--where", rng}, want: 10},
-		{name: "baseline: find unindexed, client-side paging", bin: baseline, args: []string{"instance", "find", b.db, "items", "--where", unindexed}, want: n / 1000},
+		{name: "instance get ID", s: cur, args: []string{"instance", "get", cur.db, "items", last}, want: 1},
+		{name: "find indexed equality (" + eq + ")", s: cur, args: []string{"instance", "find", cur.db, "items", "--where", eq}, want: 1},
+		{name: "find indexed range (" + rng + ")", s: cur, args: []string{"instance", "find", cur.db, "items", "--where", rng}, want: 10},
+		{name: "find unindexed (" + unindexed + ")", s: cur, args: []string{"instance", "find", cur.db, "items", "--where", unindexed}, want: n / 1000},
+		{name: "baseline: instance get ID", s: base, args: []string{"instance", "get", base.db, "items", last}, want: 1},
+		{name: "baseline: find equality (client-side paging)", s: base, args: []string{"instance", "find", base.db, "items", "--where", eq}, want: 1},
+		{name: "baseline: find range (client-side paging)", s: base, args: []string{"instance", "find", base.db, "items", "--where", rng}, want: 10},
+		{name: "baseline: find unindexed (client-side paging)", s: base, args: []string{"instance", "find", base.db, "items", "--where", unindexed}, want: n / 1000},
 	}
 	for r := 0; r < rounds; r++ {
-		for _, s := range all {
+		for _, sr := range all {
 			t0 := time.Now()
-			out, err := b.out(s.bin, append(s.args, "-o", "json")...)
+			out, err := sr.s.out(append(sr.args, "-o", "json")...)
 			if err != nil {
 				return err
 			}
-			s.ds = append(s.ds, time.Since(t0))
-			if got := count(out); got != s.want {
-				return fmt.Errorf("%s: %d instances, want %d", s.name, got, s.want)
+			sr.ds = append(sr.ds, time.Since(t0))
+			if got := count(out); got != sr.want {
+				return fmt.Errorf("%s: %d instances, want %d", sr.name, got, sr.want)
 			}
 		}
 	}
-	fmt.Printf("\n%d rounds, interleaved; each a whole hubctl process (median, min-max):\n", rounds)
-	get := stats.Median(all[0].ds)
-	for _, s := range all {
-		m := stats.Median(s.ds)
-		fmt.Printf("  %-52s %10s  (%s-%s)  %.2fx instance get\n", s.name, stats.Ms(m), stats.Ms(stats.Pct(s.ds, 0)), stats.Ms(stats.Pct(s.ds, 100)), float64(m)/float64(get))
+	fmt.Printf("\n%d rounds, interleaved; each a whole hubctl process (median, min-max; against the same side's instance get):\n", rounds)
+	for i, sr := range all {
+		get := stats.Median(all[0].ds)
+		if i >= 4 {
+			get = stats.Median(all[4].ds)
+		}
+		m := stats.Median(sr.ds)
+		fmt.Printf("  %-52s %10s  (%s-%s)  %.2fx instance get\n", sr.name, stats.Ms(m), stats.Ms(stats.Pct(sr.ds, 0)), stats.Ms(stats.Pct(sr.ds, 100)), float64(m)/float64(get))
 	}
-	fmt.Printf("  unindexed: server-side %.1fx faster than client-side paging\n", float64(stats.Median(all[6].ds))/float64(stats.Median(all[3].ds)))
+	for i, what := range []string{"equality", "range", "unindexed"} {
+		fmt.Printf("  %-10s server-side %.1fx faster than the baseline's client-side paging\n", what, float64(stats.Median(all[5+i].ds))/float64(stats.Median(all[1+i].ds)))
+	}
 
-	// The daemon's memory while one find returns every instance, streamed in pages.
-	for _, s := range []struct{ name, bin string }{{"server-side find of all", hubctl}, {"baseline: client-side paging of all", baseline}} {
-		before := rssKiB(b.daemon)
+	// Each daemon's memory while one find returns every instance (streamed in pages by
+	// the new one, paged through by the baseline's CLI).
+	for _, s := range sides {
+		pid := s.daemon.Process.Pid
+		before := rssKiB(pid)
 		peak := before
 		done := make(chan struct{})
 		go func() {
@@ -165,33 +164,59 @@ func run(hubctl, baseline string, n, rounds int) error {
 				case <-done:
 					return
 				case <-time.After(5 * time.Millisecond):
-					if kib := rssKiB(b.daemon); kib > peak {
+					if kib := rssKiB(pid); kib > peak {
 						peak = kib
 					}
 				}
 			}
 		}()
 		t0 := time.Now()
-		out, err := b.out(s.bin, "instance", "find", b.db, "items", "--where", "n>=0", "-o", "json")
+		out, err := s.out("instance", "find", s.db, "items", "--where", "n>=0", "-o", "json")
 		close(done)
 		if err != nil {
 			return err
 		}
-		fmt.Printf("  %-40s %d instances in %s; daemon RSS %d MB before, %d MB peak\n", s.name, count(out), time.Since(t0).Round(time.Millisecond), before/1024, peak/1024)
+		fmt.Printf("  %-9s find of all: %d instances in %s; its daemon's RSS %d MB before, %d MB peak\n", s.name, count(out), time.Since(t0).Round(time.Millisecond), before/1024, peak/1024)
 	}
 	return nil
 }
 
-func (b *bench) out(bin string, args ...string) (string, error) {
-	c := exec.Command(bin, args...)
-	c.Env = b.env
+// start runs bin's daemon on a data directory of its own, with its own CLI settings.
+func start(work, name, bin string) (*side, error) {
+	dir := filepath.Join(work, name, "daemon")
+	d := exec.Command(bin, "daemon", "--auth", "none", "--no-config", "--data-dir", dir,
+		"--api-addr", "127.0.0.1:0", "--web-addr", "127.0.0.1:0", "--gateway-addr", "127.0.0.1:0", "--host-addr", "/ip4/127.0.0.1/tcp/0")
+	d.Env = append(os.Environ(), "HUBCTL_CONFIG="+filepath.Join(work, name, "daemon.yaml"))
+	if err := d.Start(); err != nil {
+		return nil, err
+	}
+	var st server.State
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		var ok bool
+		if st, ok = server.Running(dir); ok {
+			break
+		}
+		if time.Now().After(deadline) {
+			_ = d.Process.Kill()
+			return nil, fmt.Errorf("%s: the daemon wrote no state file in 30s", name)
+		}
+	}
+	home := filepath.Join(work, name, "home")
+	return &side{name: name, bin: bin, daemon: d,
+		env: append(os.Environ(), "HOME="+home, "XDG_CONFIG_HOME="+filepath.Join(home, "config"),
+			"XDG_DATA_HOME="+filepath.Join(home, "data"), "NO_COLOR=1", "HUBCTL_API="+st.API, "HUBCTL_TOKEN=", "HUBCTL_OUTPUT=")}, nil
+}
+
+func (s *side) out(args ...string) (string, error) {
+	c := exec.Command(s.bin, args...)
+	c.Env = s.env
 	out, err := c.Output()
 	if err != nil {
 		var stderr string
 		if ee, ok := err.(*exec.ExitError); ok {
 			stderr = string(ee.Stderr)
 		}
-		return "", fmt.Errorf("%s %s: %v: %s", filepath.Base(bin), strings.Join(args, " "), err, stderr)
+		return "", fmt.Errorf("%s: hubctl %s: %v: %s", s.name, strings.Join(args, " "), err, stderr)
 	}
 	return strings.TrimSpace(string(out)), nil
 }

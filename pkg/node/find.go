@@ -1,6 +1,7 @@
 package node
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -8,8 +9,6 @@ import (
 	"strings"
 
 	ds "github.com/ipfs/go-datastore"
-	"github.com/ipfs/go-datastore/query"
-	dse "github.com/textileio/go-datastore-extensions"
 	lstore "github.com/textileio/go-threads/core/logstore"
 	"github.com/textileio/go-threads/core/thread"
 	"github.com/textileio/go-threads/db"
@@ -63,9 +62,10 @@ func (n *Node) find(ctx context.Context, dbID thread.ID, collection string, q *d
 		return stats, fmt.Errorf("%w: %v", ErrBadToken, err)
 	}
 	filtered := len(c.GetReadFilter()) > 0
+	// out sends an instance: raw may be the store's own bytes, valid only for the call.
 	out := func(raw []byte) (bool, error) {
 		if !filtered {
-			return true, emit(raw)
+			return true, emit(bytes.Clone(raw))
 		}
 		doc, err := c.FilterRead(reader, raw)
 		if err != nil {
@@ -81,14 +81,14 @@ func (n *Node) find(ctx context.Context, dbID thread.ID, collection string, q *d
 	// snapshot holds the built entries.
 	path, crit := planIndex(q, c.GetIndexes())
 	useIndex := crit != nil && n.indexReady(ctx, c, dbID, collection, path, build)
-	txn, err := n.store.NewTransactionExtended(true)
+	snap, err := n.snapshot()
 	if err != nil {
 		return stats, fmt.Errorf("find in %s of %s: %w", collection, dbID, err)
 	}
-	defer txn.Discard()
-	src := source{txn: txn, prefix: instancesPrefix(dbID, collection), seek: string(q.Seek)}
+	defer snap.discard()
+	src := source{snap: snap, prefix: instancesPrefix(dbID, collection), seek: string(q.Seek)}
 	if useIndex {
-		ids, err := indexCandidates(txn, dbID, collection, path, crit)
+		ids, err := indexCandidates(snap, dbID, collection, path, crit)
 		switch {
 		case err == nil:
 			src.ids, stats.Index = ids, path
@@ -158,7 +158,7 @@ func (n *Node) find(ctx context.Context, dbID thread.ID, collection string, q *d
 		if err := ctx.Err(); err != nil {
 			return stats, err
 		}
-		raw, err := txn.Get(ds.RawKey(src.prefix + m.id))
+		raw, err := snap.get(src.prefix + m.id)
 		if err != nil {
 			return stats, fmt.Errorf("find in %s of %s: read %s: %w", collection, dbID, m.id, err)
 		}
@@ -222,13 +222,14 @@ func (n *Node) collection(ctx context.Context, dbID thread.ID, collection string
 // source reads a collection's instances in _id order from one snapshot: all of them, or
 // only ids (the candidates an index chose, sorted), from seek on.
 type source struct {
-	txn    dse.TxnExt
+	snap   snapshot
 	prefix string
 	seek   string
 	ids    []string // nil: every instance
 }
 
-// each calls fn with each instance, ascending or descending, until fn says stop.
+// each calls fn with each instance, ascending or descending, until fn says stop; raw is
+// valid only until fn returns.
 func (s source) each(ctx context.Context, desc bool, fn func(id string, raw []byte) (bool, error)) error {
 	if s.ids != nil {
 		ids := s.ids
@@ -243,7 +244,7 @@ func (s source) each(ctx context.Context, desc bool, fn func(id string, raw []by
 			if err := ctx.Err(); err != nil {
 				return err
 			}
-			raw, err := s.txn.Get(ds.RawKey(s.prefix + id))
+			raw, err := s.snap.get(s.prefix + id)
 			if errors.Is(err, ds.ErrNotFound) {
 				continue // an entry left by a removed instance
 			}
@@ -256,44 +257,27 @@ func (s source) each(ctx context.Context, desc bool, fn func(id string, raw []by
 		}
 		return nil
 	}
-	order := query.Order(query.OrderByKey{})
+	seek := s.seek
 	if desc {
-		order = query.OrderByKeyDescending{}
+		seek = ""
 	}
-	q := dse.QueryExt{Query: query.Query{Prefix: strings.TrimSuffix(s.prefix, "/"), Orders: []query.Order{order}}}
-	switch {
-	case desc:
-		// Backwards, badger's seek goes to the greatest key at or before the one given
-		// (go-ds-badger seeks to the prefix itself unless told): past every ID.
-		q.SeekPrefix = s.prefix + "\xff"
-	case s.seek != "":
-		q.SeekPrefix = s.prefix + s.seek
-	}
-	res, err := s.txn.QueryExtended(q)
-	if err != nil {
-		return fmt.Errorf("scan: %w", err)
-	}
-	defer res.Close()
-	for r := range res.Next() {
+	err := s.snap.each(s.prefix, seek, desc, false, func(key, value []byte) (bool, error) {
 		if err := ctx.Err(); err != nil {
-			return err
+			return false, err
 		}
-		if r.Error != nil {
-			return fmt.Errorf("scan: %w", r.Error)
-		}
-		id, ok := strings.CutPrefix(r.Key, s.prefix)
-		if !ok || id == "" || strings.Contains(id, "/") {
-			continue
+		id := string(key[len(s.prefix):])
+		if id == "" || strings.Contains(id, "/") {
+			return true, nil
 		}
 		if s.seek != "" && id < s.seek {
-			if desc {
-				return nil // descending: every later key is smaller still
-			}
-			continue
+			// Ascending, the seek already passed these; descending, every later key is
+			// smaller still.
+			return !desc, nil
 		}
-		if more, err := fn(id, r.Value); err != nil || !more {
-			return err
-		}
+		return fn(id, value)
+	})
+	if err != nil {
+		return fmt.Errorf("scan: %w", err)
 	}
 	return nil
 }

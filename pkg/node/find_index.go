@@ -1,6 +1,7 @@
 package node
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -97,7 +98,7 @@ func valueKey(root, value string) string {
 // indexCandidates reads the IDs of the instances an index lists for c's value (equal)
 // or range, sorted. It may list more than match (an entry also holds values that clean
 // to the same key, and entries of removed instances): Find checks each.
-func indexCandidates(txn dse.TxnExt, dbID thread.ID, collection, path string, c *db.Criterion) ([]string, error) {
+func indexCandidates(snap snapshot, dbID thread.ID, collection, path string, c *db.Criterion) ([]string, error) {
 	root := indexRoot(dbID, collection, path)
 	var keys []string
 	switch {
@@ -116,7 +117,7 @@ func indexCandidates(txn dse.TxnExt, dbID thread.ID, collection, path string, c 
 		// is read back from its key and compared.
 		var total int
 		var err error
-		if keys, total, err = entriesMatching(txn, root, c); err != nil {
+		if keys, total, err = entriesMatching(snap, root, c); err != nil {
 			return nil, err
 		}
 		if len(keys)*4 > total && total > 64 {
@@ -129,7 +130,7 @@ func indexCandidates(txn dse.TxnExt, dbID thread.ID, collection, path string, c 
 	seen := map[string]bool{}
 	ids := []string{} // not nil: nil is source's "every instance"
 	for _, k := range keys {
-		val, err := txn.Get(ds.RawKey(k))
+		val, err := snap.get(k)
 		if errors.Is(err, ds.ErrNotFound) {
 			continue
 		}
@@ -166,41 +167,36 @@ func exactNumberKey(f float64) bool {
 // entriesMatching lists the entry keys under root whose value, read back from the key,
 // satisfies c (numbers and booleans only: planIndex; their keys are never cleaned), and
 // counts the entries.
-func entriesMatching(txn dse.TxnExt, root string, c *db.Criterion) ([]string, int, error) {
-	res, err := txn.QueryExtended(dse.QueryExt{Query: query.Query{Prefix: root, KeysOnly: true}})
-	if err != nil {
-		return nil, 0, fmt.Errorf("read index: %w", err)
-	}
-	defer res.Close()
+func entriesMatching(snap snapshot, root string, c *db.Criterion) ([]string, int, error) {
 	var keys []string
 	total := 0
-	for r := range res.Next() {
-		if r.Error != nil {
-			return nil, 0, fmt.Errorf("read index: %w", r.Error)
-		}
+	err := snap.each(root+"/", "", false, true, func(key, _ []byte) (bool, error) {
 		total++
-		v, ok := strings.CutPrefix(r.Key, root+"/")
-		if !ok || strings.Contains(v, "/") {
-			continue
+		v := key[len(root)+1:]
+		if bytes.IndexByte(v, '/') >= 0 {
+			return true, nil
 		}
 		var field any
 		switch {
 		case c.Value.Bool != nil:
-			b, err := strconv.ParseBool(v)
-			if err != nil || (v != "true" && v != "false") {
-				continue
+			if string(v) != "true" && string(v) != "false" {
+				return true, nil
 			}
-			field = b
+			field = string(v) == "true"
 		default:
-			f, err := strconv.ParseFloat(v, 64)
+			f, err := strconv.ParseFloat(string(v), 64)
 			if err != nil {
-				continue // a string's entry: no number is kept there
+				return true, nil // a string's entry: no number is kept there
 			}
 			field = f
 		}
 		if hq.MatchValue(c, field) {
-			keys = append(keys, r.Key)
+			keys = append(keys, string(key))
 		}
+		return true, nil
+	})
+	if err != nil {
+		return nil, 0, fmt.Errorf("read index: %w", err)
 	}
 	return keys, total, nil
 }
@@ -286,23 +282,36 @@ func (n *Node) rebuildIndex(ctx context.Context, dbID thread.ID, collection, pat
 	if err := ctx.Err(); err != nil {
 		return err
 	}
+	// Entries already right are left as they are (an index go-threads kept from the
+	// collection's start is rebuilt without a write); the rest are replaced or removed.
+	encoded := map[string][]byte{}
+	for k, list := range entries {
+		b, err := db.DefaultEncode(list)
+		if err != nil {
+			return err
+		}
+		encoded[k] = b
+	}
 	var stale []ds.Key
-	old, err := read.QueryExtended(dse.QueryExt{Query: query.Query{Prefix: root, KeysOnly: true}})
+	same := map[string]bool{}
+	children, err := childKeys(read, root)
 	if err != nil {
 		return err
 	}
-	for r := range old.Next() {
-		if r.Error != nil {
-			old.Close()
-			return r.Error
+	for _, k := range append([]string{root}, children...) {
+		old, err := read.Get(ds.RawKey(k))
+		if errors.Is(err, ds.ErrNotFound) {
+			continue
 		}
-		if _, keep := entries[r.Key]; !keep {
-			stale = append(stale, ds.RawKey(r.Key))
+		if err != nil {
+			return err
 		}
-	}
-	old.Close()
-	if _, keep := entries[root]; !keep {
-		stale = append(stale, ds.RawKey(root))
+		switch _, keep := encoded[k]; {
+		case !keep:
+			stale = append(stale, ds.RawKey(k))
+		case sameList(old, entries[k]):
+			same[k] = true
+		}
 	}
 	w := &batchWriter{store: n.store}
 	for _, k := range stale {
@@ -310,21 +319,50 @@ func (n *Node) rebuildIndex(ctx context.Context, dbID thread.ID, collection, pat
 	}
 	keys := make([]string, 0, len(entries))
 	for k := range entries {
-		keys = append(keys, k)
+		if !same[k] {
+			keys = append(keys, k)
+		}
 	}
 	sort.Strings(keys)
 	for _, k := range keys {
-		b, err := db.DefaultEncode(entries[k])
-		if err != nil {
-			return err
-		}
-		w.put(ds.RawKey(k), b)
+		w.put(ds.RawKey(k), encoded[k])
 		if err := ctx.Err(); err != nil {
 			return err
 		}
 	}
 	w.put(indexMarker(dbID, collection, path), []byte{1})
 	return w.flush()
+}
+
+// childKeys lists the keys under root.
+func childKeys(read dse.TxnExt, root string) ([]string, error) {
+	res, err := read.QueryExtended(dse.QueryExt{Query: query.Query{Prefix: root, KeysOnly: true}})
+	if err != nil {
+		return nil, err
+	}
+	defer res.Close()
+	var keys []string
+	for r := range res.Next() {
+		if r.Error != nil {
+			return nil, r.Error
+		}
+		keys = append(keys, r.Key)
+	}
+	return keys, nil
+}
+
+// sameList reports whether an entry as stored lists exactly want.
+func sameList(stored []byte, want keyList) bool {
+	var got keyList
+	if err := db.DefaultDecode(stored, &got); err != nil || len(got) != len(want) {
+		return false
+	}
+	for i := range got {
+		if !bytes.Equal(got[i], want[i]) {
+			return false
+		}
+	}
+	return true
 }
 
 // keyList is go-threads' type of an entry's list (db/index.go): gob sends the name of

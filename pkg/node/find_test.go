@@ -22,7 +22,9 @@ import (
 )
 
 // serveFind opens a node in dir and serves it as hubctl's servers do (Serve).
-func serveFind(t *testing.T) (*Node, *client.Client) {
+func serveFind(t *testing.T) (*Node, *client.Client) { return serveFindB(t) }
+
+func serveFindB(t testing.TB) (*Node, *client.Client) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -53,13 +55,18 @@ func serveFind(t *testing.T) (*Node, *client.Client) {
 
 const itemSchema = `{"type":"object","properties":{"_id":{"type":"string"},"name":{"type":"string"},"n":{"type":"number"}}}`
 
-func itemCollection(t *testing.T, c *client.Client, id thread.ID, indexes ...string) {
+func itemSchemaB(t testing.TB) *jsonschema.Schema {
 	t.Helper()
 	s := &jsonschema.Schema{}
 	if err := json.Unmarshal([]byte(itemSchema), s); err != nil {
 		t.Fatal(err)
 	}
-	cfg := db.CollectionConfig{Name: "items", Schema: s}
+	return s
+}
+
+func itemCollection(t *testing.T, c *client.Client, id thread.ID, indexes ...string) {
+	t.Helper()
+	cfg := db.CollectionConfig{Name: "items", Schema: itemSchemaB(t)}
 	for _, p := range indexes {
 		cfg.Indexes = append(cfg.Indexes, db.Index{Path: p})
 	}
