@@ -6,7 +6,7 @@
 // Each check prints one line; anything unexpected exits 1 with the reason on stderr.
 global.WebSocket = require('ws')
 const fs = require('fs')
-const { Buckets, Client, Users, PrivateKey, PublicKey } = require('@textile/hub')
+const { Buckets, Client, Users, PrivateKey, PublicKey, Query, Where } = require('@textile/hub')
 
 const keyInfo = { key: process.env.HUB_KEY, secret: process.env.HUB_SECRET }
 const host = process.env.HUB_WEB
@@ -71,6 +71,38 @@ const commands = {
       return
     }
     fail('a second database named JS-Named was made')
+  },
+
+  // Find: the server answers with ThreadDB's query meaning (pkg/query), where go-threads'
+  // own Find stopped at the first instance without the field, sorted after limiting and
+  // panicked on a sort over mixed types.
+  async find() {
+    const id = PrivateKey.fromRandom()
+    const client = await Client.withKeyInfo(keyInfo, host)
+    await client.getToken(id)
+    const dbID = await client.newDB(undefined, 'js-find')
+    await client.newCollection(dbID, { name: 'free', schema: { type: 'object', properties: { _id: { type: 'string' } } } })
+    await client.create(dbID, 'free', [
+      { _id: 'a', name: 'ann', age: 31, admin: true },
+      { _id: 'b', name: 'bob' },
+      { _id: 'c', name: 'cy', age: 'unknown' },
+      { _id: 'd', name: 'dee', age: 25, admin: false },
+      { _id: 'e', name: 'eve', age: 40 },
+      { _id: 'f', name: 'fay', age: 25 },
+      { _id: 'g', name: 'gus', age: null },
+      { _id: 'h', name: 'hal', age: 52, admin: true },
+    ])
+    const checks = [
+      ['age > 20 past instances without the field', new Where('age').gt(20), 'ann,dee,eve,fay,hal'],
+      ['sorted by age over mixed types, limit 3', new Query().orderBy('age').limitTo(3), 'gus,dee,fay'],
+      ['age >= 25 sorted desc, skip 1', new Where('age').ge(25).orderByDesc('age').skipNum(1), 'eve,ann,dee,fay'],
+      ['name = bob or age = 52', new Where('name').eq('bob').or(new Where('age').eq(52)), 'bob,hal'],
+    ]
+    for (const [what, q, want] of checks) {
+      const got = (await client.find(dbID, 'free', q)).map((i) => i.name).join(',')
+      if (got !== want) fail(`find ${what}: ${got}, want ${want}`)
+      console.log(`find ${what}: ${got}`)
+    }
   },
 
   async 'mail-setup'(file) {

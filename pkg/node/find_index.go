@@ -15,7 +15,6 @@ import (
 	ds "github.com/ipfs/go-datastore"
 	"github.com/ipfs/go-datastore/query"
 	logging "github.com/ipfs/go-log/v2"
-	dse "github.com/textileio/go-datastore-extensions"
 	"github.com/textileio/go-threads/core/thread"
 	"github.com/textileio/go-threads/db"
 	"github.com/tidwall/gjson"
@@ -250,68 +249,53 @@ const rebuildBatch = 1000
 // instance, as go-threads makes them, then marks it built. The caller keeps writes out.
 func (n *Node) rebuildIndex(ctx context.Context, dbID thread.ID, collection, path string) error {
 	root := indexRoot(dbID, collection, path)
-	entries := map[string]keyList{}
-	read, err := n.store.NewTransactionExtended(true)
+	snap, err := n.snapshot()
 	if err != nil {
 		return err
 	}
-	defer read.Discard()
+	defer snap.discard()
 	prefix := instancesPrefix(dbID, collection)
-	res, err := read.QueryExtended(dse.QueryExt{Query: query.Query{Prefix: strings.TrimSuffix(prefix, "/"), Orders: []query.Order{query.OrderByKey{}}}})
-	if err != nil {
-		return err
-	}
-	for r := range res.Next() {
-		if r.Error != nil {
-			res.Close()
-			return r.Error
+	entries := map[string]keyList{}
+	err = snap.each(prefix, "", false, false, func(key, value []byte) (bool, error) {
+		id := string(key[len(prefix):])
+		if id == "" || strings.Contains(id, "/") {
+			return true, nil
 		}
-		id, ok := strings.CutPrefix(r.Key, prefix)
-		if !ok || id == "" || strings.Contains(id, "/") {
-			continue
-		}
-		v := gjson.GetBytes(r.Value, path)
+		v := gjson.GetBytes(value, path)
 		if !v.Exists() {
-			continue // go-threads: ErrNotIndexable, no entry
+			return true, nil // go-threads: ErrNotIndexable, no entry
 		}
 		k := valueKey(root, v.String())
 		// Keys come in order, so each list is sorted as go-threads keeps it.
 		entries[k] = append(entries[k], []byte("/db/collection/"+collection+"/"+id))
-	}
-	res.Close()
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	// Entries already right are left as they are (an index go-threads kept from the
-	// collection's start is rebuilt without a write); the rest are replaced or removed.
-	encoded := map[string][]byte{}
-	for k, list := range entries {
-		b, err := db.DefaultEncode(list)
-		if err != nil {
-			return err
-		}
-		encoded[k] = b
-	}
-	var stale []ds.Key
-	same := map[string]bool{}
-	children, err := childKeys(read, root)
+		return true, ctx.Err()
+	})
 	if err != nil {
 		return err
 	}
-	for _, k := range append([]string{root}, children...) {
-		old, err := read.Get(ds.RawKey(k))
-		if errors.Is(err, ds.ErrNotFound) {
-			continue
-		}
-		if err != nil {
-			return err
-		}
-		switch _, keep := encoded[k]; {
+	// Entries already right are left as they are (an index go-threads kept from the
+	// collection's start is checked without a write); the rest are replaced or removed.
+	same := map[string]bool{}
+	var stale []ds.Key
+	check := func(k string, old []byte) {
+		switch list, keep := entries[k]; {
 		case !keep:
 			stale = append(stale, ds.RawKey(k))
-		case sameList(old, entries[k]):
+		case sameList(old, list):
 			same[k] = true
 		}
+	}
+	if old, err := snap.get(root); err == nil {
+		check(root, old)
+	} else if !errors.Is(err, ds.ErrNotFound) {
+		return err
+	}
+	err = snap.each(root+"/", "", false, false, func(key, value []byte) (bool, error) {
+		check(string(key), value)
+		return true, ctx.Err()
+	})
+	if err != nil {
+		return err
 	}
 	w := &batchWriter{store: n.store}
 	for _, k := range stale {
@@ -325,30 +309,17 @@ func (n *Node) rebuildIndex(ctx context.Context, dbID thread.ID, collection, pat
 	}
 	sort.Strings(keys)
 	for _, k := range keys {
-		w.put(ds.RawKey(k), encoded[k])
+		b, err := db.DefaultEncode(entries[k])
+		if err != nil {
+			return err
+		}
+		w.put(ds.RawKey(k), b)
 		if err := ctx.Err(); err != nil {
 			return err
 		}
 	}
 	w.put(indexMarker(dbID, collection, path), []byte{1})
 	return w.flush()
-}
-
-// childKeys lists the keys under root.
-func childKeys(read dse.TxnExt, root string) ([]string, error) {
-	res, err := read.QueryExtended(dse.QueryExt{Query: query.Query{Prefix: root, KeysOnly: true}})
-	if err != nil {
-		return nil, err
-	}
-	defer res.Close()
-	var keys []string
-	for r := range res.Next() {
-		if r.Error != nil {
-			return nil, r.Error
-		}
-		keys = append(keys, r.Key)
-	}
-	return keys, nil
 }
 
 // sameList reports whether an entry as stored lists exactly want.
