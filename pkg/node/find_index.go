@@ -50,7 +50,8 @@ import (
 var indexPathRx = regexp.MustCompile(`^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$`)
 
 // planIndex picks the criterion of q an index can answer, with its field: an equality,
-// or a range (or !=) on numbers or booleans, whose keys give the value back exactly. A
+// or a range (or !=) on numbers (through hubctl's numeric index beside go-threads', for
+// ranges: find_numbers.go) or booleans, whose keys give the value back exactly. A
 // range on strings is not one: ds.NewKey's cleaning of "/" and ".." loses the order of
 // such values, so an instance outside the range of keys could match. A query with
 // alternatives scans: an instance may match through an alternative alone.
@@ -105,6 +106,8 @@ func indexCandidates(snap snapshot, dbID thread.ID, collection, path string, c *
 		keys = []string{valueKey(root, *c.Value.String)}
 	case c.Operation == db.Eq && c.Value.Bool != nil:
 		keys = []string{valueKey(root, strconv.FormatBool(*c.Value.Bool))}
+	case c.Value.Float != nil && c.Operation != db.Eq && c.Operation != db.Ne:
+		return numberCandidates(snap, dbID, collection, path, c)
 	case c.Operation == db.Eq && exactNumberKey(*c.Value.Float):
 		f := *c.Value.Float
 		keys = []string{valueKey(root, strconv.FormatFloat(f, 'f', -1, 64))}
@@ -256,10 +259,14 @@ func (n *Node) rebuildIndex(ctx context.Context, dbID thread.ID, collection, pat
 	defer snap.discard()
 	prefix := instancesPrefix(dbID, collection)
 	entries := map[string]keyList{}
+	numbers := map[string]bool{}
 	err = snap.each(prefix, "", false, false, func(key, value []byte) (bool, error) {
 		id := string(key[len(prefix):])
 		if id == "" || strings.Contains(id, "/") {
 			return true, nil
+		}
+		if e := numberEntry(collection, path, id, value); e != "" {
+			numbers[e] = true
 		}
 		v := gjson.GetBytes(value, path)
 		if !v.Exists() {
@@ -317,6 +324,9 @@ func (n *Node) rebuildIndex(ctx context.Context, dbID thread.ID, collection, pat
 		if err := ctx.Err(); err != nil {
 			return err
 		}
+	}
+	if err := rebuildNumbers(snap, w, dbID, collection, path, numbers); err != nil {
+		return err
 	}
 	w.put(indexMarker(dbID, collection, path), []byte{1})
 	return w.flush()

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math"
 	"net"
 	"path/filepath"
 	"sort"
@@ -14,21 +15,29 @@ import (
 
 	"github.com/alecthomas/jsonschema"
 	"github.com/ipfs/go-datastore/query"
+	ma "github.com/multiformats/go-multiaddr"
 	"github.com/textileio/go-threads/api/client"
 	"github.com/textileio/go-threads/core/thread"
 	"github.com/textileio/go-threads/db"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
+
+	hq "github.com/hubctl/hubctl/pkg/query"
 )
 
 // serveFind opens a node in dir and serves it as hubctl's servers do (Serve).
 func serveFind(t *testing.T) (*Node, *client.Client) { return serveFindB(t) }
 
 func serveFindB(t testing.TB) (*Node, *client.Client) {
+	return serveFindWith(t, Options{NoNetPulling: true})
+}
+
+func serveFindWith(t testing.TB, opts Options) (*Node, *client.Client) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	n, err := Open(ctx, Options{Dir: filepath.Join(t.TempDir(), "node"), NoNetPulling: true})
+	opts.Dir = filepath.Join(t.TempDir(), "node")
+	n, err := Open(ctx, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -258,9 +267,11 @@ func TestIndexDroppedWrittenAroundAndAddedAgain(t *testing.T) {
 	}
 }
 
-// A range that matches most of its index reads the collection in order instead of
-// instance by instance; a narrow one goes through the index.
+// A range that selects more than maxRangeCandidates reads the collection in order
+// instead of instance by instance; a narrow one goes through the index.
 func TestWideRangeScansNarrowRangeUsesTheIndex(t *testing.T) {
+	defer func(m int) { maxRangeCandidates = m }(maxRangeCandidates)
+	maxRangeCandidates = 50
 	n, c := serveFind(t)
 	ctx := context.Background()
 	id := thread.NewIDV1(thread.Raw, 32)
@@ -285,5 +296,193 @@ func TestWideRangeScansNarrowRangeUsesTheIndex(t *testing.T) {
 		if len(ids) != tc.want || stats.Index != tc.index {
 			t.Errorf("n >= %v: %d instances, index %q; want %d, index %q", from, len(ids), stats.Index, tc.want, tc.index)
 		}
+	}
+}
+
+// numberEntries reads a database's numeric index entries (find_numbers.go).
+func numberEntries(t *testing.T, n *Node, id thread.ID) []string {
+	t.Helper()
+	res, err := n.store.Query(query.Query{Prefix: managerKey.String() + "/" + id.String() + "/hubctl/nidx", KeysOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	all, err := res.Rest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var keys []string
+	for _, e := range all {
+		keys = append(keys, e.Key)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+// Every write keeps the numeric index as a rebuild makes it: creates, saves that change,
+// or remove the number, and deletes; and ranges through it answer
+// what a scan does, at and around negative numbers, zero and the bounds.
+func TestNumericIndexFollowsEveryWrite(t *testing.T) {
+	n, c := serveFind(t)
+	ctx := context.Background()
+	id := thread.NewIDV1(thread.Raw, 32)
+	if err := c.NewDB(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	itemCollection(t, c, id, "n")
+	var docs client.Instances
+	for i := 0; i < 40; i++ {
+		docs = append(docs, map[string]any{"_id": fmt.Sprintf("i%02d", i), "name": "x", "n": float64(i-20) / 2})
+	}
+	if _, err := c.Create(ctx, id, "items", docs); err != nil {
+		t.Fatal(err)
+	}
+	ge := func(f float64, op db.Operation) *db.Query {
+		return &db.Query{Ands: []*db.Criterion{{FieldPath: "n", Operation: op, Value: db.Value{Float: &f}}}}
+	}
+	if _, stats := findIDs(t, n, id, ge(0, db.Ge)); stats.Index != "n" {
+		t.Fatalf("not through the index: %+v", stats)
+	}
+	// Writes once the index is built and marked.
+	if err := c.Save(ctx, id, "items", client.Instances{
+		map[string]any{"_id": "i00", "name": "x", "n": 100.0},
+		map[string]any{"_id": "i01", "name": "x"},
+		map[string]any{"_id": "i02", "name": "x", "n": 7.0},
+		map[string]any{"_id": "i03", "name": "x", "n": -0.0},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Delete(ctx, id, "items", []string{"i30", "i31"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Create(ctx, id, "items", client.Instances{map[string]any{"_id": "z", "name": "x", "n": 5.0}}); err != nil {
+		t.Fatal(err)
+	}
+	kept := numberEntries(t, n, id)
+	if err := n.ForgetIndexes(id, "items"); err != nil {
+		t.Fatal(err)
+	}
+	cl, err := n.collection(ctx, id, "items", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !n.indexReady(ctx, cl, id, "items", "n", true) {
+		t.Fatal("not rebuilt")
+	}
+	if rebuilt := numberEntries(t, n, id); strings.Join(kept, "\n") != strings.Join(rebuilt, "\n") {
+		t.Fatalf("the writes left\n%s\na rebuild makes\n%s", strings.Join(kept, "\n"), strings.Join(rebuilt, "\n"))
+	}
+	for _, tc := range []struct {
+		f  float64
+		op db.Operation
+	}{{0, db.Ge}, {0, db.Gt}, {-0.5, db.Le}, {-0.5, db.Lt}, {5, db.Ge}, {5, db.Gt}, {-10, db.Lt}, {100, db.Ge}, {101, db.Gt}, {-100, db.Ge}} {
+		got, stats := findIDs(t, n, id, ge(tc.f, tc.op))
+		var want []string
+		var all []string
+		for _, doc := range findAllDocs(t, n, id) {
+			v, ok := hq.Instance(doc).Field("n")
+			f, isNum := v.(float64)
+			did, _ := hq.Instance(doc).Field("_id")
+			all = append(all, did.(string))
+			if ok && isNum && hq.MatchValue(&db.Criterion{Operation: tc.op, Value: db.Value{Float: &tc.f}}, f) {
+				want = append(want, did.(string))
+			}
+		}
+		if strings.Join(got, ",") != strings.Join(want, ",") || stats.Index != "n" {
+			t.Errorf("n %s %v: %v (index %q), want %v", hq.OperationNames[tc.op], tc.f, got, stats.Index, want)
+		}
+	}
+}
+
+func findAllDocs(t *testing.T, n *Node, id thread.ID) [][]byte {
+	t.Helper()
+	var out [][]byte
+	if _, err := n.Find(context.Background(), id, "items", &db.Query{}, "", func(doc []byte) error {
+		out = append(out, doc)
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func TestOrderedHexKeepsNumericOrder(t *testing.T) {
+	vals := []float64{math.Inf(-1), -1e300, -2.5, -1, -0.5, -1e-300, 0, 1e-300, 0.5, 1, 2.5, 1e300, math.Inf(1)}
+	for i := range vals {
+		if f, ok := fromOrderedHex(orderedHex(vals[i])); !ok || f != vals[i] {
+			t.Errorf("%v reads back as %v", vals[i], f)
+		}
+		if i > 0 && orderedHex(vals[i-1]) >= orderedHex(vals[i]) {
+			t.Errorf("%v does not sort before %v", vals[i-1], vals[i])
+		}
+	}
+	if orderedHex(math.Copysign(0, -1)) != orderedHex(0) {
+		t.Error("-0 and 0 are two keys")
+	}
+}
+
+// Records from a peer keep the numeric index too: they are reduced by the same go-threads
+// code as local writes.
+func TestNumericIndexFollowsAPeersRecords(t *testing.T) {
+	a, ca := serveFindWith(t, Options{NoNetPulling: true, IncludePrivateAddrs: true})
+	b, cb := serveFindWith(t, Options{NoNetPulling: true, IncludePrivateAddrs: true})
+	ctx := context.Background()
+	id := thread.NewIDV1(thread.Raw, 32)
+	if err := ca.NewDB(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	itemCollection(t, ca, id, "n")
+	var docs client.Instances
+	for i := 0; i < 10; i++ {
+		docs = append(docs, map[string]any{"_id": fmt.Sprintf("i%02d", i), "name": "x", "n": float64(i)})
+	}
+	if _, err := ca.Create(ctx, id, "items", docs); err != nil {
+		t.Fatal(err)
+	}
+	info, err := ca.GetDBInfo(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ma.StringCast(a.HostAddrs()[0] + "/thread/" + id.String())
+	cfg := db.CollectionConfig{Name: "items", Schema: itemSchemaB(t), Indexes: []db.Index{{Path: "n"}}}
+	if err := cb.NewDBFromAddr(ctx, addr, info.Key, db.WithNewManagedCollections(cfg), db.WithNewManagedBackfillBlock(true)); err != nil {
+		t.Fatal(err)
+	}
+	ge := func(f float64) *db.Query {
+		return &db.Query{Ands: []*db.Criterion{{FieldPath: "n", Operation: db.Ge, Value: db.Value{Float: &f}}}}
+	}
+	if ids, stats := findIDs(t, b, id, ge(0)); len(ids) != 10 || stats.Index != "n" {
+		t.Fatalf("on the joined peer: %v (index %q)", ids, stats.Index)
+	}
+	// Written on a after b built and marked its index: b gets them as records.
+	if _, err := ca.Create(ctx, id, "items", client.Instances{map[string]any{"_id": "j", "name": "x", "n": 50.0}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := ca.Save(ctx, id, "items", client.Instances{map[string]any{"_id": "i00", "name": "x", "n": -5.0}}); err != nil {
+		t.Fatal(err)
+	}
+	// Wait for both records (bounded in count: b pulls from a when asked).
+	for i := 0; ; i++ {
+		if err := b.net.PullThread(ctx, id); err != nil {
+			t.Fatal(err)
+		}
+		var doc struct {
+			N float64 `json:"n"`
+		}
+		errJ := cb.FindByID(ctx, id, "items", "j", &doc)
+		errI := cb.FindByID(ctx, id, "items", "i00", &doc)
+		if errJ == nil && errI == nil && doc.N == -5 {
+			break
+		}
+		if i == 200 {
+			t.Fatalf("the records did not reach b: %v %v", errJ, errI)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if ids, stats := findIDs(t, b, id, ge(40)); strings.Join(ids, ",") != "j" || stats.Index != "n" {
+		t.Errorf("n >= 40 on b: %v (index %q), want j", ids, stats.Index)
+	}
+	lt := 0.0
+	if ids, _ := findIDs(t, b, id, &db.Query{Ands: []*db.Criterion{{FieldPath: "n", Operation: db.Lt, Value: db.Value{Float: &lt}}}}); strings.Join(ids, ",") != "i00" {
+		t.Errorf("n < 0 on b: %v, want i00", ids)
 	}
 }

@@ -585,12 +585,22 @@ func defaultIndexFunc(d *DB) func(collection string, key ds.Key, oldData, newDat
 		if err := c.indexDelete(txn, key, oldData); err != nil {
 			return err
 		}
-		if newData == nil {
-			return nil
+		if newData != nil {
+			if err := c.indexAdd(txn, key, newData); err != nil {
+				return err
+			}
 		}
-		return c.indexAdd(txn, key, newData)
+		if IndexHook != nil {
+			return IndexHook(c, key, oldData, newData, txn)
+		}
+		return nil
 	}
 }
+
+// IndexHook, when set, is called with every instance write after its index entries are
+// updated, in the same transaction, local writes and peers' records alike. hubctl: its
+// servers keep an index of their own there (pkg/node find_numbers.go).
+var IndexHook func(c *Collection, key ds.Key, oldData, newData []byte, txn ds.Txn) error
 
 func (d *DB) ValidateNetRecordBody(_ context.Context, body format.Node, identity thread.PubKey) error {
 	log.Debugf("validating net record body in %s", d.name)
