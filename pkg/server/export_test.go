@@ -102,9 +102,9 @@ func TestExportInstancesReadsAroundReadFilters(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// The filter hides the secret from its owner: FindByID, not go-threads' Find, which
-	// returns nothing at all when the first instance in ID order is filtered (issue 19),
-	// as the secret is one time in eight.
+	// The filter hides the secret from its owner, instance by instance (go-threads' own
+	// Find returned nothing at all when the first instance in ID order was filtered, as
+	// the secret is one time in eight; hubctl's servers answer Find themselves now).
 	visible := 0
 	for _, iid := range ids {
 		var n note

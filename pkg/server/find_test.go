@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/alecthomas/jsonschema"
 	"github.com/textileio/go-threads/api/client"
@@ -305,4 +306,106 @@ func TestFindTooLargeForOneMessage(t *testing.T) {
 	if len(ids) != 18 || ids[0] != "i17" || ids[17] != "i00" || pages < 4 {
 		t.Fatalf("FindInstances sent %d instances in %d pages: %v", len(ids), pages, ids)
 	}
+}
+
+// findPages calls MethodFindInstances and reads every page.
+func findPages(ctx context.Context, conn *grpc.ClientConn, dbID []byte, collection string, query []byte) ([]string, error) {
+	ctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	s, err := conn.NewStream(ctx, &grpc.StreamDesc{ServerStreams: true}, MethodFindInstances)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.SendMsg(&pb.FindRequest{DbID: dbID, CollectionName: collection, QueryJSON: query}); err != nil {
+		return nil, err
+	}
+	if err := s.CloseSend(); err != nil {
+		return nil, err
+	}
+	var texts []string
+	for {
+		page := &pb.FindReply{}
+		err := s.RecvMsg(page)
+		if errors.Is(err, io.EOF) {
+			return texts, nil
+		}
+		if err != nil {
+			return texts, err
+		}
+		for _, in := range page.Instances {
+			var n note
+			_ = json.Unmarshal(in, &n)
+			texts = append(texts, n.Text)
+		}
+	}
+}
+
+// FindInstances lets through exactly whom Find lets through, with Find's answers, and
+// reads through the read filter as Find does (ExportInstances is the call that reads
+// around it, for the owner).
+func TestFindInstancesAnswersAsFind(t *testing.T) {
+	d, reg := startDaemon(t, hubauth.AuthKeys)
+	userKey := newKey(t, reg, hubauth.UserKey)
+	alice, bob := newSession(t, d, userKey), newSession(t, d, userKey)
+	op := newSession(t, d, newKey(t, reg, hubauth.AccountKey))
+	conn := mustDial(t, d.State().API)
+	id := thread.NewIDV1(thread.Raw, 32)
+	if err := alice.c.NewDB(alice.ctx, id, db.WithNewManagedToken(alice.tok)); err != nil {
+		t.Fatal(err)
+	}
+	if err := alice.c.NewCollection(alice.ctx, id, db.CollectionConfig{Name: "notes", Schema: jsonschema.Reflect(&note{}), ReadFilter: hideSecret}, db.WithManagedToken(alice.tok)); err != nil {
+		t.Fatal(err)
+	}
+	docs := client.Instances{}
+	for _, text := range []string{"a", "b", "c", "secret", "d", "e", "f", "g"} {
+		docs = append(docs, &note{Text: text})
+	}
+	if _, err := alice.c.Create(alice.ctx, id, "notes", docs, db.WithTxnToken(alice.tok)); err != nil {
+		t.Fatal(err)
+	}
+	q := []byte(`{"sort":{"fieldPath":"text","desc":true},"limit":3}`)
+	for _, s := range []session{alice, op} {
+		texts, err := findPages(s.ctx, conn, id.Bytes(), "notes", q)
+		if err != nil || strings.Join(texts, ",") != "g,f,e" {
+			t.Fatalf("FindInstances: %v %v, want g,f,e", texts, err)
+		}
+		all, err := findPages(s.ctx, conn, id.Bytes(), "notes", nil)
+		if err != nil || len(all) != 7 || strings.Contains(strings.Join(all, ","), "secret") {
+			t.Fatalf("FindInstances of all through the filter: %v %v", all, err)
+		}
+		var got []note
+		found, err := s.c.Find(s.ctx, id, "notes", &db.Query{Sort: db.Sort{FieldPath: "text", Desc: true}, Limit: 3}, &note{}, db.WithTxnToken(s.tok))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, n := range found.([]*note) {
+			got = append(got, *n)
+		}
+		if len(got) != 3 || got[0].Text != "g" || got[2].Text != "e" {
+			t.Fatalf("Find: %v", got)
+		}
+	}
+	// Bob, a user key without a token, and no key: Find's answers, and nothing sent.
+	_, findErr := bob.c.Find(bob.ctx, id, "notes", &db.Query{}, &note{}, db.WithTxnToken(bob.tok))
+	texts, err := findPages(bob.ctx, conn, id.Bytes(), "notes", nil)
+	wantCode(t, "FindInstances (bob)", err, status.Code(findErr), status.Convert(findErr).Message())
+	wantCode(t, "Find (bob)", findErr, codes.NotFound, "db not found")
+	texts2, err := findPages(hubContext(t, userKey), conn, id.Bytes(), "notes", nil)
+	wantCode(t, "FindInstances (user key, no token)", err, codes.Unauthenticated, "Token required")
+	_, findErr = alice.c.Find(context.Background(), id, "notes", &db.Query{}, &note{})
+	texts3, err := findPages(context.Background(), conn, id.Bytes(), "notes", nil)
+	if err == nil {
+		t.Fatal("FindInstances without a key answered")
+	}
+	wantCode(t, "FindInstances (no key)", err, status.Code(findErr), status.Convert(findErr).Message())
+	if len(texts)+len(texts2)+len(texts3) != 0 {
+		t.Fatalf("refused callers got instances: %v %v %v", texts, texts2, texts3)
+	}
+	// A hostile collection name and query, by the owner.
+	_, findErr = alice.c.Find(alice.ctx, id, "x/../../notes", &db.Query{}, &note{}, db.WithTxnToken(alice.tok))
+	_, err = findPages(alice.ctx, conn, id.Bytes(), "x/../../notes", nil)
+	wantCode(t, "FindInstances (a climbing name)", err, status.Code(findErr), status.Convert(findErr).Message())
+	wantCode(t, "Find (a climbing name)", findErr, codes.NotFound, "collection not found")
+	_, err = findPages(alice.ctx, conn, id.Bytes(), "notes", []byte(`{"sort":{"fieldPath":"text"},"ands":[{"fieldPath":"text","operation":-1,"value":{"string":"a"}}]}`))
+	wantCode(t, "FindInstances (an unknown operation)", err, codes.InvalidArgument, "")
 }
