@@ -6,6 +6,7 @@ import (
 	"os"
 	"testing"
 
+	ds "github.com/ipfs/go-datastore"
 	badger "github.com/textileio/go-ds-badger"
 
 	"github.com/textileio/go-threads/api/client"
@@ -61,6 +62,41 @@ func BenchmarkFind(b *testing.B) {
 				}
 				if got != bc.want {
 					b.Fatalf("%d instances, want %d", got, bc.want)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkCreateIndexed times creating instances in batches of 1,000 in a collection
+// indexed on a number and a string, with the numeric-index hook (find_numbers.go) and
+// without it, to show what keeping numbers in order costs a write.
+func BenchmarkCreateIndexed(b *testing.B) {
+	for _, hook := range []bool{true, false} {
+		b.Run(fmt.Sprintf("hook=%v", hook), func(b *testing.B) {
+			if !hook {
+				defer func(h func(*db.Collection, ds.Key, []byte, []byte, ds.Txn) error) { db.IndexHook = h }(db.IndexHook)
+				db.IndexHook = nil
+			}
+			_, c := serveFindB(b)
+			ctx := context.Background()
+			id := thread.NewIDV1(thread.Raw, 32)
+			if err := c.NewDB(ctx, id); err != nil {
+				b.Fatal(err)
+			}
+			if err := c.NewCollection(ctx, id, db.CollectionConfig{Name: "items", Schema: itemSchemaB(b), Indexes: []db.Index{{Path: "n"}, {Path: "name"}}}); err != nil {
+				b.Fatal(err)
+			}
+			note := fmt.Sprintf("%0120d", 0)
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				var docs client.Instances
+				for j := 0; j < 1000; j++ {
+					k := i*1000 + j
+					docs = append(docs, map[string]any{"_id": fmt.Sprintf("i%07d", k), "name": fmt.Sprintf("n%07d", k), "n": float64(k), "note": note})
+				}
+				if _, err := c.Create(ctx, id, "items", docs); err != nil {
+					b.Fatal(err)
 				}
 			}
 		})
