@@ -88,23 +88,7 @@ func (e *Export) Each(ctx context.Context, collection string, fn func(doc []byte
 			return e.c.exportErr(ctx, err, e.db, collection)
 		}
 	}
-	defer s.close()
-	for {
-		for _, doc := range s.page {
-			if err := fn(doc); err != nil {
-				return err
-			}
-		}
-		s.page = nil
-		if s.err != nil {
-			break
-		}
-		s.recv()
-	}
-	if errors.Is(s.err, io.EOF) {
-		return nil
-	}
-	return e.c.exportErr(ctx, s.err, e.db, collection)
+	return e.c.eachPage(ctx, s, e.db, collection, fn)
 }
 
 // Count counts the instances of collection as Each reads them.

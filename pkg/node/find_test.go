@@ -84,6 +84,25 @@ func itemCollection(t *testing.T, c *client.Client, id thread.ID, indexes ...str
 	}
 }
 
+// itemsDB makes a database on c with collection items indexed on indexes, holding count
+// instances made by doc.
+func itemsDB(t *testing.T, c *client.Client, count int, doc func(i int) map[string]any, indexes ...string) thread.ID {
+	t.Helper()
+	id := thread.NewIDV1(thread.Raw, 32)
+	if err := c.NewDB(context.Background(), id); err != nil {
+		t.Fatal(err)
+	}
+	itemCollection(t, c, id, indexes...)
+	var docs client.Instances
+	for i := 0; i < count; i++ {
+		docs = append(docs, doc(i))
+	}
+	if _, err := c.Create(context.Background(), id, "items", docs); err != nil {
+		t.Fatal(err)
+	}
+	return id
+}
+
 // hostileNames are values ds.NewKey cleans as paths into other values' keys, or would
 // climb out of the index with, if anything built keys from them carelessly.
 var hostileNames = []string{"a/../b", "b", "../../../../x", "x", "", "/lead", "trail/", "x//y", ".", "..", "lead"}
@@ -273,19 +292,9 @@ func TestWideRangeScansNarrowRangeUsesTheIndex(t *testing.T) {
 	defer func(m int) { maxRangeCandidates = m }(maxRangeCandidates)
 	maxRangeCandidates = 50
 	n, c := serveFind(t)
-	ctx := context.Background()
-	id := thread.NewIDV1(thread.Raw, 32)
-	if err := c.NewDB(ctx, id); err != nil {
-		t.Fatal(err)
-	}
-	itemCollection(t, c, id, "n")
-	var docs client.Instances
-	for i := 0; i < 100; i++ {
-		docs = append(docs, map[string]any{"_id": fmt.Sprintf("i%03d", i), "name": "x", "n": float64(i)})
-	}
-	if _, err := c.Create(ctx, id, "items", docs); err != nil {
-		t.Fatal(err)
-	}
+	id := itemsDB(t, c, 100, func(i int) map[string]any {
+		return map[string]any{"_id": fmt.Sprintf("i%03d", i), "name": "x", "n": float64(i)}
+	}, "n")
 	for _, tc := range []struct {
 		from  float64
 		want  int
@@ -324,18 +333,9 @@ func numberEntries(t *testing.T, n *Node, id thread.ID) []string {
 func TestNumericIndexFollowsEveryWrite(t *testing.T) {
 	n, c := serveFind(t)
 	ctx := context.Background()
-	id := thread.NewIDV1(thread.Raw, 32)
-	if err := c.NewDB(ctx, id); err != nil {
-		t.Fatal(err)
-	}
-	itemCollection(t, c, id, "n")
-	var docs client.Instances
-	for i := 0; i < 40; i++ {
-		docs = append(docs, map[string]any{"_id": fmt.Sprintf("i%02d", i), "name": "x", "n": float64(i-20) / 2})
-	}
-	if _, err := c.Create(ctx, id, "items", docs); err != nil {
-		t.Fatal(err)
-	}
+	id := itemsDB(t, c, 40, func(i int) map[string]any {
+		return map[string]any{"_id": fmt.Sprintf("i%02d", i), "name": "x", "n": float64(i-20) / 2}
+	}, "n")
 	ge := func(f float64, op db.Operation) *db.Query {
 		return &db.Query{Ands: []*db.Criterion{{FieldPath: "n", Operation: op, Value: db.Value{Float: &f}}}}
 	}
@@ -426,18 +426,9 @@ func TestNumericIndexFollowsAPeersRecords(t *testing.T) {
 	a, ca := serveFindWith(t, Options{NoNetPulling: true, IncludePrivateAddrs: true})
 	b, cb := serveFindWith(t, Options{NoNetPulling: true, IncludePrivateAddrs: true})
 	ctx := context.Background()
-	id := thread.NewIDV1(thread.Raw, 32)
-	if err := ca.NewDB(ctx, id); err != nil {
-		t.Fatal(err)
-	}
-	itemCollection(t, ca, id, "n")
-	var docs client.Instances
-	for i := 0; i < 10; i++ {
-		docs = append(docs, map[string]any{"_id": fmt.Sprintf("i%02d", i), "name": "x", "n": float64(i)})
-	}
-	if _, err := ca.Create(ctx, id, "items", docs); err != nil {
-		t.Fatal(err)
-	}
+	id := itemsDB(t, ca, 10, func(i int) map[string]any {
+		return map[string]any{"_id": fmt.Sprintf("i%02d", i), "name": "x", "n": float64(i)}
+	}, "n")
 	info, err := ca.GetDBInfo(ctx, id)
 	if err != nil {
 		t.Fatal(err)

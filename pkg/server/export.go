@@ -36,16 +36,21 @@ const (
 // exportStreamDesc is MethodExportInstances in storeServiceDesc. The request is read
 // first, through the interceptors: the Guard checks the caller owns its database before
 // the handler sees it.
-var exportStreamDesc = grpc.StreamDesc{
-	StreamName:    "ExportInstances",
-	ServerStreams: true,
-	Handler: func(srv any, stream grpc.ServerStream) error {
-		in := new(pb.FindRequest)
-		if err := stream.RecvMsg(in); err != nil {
-			return err
-		}
-		return srv.(*storeService).exportInstances(in, stream)
-	},
+var exportStreamDesc = findRequestStream("ExportInstances", (*storeService).exportInstances)
+
+// findRequestStream is a Store call that reads one FindRequest, then streams its answer.
+func findRequestStream(name string, handle func(*storeService, *pb.FindRequest, grpc.ServerStream) error) grpc.StreamDesc {
+	return grpc.StreamDesc{
+		StreamName:    name,
+		ServerStreams: true,
+		Handler: func(srv any, stream grpc.ServerStream) error {
+			in := new(pb.FindRequest)
+			if err := stream.RecvMsg(in); err != nil {
+				return err
+			}
+			return handle(srv.(*storeService), in, stream)
+		},
+	}
 }
 
 func (s *storeService) exportInstances(req *pb.FindRequest, stream grpc.ServerStream) error {

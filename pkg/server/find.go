@@ -22,17 +22,7 @@ const MethodFindInstances = "/hubctl.v1.Store/FindInstances"
 
 // findStreamDesc is MethodFindInstances in storeServiceDesc. The request is read first,
 // through the interceptors, as for ExportInstances.
-var findStreamDesc = grpc.StreamDesc{
-	StreamName:    "FindInstances",
-	ServerStreams: true,
-	Handler: func(srv any, stream grpc.ServerStream) error {
-		in := new(pb.FindRequest)
-		if err := stream.RecvMsg(in); err != nil {
-			return err
-		}
-		return srv.(*storeService).findInstances(in, stream)
-	},
-}
+var findStreamDesc = findRequestStream("FindInstances", (*storeService).findInstances)
 
 func (s *storeService) findInstances(req *pb.FindRequest, stream grpc.ServerStream) error {
 	ctx := stream.Context()
