@@ -38,6 +38,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 
+	"github.com/hubctl/hubctl/bench/internal/stats"
 	"github.com/hubctl/hubctl/internal/testnode"
 )
 
@@ -425,19 +426,7 @@ func selfCPU() time.Duration {
 
 // vmHWM reads the peak resident set size (KiB) from a /proc/PID/status file; 0 when the
 // process is gone.
-func vmHWM(path string) int64 {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return 0
-	}
-	for _, line := range strings.Split(string(data), "\n") {
-		if rest, ok := strings.CutPrefix(line, "VmHWM:"); ok {
-			kib, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 10, 64)
-			return kib
-		}
-	}
-	return 0
-}
+func vmHWM(path string) int64 { return stats.StatusKiB(path, "VmHWM") }
 
 func medianRate(rs []result) float64 {
 	v := make([]float64, len(rs))
