@@ -426,6 +426,9 @@ func stopped(ctx context.Context, e *bench, rs []*result) error {
 	if err != nil {
 		return err
 	}
+	if e.o.verbose {
+		fmt.Fprintf(os.Stderr, "  B restarted on %s, its state file %s after its start\n", b.hostAddr, stats.Ms(b.ready.Sub(b.started)))
+	}
 	done, err := converge(ctx, e.o, pb, id, target, b.started, "stopped", e.o.timeout, nil)
 	if err != nil {
 		return err
