@@ -85,6 +85,7 @@ func (b *brokenDBs) hidden(id string) bool {
 // repaired or dropped.
 func (n *Node) openThreads(opts Options) (*api.Service, error) {
 	gnet := &guardedNet{Net: n.net, warnf: opts.Warnf}
+	n.net.pushes.attach(gnet)
 	n.broken = &brokenDBs{store: n.store, net: gnet, dbs: map[thread.ID]BrokenDB{}}
 	s, err := api.NewService(n.store, gnet, api.Config{Debug: opts.Debug})
 	if err == nil {

@@ -22,6 +22,8 @@ import (
 	badger "github.com/textileio/go-ds-badger"
 	"github.com/textileio/go-threads/core/app"
 	"github.com/textileio/go-threads/core/logstore"
+	core "github.com/textileio/go-threads/core/net"
+	"github.com/textileio/go-threads/core/thread"
 	"github.com/textileio/go-threads/logstore/lstoreds"
 	tnet "github.com/textileio/go-threads/net"
 	"google.golang.org/grpc"
@@ -55,6 +57,13 @@ type network struct {
 	tracker    *blockgc.Tracker
 	// gcMu makes collections take turns.
 	gcMu sync.Mutex
+	// pushes queues the records peers push (pushes.go).
+	pushes *pushQueue
+}
+
+// recordsPutter is go-threads' network with hubctl's patch (net.PutRecords).
+type recordsPutter interface {
+	PutRecords(ctx context.Context, id thread.ID, lid peer.ID, recs []core.Record, counter int64) error
 }
 
 // peerMessageLimit bounds one gRPC message between peers (a pull's records).
@@ -137,6 +146,10 @@ func newNetwork(cfg networkConfig) (_ *network, err error) {
 	if err != nil {
 		return nil, err
 	}
+	// Records peers push are queued and applied in order (pushes.go); pulls are answered
+	// oldest first and asked again until caught up (catchup.go).
+	pushes := newPushQueue(tstore, defaultPushLimits)
+	catchUp := &catchUp{}
 	// go-threads adds its records through a DAG the tracker sees before the blockstore's
 	// cache can answer that a block is there already.
 	api, err := tnet.NewNetwork(ctx, h, lite.BlockStore(), blockgc.WrapDAG(lite, tracker), tstore, tnet.Config{
@@ -146,7 +159,8 @@ func newNetwork(cfg networkConfig) (_ *network, err error) {
 		NetPullingInterval:        cfg.pullInterval,
 		NoNetPulling:              cfg.noNetPulling,
 		Debug:                     cfg.debug,
-	}, nil, []grpc.DialOption{
+	}, []grpc.ServerOption{grpc.ChainUnaryInterceptor(pushes.intercept, catchUp.serve)}, []grpc.DialOption{
+		grpc.WithChainUnaryInterceptor(catchUp.page),
 		// go-threads dials peers with gRPC's default 4 MiB receive limit, and a pull of a few
 		// thousand records is larger (6.9 MB for 10,000 small instances): the pull failed,
 		// was only logged, and a joining peer crawled the log record by record instead
@@ -156,9 +170,11 @@ func newNetwork(cfg networkConfig) (_ *network, err error) {
 	if err != nil {
 		return nil, err
 	}
-	fin.add(h, dht, api)
+	// The queue stops before the network closes under it.
+	fin.add(h, dht, api, pushes)
+	catchUp.setDAG(api)
 	return &network{Net: api, lite: lite, host: h, store: tstore, fin: fin, key: hostKey, addrs: cfg.addrs,
-		blocks: litestore, blockStore: blockStore, tracker: tracker}, nil
+		blocks: litestore, blockStore: blockStore, tracker: tracker, pushes: pushes}, nil
 }
 
 // Bootstrap connects to the given peers; nothing calls it with public peers unless a user

@@ -30,6 +30,9 @@ type guardedNet struct {
 	// their thread as it would a new database's, and here finds it already there.
 	reloading sync.Map // thread.ID -> struct{}
 	pulls     pullSet
+	// unannounced are threads added here whose peers have not been told of our log yet
+	// (announce).
+	unannounced sync.Map // thread.ID -> struct{}
 }
 
 func (g *guardedNet) reload(id thread.ID, on bool) {
@@ -78,21 +81,78 @@ func (r *recordGuard) ValidateNetRecordBody(ctx context.Context, body format.Nod
 }
 
 func (r *recordGuard) HandleNetRecord(ctx context.Context, rec net.ThreadRecord, key thread.Key) error {
+	if ok, err := r.admit(ctx, rec, key); !ok || err != nil {
+		return err
+	}
+	return r.App.HandleNetRecord(ctx, rec, key)
+}
+
+// BatchesNetRecords lets go-threads hand the database several records at once when the
+// database takes them so (go-threads patch: app.BatchApp).
+func (r *recordGuard) BatchesNetRecords() bool {
+	b, ok := r.App.(app.BatchApp)
+	return ok && b.BatchesNetRecords()
+}
+
+// HandleNetRecords is HandleNetRecord for records of one log in order: the records
+// between two the guard refuses reach the database together.
+func (r *recordGuard) HandleNetRecords(ctx context.Context, recs []net.ThreadRecord, key thread.Key) (int, error) {
+	b, ok := r.App.(app.BatchApp)
+	if !ok {
+		return 0, errors.New("the database does not take records in batches")
+	}
+	handled := 0
+	for len(recs) > 0 {
+		admitted := 0
+		refused := false
+		for admitted < len(recs) {
+			ok, err := r.admit(ctx, recs[admitted], key)
+			if err != nil {
+				if admitted == 0 {
+					return handled, err
+				}
+				break // the records before it first; it fails again on its own
+			}
+			if !ok {
+				refused = true
+				break
+			}
+			admitted++
+		}
+		if admitted > 0 {
+			n, err := b.HandleNetRecords(ctx, recs[:admitted], key)
+			handled += n
+			if err != nil {
+				return handled, err
+			}
+		}
+		if refused {
+			handled++ // skipped, as HandleNetRecord skips it
+			admitted++
+		}
+		recs = recs[admitted:]
+	}
+	return handled, nil
+}
+
+// admit reports whether a record may reach the database: a record that breaks the rule is
+// skipped, with a warning.
+func (r *recordGuard) admit(ctx context.Context, rec net.ThreadRecord, key thread.Key) (bool, error) {
 	event, err := threadcbor.EventFromRecord(ctx, r.net, rec.Value())
 	if err != nil {
-		return fmt.Errorf("read record %s: %w", rec.Value().Cid(), err)
+		return false, fmt.Errorf("read record %s: %w", rec.Value().Cid(), err)
 	}
 	body, err := event.GetBody(ctx, r.net, key.Read())
 	if err != nil {
-		return fmt.Errorf("read the body of record %s: %w", rec.Value().Cid(), err)
+		return false, fmt.Errorf("read the body of record %s: %w", rec.Value().Cid(), err)
 	}
 	if err := r.checkEvents(body.RawData()); err != nil {
 		if r.warnf != nil {
 			r.warnf("thread %s, log %s: record %s not applied: %v", r.thread, rec.LogID(), rec.Value().Cid(), err)
 		}
-		return nil
+		return false, nil
 	}
-	return r.App.HandleNetRecord(ctx, rec, key)
+	return true, nil
 }
 
 // errBadEvent is wrapped by checkEvents' refusals.

@@ -2,7 +2,11 @@ package node
 
 import (
 	"context"
+	"errors"
 	"sync"
+
+	"github.com/libp2p/go-libp2p-core/peer"
+	ma "github.com/multiformats/go-multiaddr"
 
 	"github.com/textileio/go-threads/core/net"
 	"github.com/textileio/go-threads/core/thread"
@@ -76,14 +80,73 @@ func (s *pullSet) stop(ctx context.Context, id thread.ID) error {
 }
 
 func (g *guardedNet) PullThread(ctx context.Context, id thread.ID, opts ...net.ThreadOption) error {
-	ctx, done := g.pulls.start(ctx, id)
-	defer done()
-	return g.Net.PullThread(ctx, id, opts...)
+	pctx, done := g.pulls.start(ctx, id)
+	err := g.Net.PullThread(pctx, id, opts...)
+	done()
+	if err == nil {
+		g.announce(ctx, id)
+	}
+	return err
 }
 
 func (g *guardedNet) DeleteThread(ctx context.Context, id thread.ID, opts ...net.ThreadOption) error {
+	if nw, ok := g.Net.(*network); ok {
+		nw.pushes.forget(id)
+	}
+	g.unannounced.Delete(id)
 	if err := g.pulls.stop(ctx, id); err != nil {
 		return err
 	}
 	return g.Net.DeleteThread(ctx, id, opts...)
+}
+
+// putRecords hands pushed records to go-threads (pushes.go), as a pull in flight: a
+// thread deleted meanwhile waits for it, as it waits for its pulls.
+func (g *guardedNet) putRecords(ctx context.Context, id thread.ID, lid peer.ID, recs []net.Record, counter int64) error {
+	nw, ok := g.Net.(*network)
+	if !ok {
+		return errors.New("not hubctl's network")
+	}
+	p, ok := nw.Net.(recordsPutter)
+	if !ok {
+		return errors.New("go-threads lacks hubctl's PutRecords patch")
+	}
+	ctx, done := g.pulls.start(ctx, id)
+	defer done()
+	return p.PutRecords(ctx, id, lid, recs, counter)
+}
+
+// pull pulls a thread from its peers (pushes.go: a gap in a log).
+func (g *guardedNet) pull(ctx context.Context, id thread.ID) error { return g.PullThread(ctx, id) }
+
+// AddThread adds a thread from a peer. Once a pull of it has succeeded (announce), the
+// thread's peers are told of this node's own log.
+func (g *guardedNet) AddThread(ctx context.Context, addr ma.Multiaddr, opts ...net.NewThreadOption) (thread.Info, error) {
+	info, err := g.Net.AddThread(ctx, addr, opts...)
+	if err == nil {
+		g.unannounced.Store(info.ID, struct{}{})
+	}
+	return info, err
+}
+
+// announce tells the peers of a thread added here of this node's own log, after the
+// first pull of it that succeeded. go-threads leaves that to the next exchange of edges
+// (up to a pull interval and more later), and until then the peers do not push new
+// records here: a database joined while its writers were busy caught up only by pulling,
+// 21 s behind (bench/converge, "A knew B's log: no"). Not before a pull succeeded: a
+// join whose first pull fails is undone (`hubctl db join`), and must leave nothing on the
+// peer either.
+func (g *guardedNet) announce(ctx context.Context, id thread.ID) {
+	if _, ok := g.unannounced.LoadAndDelete(id); !ok {
+		return
+	}
+	nw, ok := g.Net.(*network)
+	if !ok {
+		return
+	}
+	info, err := g.Net.GetThread(ctx, id)
+	if err != nil {
+		return
+	}
+	nw.announceLogs(ctx, info)
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	stdnet "net"
 	"sync"
+	"time"
 
 	logging "github.com/ipfs/go-log/v2"
 	"github.com/libp2p/go-libp2p-core/peer"
@@ -181,4 +182,48 @@ func protoAddrs(addrs []ma.Multiaddr) []pb.ProtoAddr {
 		out[i] = pb.ProtoAddr{Multiaddr: a}
 	}
 	return out
+}
+
+// announceTimeout bounds announceLogs.
+const announceTimeout = 5 * time.Second
+
+// announceLogs sends this node's own logs of a thread to the thread's other peers, as
+// AddReplicator does for the replicator's; a peer that cannot be told learns them at the
+// next exchange of edges, as before.
+func (n *network) announceLogs(ctx context.Context, info thread.Info) {
+	var own []thread.LogInfo
+	for _, lg := range info.Logs {
+		if lg.Managed {
+			own = append(own, lg)
+		}
+	}
+	if len(own) == 0 {
+		return
+	}
+	// Bounded: the join waits for it, and a peer that is down fails at once on loopback
+	// but may not elsewhere.
+	ctx, cancel := context.WithTimeout(ctx, announceTimeout)
+	defer cancel()
+	self := n.host.ID()
+	peers := map[peer.ID]bool{}
+	for _, lg := range info.Logs {
+		for _, addr := range lg.Addrs {
+			if p, err := addr.ValueForProtocol(ma.P_P2P); err == nil {
+				if other, err := peer.Decode(p); err == nil && other != self {
+					peers[other] = true
+				}
+			}
+		}
+	}
+	var wg sync.WaitGroup
+	for p := range peers {
+		wg.Add(1)
+		go func(p peer.ID) {
+			defer wg.Done()
+			if err := n.pushLogs(ctx, p, info.ID, own, nil); err != nil {
+				replLog.Debugf("telling %s of our log in thread %s: %v", p, info.ID, err)
+			}
+		}(p)
+	}
+	wg.Wait()
 }

@@ -628,28 +628,121 @@ func parseJSON(vm *goja.Runtime, val []byte) (goja.Value, error) {
 }
 
 func (d *DB) HandleNetRecord(ctx context.Context, rec net.ThreadRecord, key thread.Key) error {
+	events, err := d.netRecordEvents(ctx, rec, key)
+	if err != nil {
+		return err
+	}
+	log.Debugf("dispatching new record: %s/%s", rec.ThreadID(), rec.LogID())
+	return d.dispatch(events)
+}
+
+// Bounds of one dispatch of HandleNetRecords (hubctl patch): its records, and the bytes of
+// their bodies (each dispatch is one transaction of the store, which has a size limit).
+const (
+	maxRecordsPerDispatch   = 500
+	maxBodyBytesPerDispatch = 1 << 20
+)
+
+// BatchesNetRecords reports whether records can be validated before the records before
+// them are applied (hubctl patch): not when a collection has a write validator, which
+// reads the stored instance.
+func (d *DB) BatchesNetRecords() bool {
+	d.lock.Lock()
+	defer d.lock.Unlock()
+	for _, c := range d.collections {
+		if len(c.GetWriteValidator()) > 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// HandleNetRecords handles records of one log in order, in as few dispatches as keep what
+// HandleNetRecord one record at a time would do (hubctl patch). The codec's Reduce sorts a
+// dispatch's events by time, and a record's times are its writer's clock, so a dispatch
+// ends before a record with an event on an instance the dispatch already has events on:
+// events on different instances commute. It returns how many records, from the first,
+// were handled before an error; a dispatch is one transaction, handled whole or not at all.
+func (d *DB) HandleNetRecords(ctx context.Context, recs []net.ThreadRecord, key thread.Key) (int, error) {
+	var (
+		handled, pending int
+		events           []core.Event
+		instances        = map[string]struct{}{}
+		bodyBytes        int
+	)
+	flush := func() error {
+		if pending == 0 {
+			return nil
+		}
+		if err := d.dispatch(events); err != nil {
+			return err
+		}
+		handled += pending
+		pending, events, bodyBytes = 0, nil, 0
+		instances = map[string]struct{}{}
+		return nil
+	}
+	for _, rec := range recs {
+		evs, size, err := d.netRecordEventsSized(ctx, rec, key)
+		if err != nil {
+			if ferr := flush(); ferr != nil {
+				return handled, ferr
+			}
+			return handled, err
+		}
+		again := false
+		for _, e := range evs {
+			if _, ok := instances[e.Collection()+"/"+e.InstanceID().String()]; ok {
+				again = true
+			}
+		}
+		if again || pending == maxRecordsPerDispatch || (pending > 0 && bodyBytes+size > maxBodyBytesPerDispatch) {
+			if err := flush(); err != nil {
+				return handled, err
+			}
+		}
+		for _, e := range evs {
+			instances[e.Collection()+"/"+e.InstanceID().String()] = struct{}{}
+		}
+		events = append(events, evs...)
+		pending++
+		bodyBytes += size
+	}
+	if err := flush(); err != nil {
+		return handled, err
+	}
+	return handled, nil
+}
+
+// netRecordEvents decodes the events of a record.
+func (d *DB) netRecordEvents(ctx context.Context, rec net.ThreadRecord, key thread.Key) ([]core.Event, error) {
+	events, _, err := d.netRecordEventsSized(ctx, rec, key)
+	return events, err
+}
+
+// netRecordEventsSized decodes the events of a record and reports the size of its body.
+func (d *DB) netRecordEventsSized(ctx context.Context, rec net.ThreadRecord, key thread.Key) ([]core.Event, int, error) {
 	log.Debugf("handling net record %s", rec.Value().Cid())
 	event, err := threadcbor.EventFromRecord(ctx, d.connector.Net, rec.Value())
 	if err != nil {
 		block, err := d.getBlockWithRetry(ctx, rec.Value())
 		if err != nil {
-			return fmt.Errorf("error when getting block from record: %v", err)
+			return nil, 0, fmt.Errorf("error when getting block from record: %v", err)
 		}
 		event, err = threadcbor.EventFromNode(block)
 		if err != nil {
-			return fmt.Errorf("error when decoding block to event: %v", err)
+			return nil, 0, fmt.Errorf("error when decoding block to event: %v", err)
 		}
 	}
 	body, err := event.GetBody(ctx, d.connector.Net, key.Read())
 	if err != nil {
-		return fmt.Errorf("error when getting body of event on thread %s/%s: %v", d.connector.ThreadID(), rec.LogID(), err)
+		return nil, 0, fmt.Errorf("error when getting body of event on thread %s/%s: %v", d.connector.ThreadID(), rec.LogID(), err)
 	}
 	events, err := d.eventcodec.EventsFromBytes(body.RawData())
 	if err != nil {
-		return fmt.Errorf("error when unmarshaling event from bytes: %v", err)
+		return nil, 0, fmt.Errorf("error when unmarshaling event from bytes: %v", err)
 	}
-	log.Debugf("dispatching new record: %s/%s", rec.ThreadID(), rec.LogID())
-	return d.dispatch(events)
+	return events, len(body.RawData()), nil
 }
 
 // getBlockWithRetry gets a record block with exponential backoff.

@@ -980,6 +980,16 @@ func (n *net) PutRecord(ctx context.Context, id thread.ID, lid peer.ID, rec core
 	return n.putRecords(ctx, id, lid, []core.Record{rec}, counter)
 }
 
+// PutRecords adds existing records of one log, in order, the last with the given
+// counter. This method is thread-safe. (hubctl patch: PutRecord for records a peer pushed
+// out of order, which hubctl holds until they join up with the log's head.)
+func (n *net) PutRecords(ctx context.Context, id thread.ID, lid peer.ID, recs []core.Record, counter int64) error {
+	if err := id.Validate(); err != nil {
+		return err
+	}
+	return n.putRecords(ctx, id, lid, recs, counter)
+}
+
 // putRecords adds existing records. This method is thread-safe.
 func (n *net) putRecords(ctx context.Context, tid thread.ID, lid peer.ID, recs []core.Record, counter int64) error {
 	chain, head, err := n.loadRecords(ctx, tid, lid, recs, counter)
@@ -1031,49 +1041,14 @@ func (n *net) putRecords(ctx context.Context, tid thread.ID, lid peer.ID, recs [
 		}
 	}
 
+	if appConnected && validate && connector.BatchesNetRecords() {
+		return n.putBatches(ctx, tid, lid, chain, updatedCounter, connector, readKey)
+	}
+
 	for _, record := range chain {
 		if validate {
-			block, err := record.Value().GetBlock(ctx, n)
-			if err != nil {
+			if err := n.validateRecord(ctx, record, connector, readKey, identity); err != nil {
 				return err
-			}
-
-			event, ok := block.(*cbor.Event)
-			if !ok {
-				event, err = cbor.EventFromNode(block)
-				if err != nil {
-					return fmt.Errorf("invalid event: %w", err)
-				}
-			}
-
-			dbody, err := event.GetBody(ctx, n, readKey)
-			if err != nil {
-				return err
-			}
-
-			if err = identity.UnmarshalBinary(record.Value().PubKey()); err != nil {
-				return err
-			}
-
-			if err = connector.ValidateNetRecordBody(ctx, dbody, identity); err != nil {
-				userErr := err
-
-				// remove stored internal blocks
-				header, err := event.GetHeader(ctx, n, nil)
-				if err != nil {
-					return err
-				}
-
-				body, err := event.GetBody(ctx, n, nil)
-				if err != nil {
-					return err
-				}
-
-				if err := n.RemoveMany(ctx, []cid.Cid{event.Cid(), header.Cid(), body.Cid()}); err != nil {
-					return fmt.Errorf("removing invalid blocks: %w", err)
-				}
-
-				return userErr
 			}
 		}
 
@@ -1114,6 +1089,127 @@ func (n *net) putRecords(ctx context.Context, tid thread.ID, lid peer.ID, recs [
 		}
 	}
 
+	return nil
+}
+
+// validateRecord has the app validate a record's body; a record it refuses has its
+// blocks removed (hubctl patch: moved out of putRecords as it was, for putBatches; the
+// record's own block is removed too, as loadRecords now adds it with the others).
+func (n *net) validateRecord(ctx context.Context, record core.ThreadRecord, connector *app.Connector, readKey *sym.Key, identity *thread.Libp2pPubKey) error {
+	block, err := record.Value().GetBlock(ctx, n)
+	if err != nil {
+		return err
+	}
+
+	event, ok := block.(*cbor.Event)
+	if !ok {
+		event, err = cbor.EventFromNode(block)
+		if err != nil {
+			return fmt.Errorf("invalid event: %w", err)
+		}
+	}
+
+	dbody, err := event.GetBody(ctx, n, readKey)
+	if err != nil {
+		return err
+	}
+
+	if err = identity.UnmarshalBinary(record.Value().PubKey()); err != nil {
+		return err
+	}
+
+	if err = connector.ValidateNetRecordBody(ctx, dbody, identity); err != nil {
+		userErr := err
+
+		// remove stored internal blocks
+		header, err := event.GetHeader(ctx, n, nil)
+		if err != nil {
+			return err
+		}
+
+		body, err := event.GetBody(ctx, n, nil)
+		if err != nil {
+			return err
+		}
+
+		if err := n.RemoveMany(ctx, []cid.Cid{event.Cid(), header.Cid(), body.Cid(), record.Value().Cid()}); err != nil {
+			return fmt.Errorf("removing invalid blocks: %w", err)
+		}
+
+		return userErr
+	}
+	return nil
+}
+
+// maxRecordsPerBatch bounds the records putBatches validates and hands the app at once.
+const maxRecordsPerBatch = 1000
+
+// putBatches is putRecords' loop for an app that applies several records in one write (a
+// BatchApp; hubctl patch). It runs under the thread's semaphore. Up to maxRecordsPerBatch
+// records are validated, then applied together, and only then does the log's head move
+// past them: one head write for the batch, and a crash in between leaves them to be
+// applied again rather than skipped. What the app does not handle in a batch is applied
+// one record at a time as the loop in putRecords does, except that a record the app fails
+// on is skipped rather than left for a later pull to skip (the head has moved past it
+// either way).
+func (n *net) putBatches(ctx context.Context, tid thread.ID, lid peer.ID, chain []core.ThreadRecord, counter int64, connector *app.Connector, readKey *sym.Key) error {
+	setHead := func(record core.ThreadRecord, counter int64) error {
+		if err := n.store.SetHead(tid, lid, thread.Head{ID: record.Value().Cid(), Counter: counter}); err != nil {
+			return fmt.Errorf("setting log head failed: %w", err)
+		}
+		return nil
+	}
+	notify := func(records []core.ThreadRecord) error {
+		for _, record := range records {
+			// record blocks are in the blockstore already (loadRecords)
+			if err := n.bus.SendWithTimeout(record, notifyTimeout); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	for len(chain) > 0 {
+		batch := chain[:minInt(len(chain), maxRecordsPerBatch)]
+		chain = chain[len(batch):]
+		var invalid error
+		for i, record := range batch {
+			if err := n.validateRecord(ctx, record, connector, readKey, &thread.Libp2pPubKey{}); err != nil {
+				batch, chain, invalid = batch[:i], nil, err
+				break
+			}
+		}
+		if len(batch) == 0 {
+			return invalid
+		}
+		handled, err := connector.HandleNetRecords(ctx, batch)
+		if handled > 0 {
+			counter += int64(handled)
+			if err := setHead(batch[handled-1], counter); err != nil {
+				return err
+			}
+			if err := notify(batch[:handled]); err != nil {
+				return err
+			}
+		}
+		if err != nil {
+			log.Warnf("handling %d records at once failed, one at a time: %v", len(batch)-handled, err)
+			for _, record := range batch[handled:] {
+				counter++
+				if err := setHead(record, counter); err != nil {
+					return err
+				}
+				if err := connector.HandleNetRecord(ctx, record); err != nil {
+					log.Errorf("handling record %s failed, skipped: %v", record.Value().Cid(), err)
+				}
+				if err := notify([]core.ThreadRecord{record}); err != nil {
+					return err
+				}
+			}
+		}
+		if invalid != nil {
+			return invalid
+		}
+	}
 	return nil
 }
 
@@ -1184,6 +1280,7 @@ func (n *net) loadRecords(
 	}
 
 	tRecords := make([]core.ThreadRecord, 0, len(chain))
+	blocks := make([]format.Node, 0, 4*len(chain))
 	for i := len(chain) - 1; i >= 0; i-- {
 		var r = chain[i]
 		block, err := r.GetBlock(ctx, n)
@@ -1209,12 +1306,14 @@ func (n *net) loadRecords(
 			return nil, head, err
 		}
 
-		// store internal blocks locally, record envelope will be added by the caller after successful processing
-		if err = n.AddMany(ctx, []format.Node{event, header, body}); err != nil {
-			return nil, head, err
-		}
-
+		// store the record's blocks locally, its own too: they are added in one write for
+		// the chain (hubctl patch; go-threads added each record's in its own write, and its
+		// own block after handling it)
+		blocks = append(blocks, event, header, body, r)
 		tRecords = append(tRecords, NewRecord(r, tid, lid))
+	}
+	if err = n.AddMany(ctx, blocks); err != nil {
+		return nil, head, err
 	}
 
 	return tRecords, head, nil

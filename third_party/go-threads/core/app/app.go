@@ -165,3 +165,30 @@ func (c *Connector) ValidateNetRecordBody(ctx context.Context, body format.Node,
 func (c *Connector) HandleNetRecord(ctx context.Context, rec net.ThreadRecord) error {
 	return c.app.HandleNetRecord(ctx, rec, c.threadKey)
 }
+
+// BatchApp is an App that can apply several records of one log in one write (a hubctl
+// patch: a record applied alone costs the app's store a synced commit or more, and
+// records from a peer far behind arrived slower than the store could take them).
+type BatchApp interface {
+	App
+
+	// BatchesNetRecords reports whether records may be applied together now: their
+	// bodies are then validated before the records before them are applied.
+	BatchesNetRecords() bool
+
+	// HandleNetRecords handles inbound records of one log, in order, and returns how
+	// many of them, from the first, it handled before an error.
+	HandleNetRecords(ctx context.Context, recs []net.ThreadRecord, key thread.Key) (int, error)
+}
+
+// BatchesNetRecords reports whether the app is a BatchApp that batches now.
+func (c *Connector) BatchesNetRecords() bool {
+	b, ok := c.app.(BatchApp)
+	return ok && b.BatchesNetRecords()
+}
+
+// HandleNetRecords calls the connection app's HandleNetRecords while supplying thread
+// key; the app must be a BatchApp (BatchesNetRecords).
+func (c *Connector) HandleNetRecords(ctx context.Context, recs []net.ThreadRecord) (int, error) {
+	return c.app.(BatchApp).HandleNetRecords(ctx, recs, c.threadKey)
+}
