@@ -59,6 +59,8 @@ type network struct {
 	gcMu sync.Mutex
 	// pushes queues the records peers push (pushes.go).
 	pushes *pushQueue
+	// catchUp answers and pages pulls (catchup.go).
+	catchUp *catchUp
 }
 
 // recordsPutter is go-threads' network with hubctl's patch (net.PutRecords).
@@ -83,7 +85,14 @@ type networkConfig struct {
 	blockGrace time.Duration
 	// perCommand opens the stores for one command (storeOptions).
 	perCommand bool
+	// pullLimit is the most records one pull asks for and answers with (defaultPullLimit
+	// when zero).
+	pullLimit uint
 }
+
+// defaultPullLimit is what one pull of a thread asks a peer for, and the most records a
+// pull is answered with, shared among the thread's logs (go-threads' NetPullingLimit).
+const defaultPullLimit = 10000
 
 func newNetwork(cfg networkConfig) (_ *network, err error) {
 	var fin closers
@@ -148,12 +157,16 @@ func newNetwork(cfg networkConfig) (_ *network, err error) {
 	}
 	// Records peers push are queued and applied in order (pushes.go); pulls are answered
 	// oldest first and asked again until caught up (catchup.go).
+	pullLimit := cfg.pullLimit
+	if pullLimit == 0 {
+		pullLimit = defaultPullLimit
+	}
 	pushes := newPushQueue(tstore, defaultPushLimits)
 	catchUp := &catchUp{}
 	// go-threads adds its records through a DAG the tracker sees before the blockstore's
 	// cache can answer that a block is there already.
 	api, err := tnet.NewNetwork(ctx, h, lite.BlockStore(), blockgc.WrapDAG(lite, tracker), tstore, tnet.Config{
-		NetPullingLimit:           10000,
+		NetPullingLimit:           pullLimit,
 		NetPullingStartAfter:      time.Second,
 		NetPullingInitialInterval: time.Second,
 		NetPullingInterval:        cfg.pullInterval,
@@ -174,7 +187,7 @@ func newNetwork(cfg networkConfig) (_ *network, err error) {
 	fin.add(h, dht, api, pushes)
 	catchUp.setDAG(api)
 	return &network{Net: api, lite: lite, host: h, store: tstore, fin: fin, key: hostKey, addrs: cfg.addrs,
-		blocks: litestore, blockStore: blockStore, tracker: tracker, pushes: pushes}, nil
+		blocks: litestore, blockStore: blockStore, tracker: tracker, pushes: pushes, catchUp: catchUp}, nil
 }
 
 // Bootstrap connects to the given peers; nothing calls it with public peers unless a user

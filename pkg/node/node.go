@@ -89,6 +89,10 @@ type Options struct {
 	// command ends before badger's compactors start (storeOptions in network.go). A
 	// long-running node leaves that to them.
 	PerCommand bool
+
+	// pullLimit is the most records one pull asks a peer for (defaultPullLimit when
+	// zero; tests make it small).
+	pullLimit uint
 }
 
 // DefaultPullInterval is go-threads' own: pushes carry new records at once, pulls only
@@ -193,6 +197,7 @@ func Open(ctx context.Context, opts Options) (_ *Node, err error) {
 		dir: opts.Dir, hostAddr: addr, addrs: policy,
 		noNetPulling: opts.NoNetPulling, pullInterval: pullInterval, debug: opts.Debug,
 		closeTimeout: closeTimeout, blockGrace: blockGrace(opts.BlockGrace), perCommand: opts.PerCommand,
+		pullLimit: opts.pullLimit,
 	})
 	if errors.Is(err, ErrNotClosed) {
 		// Stores of the network are still closing in the background: keep the directory

@@ -131,15 +131,9 @@ func (n *network) AddReplicator(ctx context.Context, id thread.ID, paddr ma.Mult
 // pushLogs sends logs of thread id to peer pid over go-threads' libp2p gRPC protocol, as
 // go-threads' own pushLog does; sk, when not nil, is the thread's service key.
 func (n *network) pushLogs(ctx context.Context, pid peer.ID, id thread.ID, logs []thread.LogInfo, sk *sym.Key) error {
-	dialCtx, cancel := context.WithTimeout(ctx, tnet.DialTimeout)
-	defer cancel()
-	conn, err := grpc.DialContext(dialCtx, pid.String(),
-		grpc.WithInsecure(), // libp2p secures the stream
-		grpc.WithContextDialer(func(ctx context.Context, _ string) (stdnet.Conn, error) {
-			return gostream.Dial(ctx, n.host, pid, thread.Protocol)
-		}))
+	conn, err := n.dialPeer(ctx, pid)
 	if err != nil {
-		return fmt.Errorf("dial %s: %w", pid, err)
+		return err
 	}
 	defer conn.Close()
 	client := pb.NewServiceClient(conn)
@@ -165,6 +159,23 @@ func (n *network) pushLogs(ctx context.Context, pid peer.ID, id thread.ID, logs 
 		}
 	}
 	return nil
+}
+
+// dialPeer opens a connection to go-threads' libp2p gRPC service of peer pid, as
+// go-threads dials its peers.
+func (n *network) dialPeer(ctx context.Context, pid peer.ID, opts ...grpc.DialOption) (*grpc.ClientConn, error) {
+	dialCtx, cancel := context.WithTimeout(ctx, tnet.DialTimeout)
+	defer cancel()
+	opts = append([]grpc.DialOption{
+		grpc.WithInsecure(), // libp2p secures the stream
+		grpc.WithContextDialer(func(ctx context.Context, _ string) (stdnet.Conn, error) {
+			return gostream.Dial(ctx, n.host, pid, thread.Protocol)
+		})}, opts...)
+	conn, err := grpc.DialContext(dialCtx, pid.String(), opts...)
+	if err != nil {
+		return nil, fmt.Errorf("dial %s: %w", pid, err)
+	}
+	return conn, nil
 }
 
 func hasAddr(addrs []ma.Multiaddr, addr ma.Multiaddr) bool {

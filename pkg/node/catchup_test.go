@@ -1,0 +1,134 @@
+package node
+
+import (
+	"context"
+	"path/filepath"
+	"testing"
+
+	"github.com/ipfs/go-cid"
+	cbornode "github.com/ipfs/go-ipld-cbor"
+	"github.com/libp2p/go-libp2p-core/peer"
+	ma "github.com/multiformats/go-multiaddr"
+	mh "github.com/multiformats/go-multihash"
+	core "github.com/textileio/go-threads/core/net"
+	"github.com/textileio/go-threads/core/thread"
+	pb "github.com/textileio/go-threads/net/pb"
+	"google.golang.org/grpc"
+)
+
+// pullPair is pushPair with a pull limit of 20 records: a holds 100 records in its log.
+func pullPair(t *testing.T) (a, b *Node, id thread.ID, lid peer.ID, recs []core.Record) {
+	t.Helper()
+	ctx := context.Background()
+	open := func(name string) *Node {
+		n, err := Open(ctx, Options{Dir: filepath.Join(t.TempDir(), name), NoNetPulling: true, IncludePrivateAddrs: true, pullLimit: 20})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = n.Close() })
+		return n
+	}
+	a, b = open("a"), open("b")
+	id = thread.NewIDV1(thread.Raw, 32)
+	key := thread.NewRandomKey()
+	if _, err := a.net.CreateThread(ctx, id, core.WithThreadKey(key)); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 100; i++ {
+		body, err := cbornode.WrapObject(map[string]any{"n": i}, mh.SHA2_256, -1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rec, err := a.net.CreateRecord(ctx, id, body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		recs = append(recs, rec.Value())
+		lid = rec.LogID()
+	}
+	addr := ma.StringCast(a.HostAddrs()[0] + "/thread/" + id.String())
+	if _, err := b.net.AddThread(ctx, addr, core.WithThreadKey(key)); err != nil {
+		t.Fatal(err)
+	}
+	return a, b, id, lid, recs
+}
+
+// getRecords asks a, from b, for log lid's records after the counter-th, offset.
+func getRecords(t *testing.T, a, b *Node, id thread.ID, lid peer.ID, offset cid.Cid, counter int64, opts ...grpc.DialOption) []cid.Cid {
+	t.Helper()
+	ctx := context.Background()
+	conn, err := b.net.dialPeer(ctx, a.net.host.ID(), opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	sk, err := b.net.store.ServiceKey(id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	reply, err := pb.NewServiceClient(conn).GetRecords(ctx, &pb.GetRecordsRequest{Body: &pb.GetRecordsRequest_Body{
+		ThreadID:   &pb.ProtoThreadID{ID: id},
+		ServiceKey: &pb.ProtoKey{Key: sk},
+		Logs:       []*pb.GetRecordsRequest_Body_LogEntry{{LogID: &pb.ProtoPeerID{ID: lid}, Offset: &pb.ProtoCid{Cid: offset}, Limit: 1000, Counter: counter}},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []cid.Cid
+	for _, e := range reply.Logs {
+		if e.LogID.ID != lid {
+			continue
+		}
+		for _, r := range e.Records {
+			c, err := recordCid(r)
+			if err != nil {
+				t.Fatal(err)
+			}
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// wantRecords checks that got is recs[from:to], in order.
+func wantRecords(t *testing.T, what string, got []cid.Cid, recs []core.Record, from, to int) {
+	t.Helper()
+	if len(got) != to-from {
+		t.Errorf("%s: %d records, want records %d to %d", what, len(got), from+1, to)
+		return
+	}
+	for i, c := range got {
+		if !c.Equals(recs[from+i].Cid()) {
+			t.Errorf("%s: record %d is not record %d of the log", what, i+1, from+i+1)
+			return
+		}
+	}
+}
+
+// A pull is answered with the oldest records after the asker's head, which it can apply
+// at once, not with the newest (go-threads), which leave it a gap to fetch record by
+// record. An asker whose head is not in the log gets go-threads' answer.
+func TestPullIsAnsweredOldestFirst(t *testing.T) {
+	a, b, id, lid, recs := pullPair(t)
+	wantRecords(t, "after record 10", getRecords(t, a, b, id, lid, recs[9].Cid(), 10), recs, 10, 30)
+	wantRecords(t, "from the start", getRecords(t, a, b, id, lid, cid.Undef, 0), recs, 0, 20)
+	wantRecords(t, "near the head", getRecords(t, a, b, id, lid, recs[85].Cid(), 86), recs, 86, 100)
+	nowhere, _ := cid.Decode("bafyreigdmqpykrgxyaxtlafqpqhzrb7qy2rh75nldvfd4tucqmqqme5yje")
+	wantRecords(t, "after a record not in the log", getRecords(t, a, b, id, lid, nowhere, 5), recs, 80, 100)
+}
+
+// A node that pulls asks again from the last record it got until it has the peer's head:
+// one pull brings all 100 records, five pages of 20.
+func TestPullAsksAgainUntilCaughtUp(t *testing.T) {
+	a, b, id, lid, recs := pullPair(t)
+	paged := grpc.WithChainUnaryInterceptor(b.net.catchUp.page)
+	wantRecords(t, "one pull from the start", getRecords(t, a, b, id, lid, cid.Undef, 0, paged), recs, 0, 100)
+	wantRecords(t, "one pull after record 50", getRecords(t, a, b, id, lid, recs[49].Cid(), 50, paged), recs, 50, 100)
+	// And through go-threads: b's head reaches a's with one PullThread.
+	if err := b.net.PullThread(context.Background(), id); err != nil {
+		t.Fatal(err)
+	}
+	if head, _ := currentHead(b.net.store, id, lid); head.Counter != 100 {
+		t.Errorf("after one pull b's head is at record %d, want 100", head.Counter)
+	}
+}
