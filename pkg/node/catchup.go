@@ -33,9 +33,10 @@ const (
 	// applies it; the next pull goes on from there.
 	catchUpMaxRecords = 20000
 	catchUpMaxBytes   = 32 << 20
-	// maxLogWalk bounds how far back a node walks a log to answer a pull oldest first;
-	// further behind, it answers as go-threads does.
-	maxLogWalk = 1_000_000
+	// maxLogWalk bounds how far back a node walks a log to answer a pull oldest first
+	// (each step reads and decrypts a record: 50,000 are about a second); an asker
+	// further behind gets go-threads' answer.
+	maxLogWalk = 50_000
 )
 
 // catchUp holds what the pull interceptors need: the node's blocks, once the network is
@@ -64,25 +65,33 @@ func (c *catchUp) serve(ctx context.Context, req any, info *grpc.UnaryServerInfo
 		return reply, err
 	}
 	sk := r.Body.ServiceKey.Key
-	asked := map[string]cid.Cid{}
+	asked := map[string]*pb.GetRecordsRequest_Body_LogEntry{}
 	for _, l := range r.Body.Logs {
-		if l != nil && l.LogID != nil && l.Offset != nil {
-			asked[string(l.LogID.ID)] = l.Offset.Cid
+		if l != nil && l.LogID != nil {
+			asked[string(l.LogID.ID)] = l
 		}
 	}
 	for _, e := range out.Logs {
 		if e == nil || e.LogID == nil || len(e.Records) == 0 {
 			continue
 		}
-		offset, ok := asked[string(e.LogID.ID)]
-		if !ok {
-			offset = cid.Undef
+		offset, walk := cid.Undef, maxLogWalk
+		if ask := asked[string(e.LogID.ID)]; ask != nil {
+			if ask.Offset != nil {
+				offset = ask.Offset.Cid
+			}
+			// The asker's counter says how far back its head is: no further is walked.
+			if e.Log != nil && ask.Counter > 0 {
+				if d := e.Log.Counter - ask.Counter - int64(len(e.Records)); d >= 0 && d < int64(walk) {
+					walk = int(d)
+				}
+			}
 		}
 		first, err := cbor.RecordFromProto(e.Records[0], sk)
 		if err != nil || sameCid(first.PrevID(), offset) {
 			continue
 		}
-		if recs, err := oldestAfter(ctx, dag, first.PrevID(), offset, e.Records, sk); err == nil {
+		if recs, err := oldestAfter(ctx, dag, first.PrevID(), offset, walk, e.Records, sk); err == nil {
 			e.Records = recs
 		} else {
 			replLog.Debugf("answering a pull of log %s oldest first: %v", e.LogID.ID, err)
@@ -92,11 +101,11 @@ func (c *catchUp) serve(ctx context.Context, req any, info *grpc.UnaryServerInfo
 }
 
 // oldestAfter walks a log back from cursor, the record before the newest window, to
-// offset, and returns the len(window) oldest records after offset.
-func oldestAfter(ctx context.Context, dag format.DAGService, cursor, offset cid.Cid, window []*pb.Log_Record, sk *sym.Key) ([]*pb.Log_Record, error) {
+// offset, at most walk records, and returns the len(window) oldest records after offset.
+func oldestAfter(ctx context.Context, dag format.DAGService, cursor, offset cid.Cid, walk int, window []*pb.Log_Record, sk *sym.Key) ([]*pb.Log_Record, error) {
 	var older []cid.Cid // newest first
 	for cursor.Defined() && !cursor.Equals(offset) {
-		if len(older) == maxLogWalk {
+		if len(older) == walk {
 			return nil, errWalkTooLong
 		}
 		rec, err := cbor.GetRecord(ctx, dag, cursor, sk)
