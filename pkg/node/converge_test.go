@@ -214,14 +214,21 @@ func waitHolds(t *testing.T, name string, n *Node, id thread.ID, want []string) 
 	t.Helper()
 	start := time.Now()
 	var (
-		h   holding
-		err error
+		h     holding
+		err   error
+		first = -1 // what n held at the first poll, to log when that first grew
 	)
 	for i := 0; i < convergePolls; i++ {
 		h, err = holds(n, id, want)
 		if err == nil && h.complete() {
 			t.Logf("%s holds all %d IDs after %v", name, len(want), time.Since(start).Round(time.Millisecond))
 			return
+		}
+		if err == nil && first < 0 {
+			first = h.held
+		} else if err == nil && first >= 0 && h.held > first {
+			t.Logf("%s held %d, then %d after %v", name, first, h.held, time.Since(start).Round(time.Millisecond))
+			first = len(want) + 1 // logged once
 		}
 		time.Sleep(convergePoll)
 	}
