@@ -47,10 +47,15 @@ func writeConcurrently(tb testing.TB, c *client.Client, id thread.ID, from, n, w
 	}
 }
 
-// BenchmarkCatchUp is a join of a database of 2,000 records, each written by one Create:
-// the joining node's blocking backfill, from the join call until it returns.
+// BenchmarkCatchUp is a join of a database of 2,000 (or 10,000) records, each written by
+// one Create: the joining node's blocking backfill, from the join call until it returns.
 func BenchmarkCatchUp(b *testing.B) {
-	const records = 2000
+	for _, records := range []int{2000, 10000} {
+		b.Run(fmt.Sprint(records), func(b *testing.B) { benchmarkCatchUp(b, records) })
+	}
+}
+
+func benchmarkCatchUp(b *testing.B, records int) {
 	for i := 0; i < b.N; i++ {
 		b.StopTimer()
 		a, ca := serveFindWith(b, Options{NoNetPulling: true, IncludePrivateAddrs: true})

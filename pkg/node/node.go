@@ -216,6 +216,14 @@ func Open(ctx context.Context, opts Options) (_ *Node, err error) {
 	if err != nil {
 		return nil, err
 	}
+	if !opts.NoNetPulling && !opts.PerCommand {
+		// A node that keeps its threads up to date catches up at once (pullOnOpen).
+		ids, err := n.net.store.Threads()
+		if err != nil {
+			return nil, fmt.Errorf("list threads: %w", err)
+		}
+		n.net.fin.add(n.broken.net.pullOnOpen(ids))
+	}
 	n.netAPI, err = netapi.NewService(n.net, netapi.Config{Debug: opts.Debug})
 	if err != nil {
 		return nil, fmt.Errorf("start net API: %w", err)

@@ -3,7 +3,9 @@ package node
 import (
 	"context"
 	"errors"
+	"io"
 	"sync"
+	"time"
 
 	"github.com/libp2p/go-libp2p-core/peer"
 	ma "github.com/multiformats/go-multiaddr"
@@ -21,6 +23,20 @@ import (
 type pullSet struct {
 	mu   sync.Mutex
 	byID map[thread.ID]*threadPulls
+	// turns holds a token for each thread being pulled (lock).
+	turns sync.Map // thread.ID -> chan struct{}
+}
+
+// lock waits for the thread's turn to pull, or for ctx.
+func (s *pullSet) lock(ctx context.Context, id thread.ID) (unlock func(), err error) {
+	c, _ := s.turns.LoadOrStore(id, make(chan struct{}, 1))
+	turn := c.(chan struct{})
+	select {
+	case turn <- struct{}{}:
+		return func() { <-turn }, nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
 }
 
 type threadPulls struct {
@@ -81,7 +97,16 @@ func (s *pullSet) stop(ctx context.Context, id thread.ID) error {
 
 func (g *guardedNet) PullThread(ctx context.Context, id thread.ID, opts ...net.ThreadOption) error {
 	pctx, done := g.pulls.start(ctx, id)
-	err := g.Net.PullThread(pctx, id, opts...)
+	// One pull of a thread at a time: `db join` pulls as go-threads' NewDBFromAddr starts
+	// its own pull, and both fetched and checked every record (twice the work on both
+	// peers for a join of 10,000). The second waits, and then finds little to fetch.
+	unlock, err := g.pulls.lock(pctx, id)
+	if err != nil {
+		done()
+		return err
+	}
+	err = g.Net.PullThread(pctx, id, opts...)
+	unlock()
 	done()
 	if err == nil {
 		g.announce(ctx, id)
@@ -150,3 +175,54 @@ func (g *guardedNet) announce(ctx context.Context, id thread.ID) {
 	}
 	nw.announceLogs(ctx, info)
 }
+
+// pullOnOpen pulls every thread once, two at a time, as a daemon's node opens, and
+// returns what stops it. go-threads' first pulls wait for its exchange of edges, which
+// starts 1 s after the node, takes a pull cycle to queue each thread, and batches the
+// threads of a peer for up to 5 s more: a daemon stopped while its peers wrote began to
+// catch up about 10 s after it came back.
+func (g *guardedNet) pullOnOpen(threads []thread.ID) io.Closer {
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	work := make(chan thread.ID)
+	for i := 0; i < 2; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for id := range work {
+				pctx, cancel := context.WithTimeout(ctx, pullOnOpenTimeout)
+				if err := g.PullThread(pctx, id); err != nil && ctx.Err() == nil {
+					replLog.Debugf("pulling thread %s as the node opened: %v", id, err)
+				}
+				cancel()
+			}
+		}()
+	}
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		defer close(work)
+		for _, id := range threads {
+			select {
+			case work <- id:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	return closerFunc(func() {
+		cancel()
+		done := make(chan struct{})
+		go func() {
+			wg.Wait()
+			close(done)
+		}()
+		select {
+		case <-done:
+		case <-time.After(closeWait): // a pull go-threads runs under its own context
+		}
+	})
+}
+
+// pullOnOpenTimeout bounds each of pullOnOpen's pulls.
+const pullOnOpenTimeout = time.Minute
