@@ -86,6 +86,7 @@ func (b *brokenDBs) hidden(id string) bool {
 func (n *Node) openThreads(opts Options) (*api.Service, error) {
 	gnet := &guardedNet{Net: n.net, warnf: opts.Warnf}
 	n.net.pushes.attach(gnet)
+	n.net.catchUp.attach(gnet)
 	n.broken = &brokenDBs{store: n.store, net: gnet, dbs: map[thread.ID]BrokenDB{}}
 	s, err := api.NewService(n.store, gnet, api.Config{Debug: opts.Debug})
 	if err == nil {

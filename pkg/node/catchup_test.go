@@ -115,16 +115,45 @@ func TestPullIsAnsweredOldestFirst(t *testing.T) {
 	wantRecords(t, "near the head", getRecords(t, a, b, id, lid, recs[85].Cid(), 86), recs, 86, 100)
 	nowhere, _ := cid.Decode("bafyreigdmqpykrgxyaxtlafqpqhzrb7qy2rh75nldvfd4tucqmqqme5yje")
 	wantRecords(t, "after a record not in the log", getRecords(t, a, b, id, lid, nowhere, 5), recs, 80, 100)
+	wantRecords(t, "after a record the asker miscounts", getRecords(t, a, b, id, lid, recs[9].Cid(), 12), recs, 80, 100)
+	wantRecords(t, "a head named without a counter", getRecords(t, a, b, id, lid, recs[9].Cid(), 0), recs, 80, 100)
+	wantRecords(t, "ahead of the log", getRecords(t, a, b, id, lid, nowhere, 500), recs, 0, 0)
+	// The log grows: the walk kept from the answers above goes on from the new head.
+	body, err := cbornode.WrapObject(map[string]any{"n": 100}, mh.SHA2_256, -1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec, err := a.net.CreateRecord(context.Background(), id, body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	recs = append(recs, rec.Value())
+	wantRecords(t, "after record 10, one record later", getRecords(t, a, b, id, lid, recs[9].Cid(), 10), recs, 10, 30)
+	wantRecords(t, "near the new head", getRecords(t, a, b, id, lid, recs[94].Cid(), 95), recs, 95, 101)
 }
 
 // A node that pulls asks again from the last record it got until it has the peer's head:
-// one pull brings all 100 records, five pages of 20.
+// one pull of five pages of 20, the first four applied as the next is fetched, the last
+// handed back for go-threads to apply.
 func TestPullAsksAgainUntilCaughtUp(t *testing.T) {
 	a, b, id, lid, recs := pullPair(t)
 	paged := grpc.WithChainUnaryInterceptor(b.net.catchUp.page)
-	wantRecords(t, "one pull from the start", getRecords(t, a, b, id, lid, cid.Undef, 0, paged), recs, 0, 100)
-	wantRecords(t, "one pull after record 50", getRecords(t, a, b, id, lid, recs[49].Cid(), 50, paged), recs, 50, 100)
+	wantRecords(t, "what one pull from the start leaves go-threads", getRecords(t, a, b, id, lid, cid.Undef, 0, paged), recs, 80, 100)
+	if head, _ := currentHead(b.net.store, id, lid); head.Counter != 80 || !head.ID.Equals(recs[79].Cid()) {
+		t.Errorf("after one paged call b's head is at record %d, want 80", head.Counter)
+	}
 	// And through go-threads: b's head reaches a's with one PullThread.
+	if err := b.net.PullThread(context.Background(), id); err != nil {
+		t.Fatal(err)
+	}
+	if head, _ := currentHead(b.net.store, id, lid); head.Counter != 100 {
+		t.Errorf("after one pull b's head is at record %d, want 100", head.Counter)
+	}
+}
+
+// From a fresh node, one PullThread brings all 100 records.
+func TestOnePullCatchesUp(t *testing.T) {
+	_, b, id, lid, _ := pullPair(t)
 	if err := b.net.PullThread(context.Background(), id); err != nil {
 		t.Fatal(err)
 	}

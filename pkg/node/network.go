@@ -162,7 +162,7 @@ func newNetwork(cfg networkConfig) (_ *network, err error) {
 		pullLimit = defaultPullLimit
 	}
 	pushes := newPushQueue(tstore, defaultPushLimits)
-	catchUp := &catchUp{}
+	catchUp := &catchUp{store: tstore, pullLimit: pullLimit}
 	// go-threads adds its records through a DAG the tracker sees before the blockstore's
 	// cache can answer that a block is there already.
 	api, err := tnet.NewNetwork(ctx, h, lite.BlockStore(), blockgc.WrapDAG(lite, tracker), tstore, tnet.Config{
