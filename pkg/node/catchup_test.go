@@ -19,9 +19,16 @@ import (
 // pullPair is pushPair with a pull limit of 20 records: a holds 100 records in its log.
 func pullPair(t *testing.T) (a, b *Node, id thread.ID, lid peer.ID, recs []core.Record) {
 	t.Helper()
+	return pullPairOf(t, false, false)
+}
+
+// pullPairOf is pullPair, where a or b may replicate as go-threads does.
+func pullPairOf(t *testing.T, aGoThreads, bGoThreads bool) (a, b *Node, id thread.ID, lid peer.ID, recs []core.Record) {
+	t.Helper()
 	ctx := context.Background()
 	open := func(name string) *Node {
-		n, err := Open(ctx, Options{Dir: filepath.Join(t.TempDir(), name), NoNetPulling: true, IncludePrivateAddrs: true, pullLimit: 20})
+		n, err := Open(ctx, Options{Dir: filepath.Join(t.TempDir(), name), NoNetPulling: true, IncludePrivateAddrs: true, pullLimit: 20,
+			goThreadsPeer: (name == "a" && aGoThreads) || (name == "b" && bGoThreads)})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -159,5 +166,33 @@ func TestOnePullCatchesUp(t *testing.T) {
 	}
 	if head, _ := currentHead(b.net.store, id, lid); head.Counter != 100 {
 		t.Errorf("after one pull b's head is at record %d, want 100", head.Counter)
+	}
+}
+
+// A hubctl node pulls from a go-threads peer as go-threads does: the peer answers with
+// its newest records, and go-threads fetches the ones in between.
+func TestPullFromAGoThreadsPeer(t *testing.T) {
+	_, b, id, lid, _ := pullPairOf(t, true, false)
+	if err := b.net.PullThread(context.Background(), id); err != nil {
+		t.Fatal(err)
+	}
+	if head, _ := currentHead(b.net.store, id, lid); head.Counter != 100 {
+		t.Errorf("after one pull from a go-threads peer b's head is at record %d, want 100", head.Counter)
+	}
+}
+
+// A go-threads peer pulling from a hubctl node gets the oldest records after its head,
+// as many as it asks for, and has every record after as many pulls.
+func TestGoThreadsPeerPullsFromHubctl(t *testing.T) {
+	_, b, id, lid, _ := pullPairOf(t, false, true)
+	var head thread.Head
+	for pulls := 1; pulls <= 5; pulls++ {
+		if err := b.net.PullThread(context.Background(), id); err != nil {
+			t.Fatal(err)
+		}
+		head, _ = currentHead(b.net.store, id, lid)
+		if head.Counter != int64(20*pulls) {
+			t.Fatalf("after pull %d the go-threads peer's head is at record %d, want %d", pulls, head.Counter, 20*pulls)
+		}
 	}
 }

@@ -88,6 +88,8 @@ type networkConfig struct {
 	// pullLimit is the most records one pull asks for and answers with (defaultPullLimit
 	// when zero).
 	pullLimit uint
+	// goThreadsPeer leaves out the push queue and the pull interceptors (tests).
+	goThreadsPeer bool
 }
 
 // defaultPullLimit is what one pull of a thread asks a peer for, and the most records a
@@ -163,6 +165,11 @@ func newNetwork(cfg networkConfig) (_ *network, err error) {
 	}
 	pushes := newPushQueue(tstore, defaultPushLimits)
 	catchUp := &catchUp{store: tstore, pullLimit: pullLimit}
+	serverOpts := []grpc.ServerOption{grpc.ChainUnaryInterceptor(pushes.intercept, catchUp.serve)}
+	dialOpts := []grpc.DialOption{grpc.WithChainUnaryInterceptor(catchUp.page)}
+	if cfg.goThreadsPeer {
+		serverOpts, dialOpts = nil, nil
+	}
 	// go-threads adds its records through a DAG the tracker sees before the blockstore's
 	// cache can answer that a block is there already.
 	api, err := tnet.NewNetwork(ctx, h, lite.BlockStore(), blockgc.WrapDAG(lite, tracker), tstore, tnet.Config{
@@ -172,14 +179,13 @@ func newNetwork(cfg networkConfig) (_ *network, err error) {
 		NetPullingInterval:        cfg.pullInterval,
 		NoNetPulling:              cfg.noNetPulling,
 		Debug:                     cfg.debug,
-	}, []grpc.ServerOption{grpc.ChainUnaryInterceptor(pushes.intercept, catchUp.serve)}, []grpc.DialOption{
-		grpc.WithChainUnaryInterceptor(catchUp.page),
+	}, serverOpts, append(dialOpts,
 		// go-threads dials peers with gRPC's default 4 MiB receive limit, and a pull of a few
 		// thousand records is larger (6.9 MB for 10,000 small instances): the pull failed,
 		// was only logged, and a joining peer crawled the log record by record instead
 		// (bench/converge: 10,000 records took 128 s to catch up, 46 s with this limit).
 		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(peerMessageLimit)),
-	})
+	))
 	if err != nil {
 		return nil, err
 	}

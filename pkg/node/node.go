@@ -93,6 +93,9 @@ type Options struct {
 	// pullLimit is the most records one pull asks a peer for (defaultPullLimit when
 	// zero; tests make it small).
 	pullLimit uint
+	// goThreadsPeer leaves out hubctl's handling of pushes and pulls (pushes.go,
+	// catchup.go), for tests of a peer that replicates as go-threads does.
+	goThreadsPeer bool
 }
 
 // DefaultPullInterval is go-threads' own: pushes carry new records at once, pulls only
@@ -197,7 +200,7 @@ func Open(ctx context.Context, opts Options) (_ *Node, err error) {
 		dir: opts.Dir, hostAddr: addr, addrs: policy,
 		noNetPulling: opts.NoNetPulling, pullInterval: pullInterval, debug: opts.Debug,
 		closeTimeout: closeTimeout, blockGrace: blockGrace(opts.BlockGrace), perCommand: opts.PerCommand,
-		pullLimit: opts.pullLimit,
+		pullLimit: opts.pullLimit, goThreadsPeer: opts.goThreadsPeer,
 	})
 	if errors.Is(err, ErrNotClosed) {
 		// Stores of the network are still closing in the background: keep the directory
