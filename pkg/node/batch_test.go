@@ -6,9 +6,11 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"sync"
 	"testing"
 
 	ma "github.com/multiformats/go-multiaddr"
+	mh "github.com/multiformats/go-multihash"
 	"github.com/textileio/go-threads/api/client"
 	"github.com/textileio/go-threads/core/thread"
 	"github.com/textileio/go-threads/db"
@@ -131,5 +133,50 @@ func TestPeerRecordsApplyPastOneThatFails(t *testing.T) {
 	}
 	if ids(got) != strings.Join(want, ",") {
 		t.Errorf("the peer holds %s, want every instance but i10", ids(got))
+	}
+}
+
+// A record's own block is stored before the log's head moves to it (go-threads patch:
+// loadRecords stores a chain's blocks, the records' own too, in one write): go-threads
+// keeps heads in the blockstore ("an important invariant" there), and added a record's
+// block only after moving the head and handling it, one write per record.
+func TestRecordBlocksAreStoredBeforeTheHeadMoves(t *testing.T) {
+	_, b, id, lid, recs := pullPair(t)
+	counters := map[string]int64{}
+	for i, r := range recs {
+		counters[string(r.Cid().Hash())] = int64(i + 1)
+	}
+	var (
+		mu    sync.Mutex
+		first = map[string]int64{} // the head's counter when each record's block was first stored
+	)
+	b.net.tracker.SetRecordHook(func(h mh.Multihash) {
+		if _, ok := counters[string(h)]; !ok {
+			return
+		}
+		head, err := currentHead(b.net.store, id, lid)
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		if _, seen := first[string(h)]; !seen {
+			first[string(h)] = head.Counter
+		}
+	})
+	defer b.net.tracker.SetRecordHook(nil)
+	if err := b.net.PullThread(context.Background(), id); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(first) != len(recs) {
+		t.Fatalf("%d of %d records' blocks were stored", len(first), len(recs))
+	}
+	for h, at := range first {
+		if at >= counters[h] {
+			t.Errorf("record %d's block was stored when the head was at record %d", counters[h], at)
+		}
 	}
 }
