@@ -74,17 +74,7 @@ func (c *catchUp) serve(ctx context.Context, req any, info *grpc.UnaryServerInfo
 	if info.FullMethod != getRecordsMethod || !ok || dag == nil || r.Body == nil || r.Body.ServiceKey == nil || r.Body.ServiceKey.Key == nil || r.Body.ThreadID == nil {
 		return handler(ctx, req)
 	}
-	probe := &pb.GetRecordsRequest{Body: &pb.GetRecordsRequest_Body{ThreadID: r.Body.ThreadID, ServiceKey: r.Body.ServiceKey}}
-	asked := map[string]*pb.GetRecordsRequest_Body_LogEntry{}
-	for _, l := range r.Body.Logs {
-		if l == nil || l.LogID == nil {
-			continue
-		}
-		asked[string(l.LogID.ID)] = l
-		cp := *l
-		cp.Limit = 1
-		probe.Body.Logs = append(probe.Body.Logs, &cp)
-	}
+	probe, asked := withLimits(r, func(int32) int32 { return 1 })
 	reply, err := handler(ctx, probe)
 	if err != nil {
 		return reply, err
@@ -133,6 +123,23 @@ func (c *catchUp) serve(ctx context.Context, req any, info *grpc.UnaryServerInfo
 	}
 	out.Logs = logs
 	return out, nil
+}
+
+// withLimits is GetRecords request r with each log's limit changed by limit, and r's log
+// entries by log ID.
+func withLimits(r *pb.GetRecordsRequest, limit func(int32) int32) (*pb.GetRecordsRequest, map[string]*pb.GetRecordsRequest_Body_LogEntry) {
+	out := &pb.GetRecordsRequest{Body: &pb.GetRecordsRequest_Body{ThreadID: r.Body.ThreadID, ServiceKey: r.Body.ServiceKey}}
+	asked := map[string]*pb.GetRecordsRequest_Body_LogEntry{}
+	for _, l := range r.Body.Logs {
+		if l == nil || l.LogID == nil {
+			continue
+		}
+		asked[string(l.LogID.ID)] = l
+		cp := *l
+		cp.Limit = limit(cp.Limit)
+		out.Body.Logs = append(out.Body.Logs, &cp)
+	}
+	return out, asked
 }
 
 // oldestAfter returns the limit oldest records of log lid, whose head is head, after the
@@ -282,19 +289,12 @@ func (c *catchUp) page(ctx context.Context, method string, req, reply any, cc *g
 	if method != getRecordsMethod || !ok || !ok2 || r.Body == nil || r.Body.ServiceKey == nil || r.Body.ServiceKey.Key == nil || r.Body.ThreadID == nil {
 		return invoker(ctx, method, req, reply, cc, opts...)
 	}
-	small := &pb.GetRecordsRequest{Body: &pb.GetRecordsRequest_Body{ThreadID: r.Body.ThreadID, ServiceKey: r.Body.ServiceKey}}
-	asked := map[string]*pb.GetRecordsRequest_Body_LogEntry{}
-	for _, l := range r.Body.Logs {
-		if l == nil || l.LogID == nil {
-			continue
+	small, asked := withLimits(r, func(limit int32) int32 {
+		if limit <= 0 || limit > catchUpPage {
+			return catchUpPage
 		}
-		asked[string(l.LogID.ID)] = l
-		cp := *l
-		if cp.Limit <= 0 || cp.Limit > catchUpPage {
-			cp.Limit = catchUpPage
-		}
-		small.Body.Logs = append(small.Body.Logs, &cp)
-	}
+		return limit
+	})
 	if err := invoker(ctx, method, small, reply, cc, opts...); err != nil {
 		return err
 	}

@@ -2,13 +2,11 @@ package node
 
 import (
 	"context"
-	"path/filepath"
 	"testing"
 
 	"github.com/ipfs/go-cid"
 	cbornode "github.com/ipfs/go-ipld-cbor"
 	"github.com/libp2p/go-libp2p-core/peer"
-	ma "github.com/multiformats/go-multiaddr"
 	mh "github.com/multiformats/go-multihash"
 	core "github.com/textileio/go-threads/core/net"
 	"github.com/textileio/go-threads/core/thread"
@@ -25,39 +23,10 @@ func pullPair(t *testing.T) (a, b *Node, id thread.ID, lid peer.ID, recs []core.
 // pullPairOf is pullPair, where a or b may replicate as go-threads does.
 func pullPairOf(t *testing.T, aGoThreads, bGoThreads bool) (a, b *Node, id thread.ID, lid peer.ID, recs []core.Record) {
 	t.Helper()
-	ctx := context.Background()
-	open := func(name string) *Node {
-		n, err := Open(ctx, Options{Dir: filepath.Join(t.TempDir(), name), NoNetPulling: true, IncludePrivateAddrs: true, pullLimit: 20,
-			goThreadsPeer: (name == "a" && aGoThreads) || (name == "b" && bGoThreads)})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { _ = n.Close() })
-		return n
+	opts := func(goThreads bool) Options {
+		return Options{NoNetPulling: true, IncludePrivateAddrs: true, pullLimit: 20, goThreadsPeer: goThreads}
 	}
-	a, b = open("a"), open("b")
-	id = thread.NewIDV1(thread.Raw, 32)
-	key := thread.NewRandomKey()
-	if _, err := a.net.CreateThread(ctx, id, core.WithThreadKey(key)); err != nil {
-		t.Fatal(err)
-	}
-	for i := 0; i < 100; i++ {
-		body, err := cbornode.WrapObject(map[string]any{"n": i}, mh.SHA2_256, -1)
-		if err != nil {
-			t.Fatal(err)
-		}
-		rec, err := a.net.CreateRecord(ctx, id, body)
-		if err != nil {
-			t.Fatal(err)
-		}
-		recs = append(recs, rec.Value())
-		lid = rec.LogID()
-	}
-	addr := ma.StringCast(a.HostAddrs()[0] + "/thread/" + id.String())
-	if _, err := b.net.AddThread(ctx, addr, core.WithThreadKey(key)); err != nil {
-		t.Fatal(err)
-	}
-	return a, b, id, lid, recs
+	return recordPair(t, 100, opts(aGoThreads), opts(bGoThreads))
 }
 
 // getRecords asks a, from b, for log lid's records after the counter-th, offset.

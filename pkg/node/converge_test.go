@@ -43,7 +43,7 @@ type servedNode struct {
 
 // serveNodeIn opens a node in dir (which may hold one closed before) and serves it on
 // 127.0.0.1:0.
-func serveNodeIn(t *testing.T, dir string, opts Options) *servedNode {
+func serveNodeIn(t testing.TB, dir string, opts Options) *servedNode {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
-	"net"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -19,8 +18,6 @@ import (
 	"github.com/textileio/go-threads/api/client"
 	"github.com/textileio/go-threads/core/thread"
 	"github.com/textileio/go-threads/db"
-	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
 
 	hq "github.com/hubctl/hubctl/pkg/query"
 )
@@ -34,32 +31,8 @@ func serveFindB(t testing.TB) (*Node, *client.Client) {
 
 func serveFindWith(t testing.TB, opts Options) (*Node, *client.Client) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	opts.Dir = filepath.Join(t.TempDir(), "node")
-	n, err := Open(ctx, opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	lis, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := grpc.NewServer()
-	n.Serve(s, ServeOptions{MaxFindReply: 16 << 20})
-	go func() { _ = s.Serve(lis) }()
-	c, err := client.NewClient(lis.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_ = c.Close()
-		s.GracefulStop()
-		if err := n.Close(); err != nil {
-			t.Error(err)
-		}
-	})
-	return n, c
+	sn := serveNodeIn(t, filepath.Join(t.TempDir(), "node"), opts)
+	return sn.Node, sn.c
 }
 
 const itemSchema = `{"type":"object","properties":{"_id":{"type":"string"},"name":{"type":"string"},"n":{"type":"number"}}}`

@@ -25,22 +25,34 @@ import (
 	"google.golang.org/grpc/status"
 )
 
+// openTestNode opens a node in a directory of its own named name, closed when the test
+// ends.
+func openTestNode(t *testing.T, name string, opts Options) *Node {
+	t.Helper()
+	opts.Dir = filepath.Join(t.TempDir(), name)
+	n, err := Open(context.Background(), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = n.Close() })
+	return n
+}
+
 // pushPair opens nodes a and b on loopback without periodic pulls; a creates a thread
 // and writes records into its own log; b adds the thread on its network alone, so that a
 // never learns b's log and pushes nothing to it: what b gets, the test hands its push
 // queue, or b pulls.
 func pushPair(t *testing.T, records int) (a, b *Node, id thread.ID, lid peer.ID, recs []core.Record) {
 	t.Helper()
+	opts := Options{NoNetPulling: true, IncludePrivateAddrs: true}
+	return recordPair(t, records, opts, opts)
+}
+
+// recordPair is pushPair with nodes opened with aOpts and bOpts.
+func recordPair(t *testing.T, records int, aOpts, bOpts Options) (a, b *Node, id thread.ID, lid peer.ID, recs []core.Record) {
+	t.Helper()
 	ctx := context.Background()
-	open := func(name string) *Node {
-		n, err := Open(ctx, Options{Dir: filepath.Join(t.TempDir(), name), NoNetPulling: true, IncludePrivateAddrs: true})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { _ = n.Close() })
-		return n
-	}
-	a, b = open("a"), open("b")
+	a, b = openTestNode(t, "a", aOpts), openTestNode(t, "b", bOpts)
 	id = thread.NewIDV1(thread.Raw, 32)
 	key := thread.NewRandomKey()
 	if _, err := a.net.CreateThread(ctx, id, core.WithThreadKey(key)); err != nil {
@@ -237,23 +249,8 @@ func TestRefusedPushesArePulledAtOnce(t *testing.T) {
 	a, ca := serveFindWith(t, Options{NoNetPulling: true, IncludePrivateAddrs: true})
 	b, cb := serveFindWith(t, Options{NoNetPulling: true, IncludePrivateAddrs: true})
 	b.net.pushes.limits.maxBytes = 1 // every push is refused
-	ctx := context.Background()
-	id := thread.NewIDV1(thread.Raw, 32)
-	if err := ca.NewDB(ctx, id); err != nil {
-		t.Fatal(err)
-	}
-	cfg := db.CollectionConfig{Name: "items", Schema: itemSchemaB(t)}
-	if err := ca.NewCollection(ctx, id, cfg); err != nil {
-		t.Fatal(err)
-	}
-	info, err := ca.GetDBInfo(ctx, id)
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ma.StringCast(a.HostAddrs()[0] + "/thread/" + id.String())
-	if err := cb.NewDBFromAddr(ctx, addr, info.Key, db.WithNewManagedCollections(cfg), db.WithNewManagedBackfillBlock(true)); err != nil {
-		t.Fatal(err)
-	}
+	id := itemsDB(t, ca, 0, nil)
+	joinItems(t, a, ca, cb, id, db.CollectionConfig{Name: "items", Schema: itemSchemaB(t)})
 	waitKnowsLogOf(t, a, b, id)
 	const n = 200
 	writeConcurrently(t, ca, id, 0, n, 16)

@@ -104,18 +104,8 @@ func (n *network) AddReplicator(ctx context.Context, id thread.ID, paddr ma.Mult
 	}
 
 	// The other peers learn that our logs now list the replicator, which already has them.
-	peers := map[peer.ID]bool{}
-	for _, lg := range info.Logs {
-		for _, addr := range lg.Addrs {
-			if p, err := addr.ValueForProtocol(ma.P_P2P); err == nil {
-				if other, err := peer.Decode(p); err == nil && other != self && other != pid {
-					peers[other] = true
-				}
-			}
-		}
-	}
 	var wg sync.WaitGroup
-	for p := range peers {
+	for _, p := range threadPeers(info, self, pid) {
 		wg.Add(1)
 		go func(p peer.ID) {
 			defer wg.Done()
@@ -178,6 +168,26 @@ func (n *network) dialPeer(ctx context.Context, pid peer.ID, opts ...grpc.DialOp
 	return conn, nil
 }
 
+// threadPeers are the peers the logs of a thread list, but for the ones in except.
+func threadPeers(info thread.Info, except ...peer.ID) []peer.ID {
+	seen := map[peer.ID]bool{}
+	for _, p := range except {
+		seen[p] = true
+	}
+	var peers []peer.ID
+	for _, lg := range info.Logs {
+		for _, addr := range lg.Addrs {
+			if p, err := addr.ValueForProtocol(ma.P_P2P); err == nil {
+				if other, err := peer.Decode(p); err == nil && !seen[other] {
+					seen[other] = true
+					peers = append(peers, other)
+				}
+			}
+		}
+	}
+	return peers
+}
+
 func hasAddr(addrs []ma.Multiaddr, addr ma.Multiaddr) bool {
 	for _, a := range addrs {
 		if a.Equal(addr) {
@@ -215,19 +225,8 @@ func (n *network) announceLogs(ctx context.Context, info thread.Info) {
 	// but may not elsewhere.
 	ctx, cancel := context.WithTimeout(ctx, announceTimeout)
 	defer cancel()
-	self := n.host.ID()
-	peers := map[peer.ID]bool{}
-	for _, lg := range info.Logs {
-		for _, addr := range lg.Addrs {
-			if p, err := addr.ValueForProtocol(ma.P_P2P); err == nil {
-				if other, err := peer.Decode(p); err == nil && other != self {
-					peers[other] = true
-				}
-			}
-		}
-	}
 	var wg sync.WaitGroup
-	for p := range peers {
+	for _, p := range threadPeers(info, n.host.ID()) {
 		wg.Add(1)
 		go func(p peer.ID) {
 			defer wg.Done()

@@ -2,7 +2,6 @@ package node
 
 import (
 	"context"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -19,12 +18,7 @@ import (
 func fourNodes(t *testing.T, ctx context.Context) (a, b, c, d *Node, id thread.ID) {
 	t.Helper()
 	open := func(name string) *Node {
-		n, err := Open(ctx, Options{Dir: filepath.Join(t.TempDir(), name), NoNetPulling: true, IncludePrivateAddrs: true})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { _ = n.Close() })
-		return n
+		return openTestNode(t, name, Options{NoNetPulling: true, IncludePrivateAddrs: true})
 	}
 	a, b, c, d = open("a"), open("b"), open("c"), open("d")
 	id = thread.NewIDV1(thread.Raw, 32)
