@@ -6,6 +6,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	ma "github.com/multiformats/go-multiaddr"
 	"github.com/textileio/go-threads/api/client"
@@ -33,7 +34,11 @@ func writeConcurrently(tb testing.TB, c *client.Client, id thread.ID, from, n, w
 					return
 				}
 				doc := map[string]any{"_id": fmt.Sprintf("i%07d", i), "name": "x", "n": float64(i)}
-				if _, err := c.Create(context.Background(), id, "items", client.Instances{doc}); err != nil {
+				// Bounded, so that a stalled node fails the test instead of hanging it.
+				ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+				_, err := c.Create(ctx, id, "items", client.Instances{doc})
+				cancel()
+				if err != nil {
 					errs <- err
 					return
 				}
