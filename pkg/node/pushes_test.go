@@ -14,6 +14,7 @@ import (
 	"github.com/libp2p/go-libp2p-core/peer"
 	ma "github.com/multiformats/go-multiaddr"
 	mh "github.com/multiformats/go-multihash"
+	sym "github.com/textileio/crypto/symmetric"
 	"github.com/textileio/go-threads/api/client"
 	"github.com/textileio/go-threads/cbor"
 	core "github.com/textileio/go-threads/core/net"
@@ -227,6 +228,21 @@ func TestPushQueueDropsWhatNeverJoinsUp(t *testing.T) {
 	})
 	if !called || status.Code(err) != codes.Unauthenticated {
 		t.Errorf("a record signed by another key: handler called %v, %v; want go-threads' refusal", called, err)
+	}
+	// Sealed with another service key (a peer that is not in the thread): go-threads
+	// answers.
+	stranger, err := cbor.CreateRecord(ctx, a.net, cbor.CreateRecordConfig{
+		Block: event, Prev: recs[1].Cid(), Key: sk, PubKey: thread.NewLibp2pPubKey(a.net.key.GetPublic()), ServiceKey: sym.New()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	called = false
+	_, _ = b.net.pushes.intercept(ctx, pushRequest(t, a, id, lid, stranger, 3), pushInfo, func(ctx context.Context, req any) (any, error) {
+		called = true
+		return nil, status.Error(codes.Internal, "cannot decrypt")
+	})
+	if !called {
+		t.Error("a push sealed with another service key was queued")
 	}
 	// For a thread b does not have: go-threads answers.
 	unknown := pushRequest(t, a, id, lid, recs[1], 2)
