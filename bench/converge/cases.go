@@ -278,38 +278,64 @@ func catchupLive(ctx context.Context, e *bench, rs []*result) error {
 	return nil
 }
 
+// pair is daemons A and B with a DB made on A, which B joined and caught up on.
+type pair struct {
+	a, b   *daemon
+	pa, pb *peerConn
+	id     thread.ID
+	ack    *acked
+}
+
+// joinedPair starts A and B, writes n instances on A with writers writers (r.write is
+// how long that took), and has B join the DB and converge with A (r.join and r.pull are
+// B's join and pull); phase names the wait.
+func (e *bench) joinedPair(ctx context.Context, r *result, n, writers int, phase string) (*pair, error) {
+	a, pa, err := e.start("A")
+	if err != nil {
+		return nil, err
+	}
+	b, pb, err := e.start("B")
+	if err != nil {
+		return nil, err
+	}
+	id, err := newDB(ctx, pa)
+	if err != nil {
+		return nil, err
+	}
+	p := &pair{a: a, b: b, pa: pa, pb: pb, id: id, ack: &acked{}}
+	first, last, err := write(ctx, pa.db, id, 0, n, writers, p.ack)
+	r.write = last.Sub(first)
+	if err != nil {
+		return nil, err
+	}
+	target, err := counters(ctx, pa, id)
+	if err != nil {
+		return nil, err
+	}
+	start, join, wait, err := e.joinDB(ctx, pb, pa, id)
+	r.join = join
+	if err != nil {
+		return nil, err
+	}
+	_, err = converge(ctx, e.o, pb, id, target, start, phase, e.o.timeout, nil)
+	r.pull, _ = wait()
+	if err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
 // burst: B joins A's DB while it holds 1 record and converges; then r.n instances are
 // written on A by -writers writers, and B's lag after A's last write (bounded by
 // -burst-timeout) and the most records it was behind are measured.
 func burst(ctx context.Context, e *bench, rs []*result) error {
 	r := rs[0]
-	_, pa, err := e.start("A")
+	p, err := e.joinedPair(ctx, r, 1, 1, "burst join")
 	if err != nil {
 		return err
 	}
-	_, pb, err := e.start("B")
-	if err != nil {
-		return err
-	}
-	id, err := newDB(ctx, pa)
-	if err != nil {
-		return err
-	}
-	ack := &acked{}
-	if _, _, err := write(ctx, pa.db, id, 0, 1, 1, ack); err != nil {
-		return err
-	}
+	pa, pb, id, ack := p.pa, p.pb, p.id, p.ack
 	target, err := counters(ctx, pa, id)
-	if err != nil {
-		return err
-	}
-	start, join, wait, err := e.joinDB(ctx, pb, pa, id)
-	r.join = join
-	if err != nil {
-		return err
-	}
-	_, err = converge(ctx, e.o, pb, id, target, start, "burst join", e.o.timeout, nil)
-	r.pull, _ = wait()
 	if err != nil {
 		return err
 	}
@@ -380,36 +406,11 @@ func burst(ctx context.Context, e *bench, rs []*result) error {
 // its state file.
 func stopped(ctx context.Context, e *bench, rs []*result) error {
 	r := rs[0]
-	_, pa, err := e.start("A")
+	p, err := e.joinedPair(ctx, r, few, e.o.writers, "stopped join")
 	if err != nil {
 		return err
 	}
-	b, pb, err := e.start("B")
-	if err != nil {
-		return err
-	}
-	id, err := newDB(ctx, pa)
-	if err != nil {
-		return err
-	}
-	ack := &acked{}
-	if _, _, err := write(ctx, pa.db, id, 0, few, e.o.writers, ack); err != nil {
-		return err
-	}
-	target, err := counters(ctx, pa, id)
-	if err != nil {
-		return err
-	}
-	start, join, wait, err := e.joinDB(ctx, pb, pa, id)
-	r.join = join
-	if err != nil {
-		return err
-	}
-	_, err = converge(ctx, e.o, pb, id, target, start, "stopped join", e.o.timeout, nil)
-	r.pull, _ = wait()
-	if err != nil {
-		return err
-	}
+	pa, b, pb, id, ack := p.pa, p.b, p.pb, p.id, p.ack
 	pb.close()
 	if err := b.stop(); err != nil {
 		return err
@@ -419,7 +420,8 @@ func stopped(ctx context.Context, e *bench, rs []*result) error {
 	if err != nil {
 		return err
 	}
-	if target, err = counters(ctx, pa, id); err != nil {
+	target, err := counters(ctx, pa, id)
+	if err != nil {
 		return err
 	}
 	b, pb, err = e.restart(b)
@@ -445,37 +447,11 @@ func stopped(ctx context.Context, e *bench, rs []*result) error {
 // DB from B's loopback address, and its time to reach B's heads is measured.
 func third(ctx context.Context, e *bench, rs []*result) error {
 	r := rs[0]
-	a, pa, err := e.start("A")
+	p, err := e.joinedPair(ctx, r, r.n, e.o.writers, "third: B's catch-up")
 	if err != nil {
 		return err
 	}
-	_, pb, err := e.start("B")
-	if err != nil {
-		return err
-	}
-	id, err := newDB(ctx, pa)
-	if err != nil {
-		return err
-	}
-	ack := &acked{}
-	first, last, err := write(ctx, pa.db, id, 0, r.n, e.o.writers, ack)
-	r.write = last.Sub(first)
-	if err != nil {
-		return err
-	}
-	target, err := counters(ctx, pa, id)
-	if err != nil {
-		return err
-	}
-	start, _, wait, err := e.joinDB(ctx, pb, pa, id)
-	if err != nil {
-		return err
-	}
-	_, err = converge(ctx, e.o, pb, id, target, start, "third: B's catch-up", e.o.timeout, nil)
-	_, _ = wait()
-	if err != nil {
-		return err
-	}
+	a, pa, pb, id, ack := p.a, p.pa, p.pb, p.id, p.ack
 	// A's part of the loss count, while it runs.
 	if err := checkLost(ctx, r, id, ack, pa); err != nil {
 		return err
@@ -484,7 +460,8 @@ func third(ctx context.Context, e *bench, rs []*result) error {
 	if err := a.stop(); err != nil {
 		return err
 	}
-	if target, err = counters(ctx, pb, id); err != nil {
+	target, err := counters(ctx, pb, id)
+	if err != nil {
 		return err
 	}
 	_, pc, err := e.start("C")
