@@ -122,6 +122,7 @@ func (g *guardedNet) DeleteThread(ctx context.Context, id thread.ID, opts ...net
 	if err := g.pulls.stop(ctx, id); err != nil {
 		return err
 	}
+	g.pulls.turns.Delete(id)
 	return g.Net.DeleteThread(ctx, id, opts...)
 }
 
