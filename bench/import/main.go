@@ -323,17 +323,7 @@ func writeDocs(path string, count int) (int64, error) {
 }
 
 func (b *bench) hubctlOut(args ...string) (string, error) {
-	c := exec.Command(b.hubctl, args...)
-	c.Env = b.env
-	out, err := c.Output()
-	if err != nil {
-		var stderr string
-		if ee, ok := err.(*exec.ExitError); ok {
-			stderr = string(ee.Stderr)
-		}
-		return "", fmt.Errorf("hubctl %s: %v: %s", strings.Join(args, " "), err, stderr)
-	}
-	return strings.TrimSpace(string(out)), nil
+	return stats.HubctlOutput(b.hubctl, b.env, args...)
 }
 
 // newCollection makes an empty collection for one run.

@@ -207,17 +207,11 @@ func start(work, name, bin string) (*side, error) {
 }
 
 func (s *side) out(args ...string) (string, error) {
-	c := exec.Command(s.bin, args...)
-	c.Env = s.env
-	out, err := c.Output()
+	out, err := stats.HubctlOutput(s.bin, s.env, args...)
 	if err != nil {
-		var stderr string
-		if ee, ok := err.(*exec.ExitError); ok {
-			stderr = string(ee.Stderr)
-		}
-		return "", fmt.Errorf("%s: hubctl %s: %v: %s", s.name, strings.Join(args, " "), err, stderr)
+		return "", fmt.Errorf("%s: %w", s.name, err)
 	}
-	return strings.TrimSpace(string(out)), nil
+	return out, nil
 }
 
 // count counts instances in `-o json` output: one object per line, or a JSON array.
