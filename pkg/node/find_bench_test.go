@@ -19,15 +19,8 @@ import (
 // unindexed field (a scan). go test -run X -bench BenchmarkFind ./pkg/node/
 func BenchmarkFind(b *testing.B) {
 	const total = 100000
-	n, c := serveFindB(b)
+	n, c, id := indexedItems(b)
 	ctx := context.Background()
-	id := thread.NewIDV1(thread.Raw, 32)
-	if err := c.NewDB(ctx, id); err != nil {
-		b.Fatal(err)
-	}
-	if err := c.NewCollection(ctx, id, db.CollectionConfig{Name: "items", Schema: itemSchemaB(b), Indexes: []db.Index{{Path: "n"}, {Path: "name"}}}); err != nil {
-		b.Fatal(err)
-	}
 	note := fmt.Sprintf("%0120d", 0)
 	for start := 0; start < total; start += 1000 {
 		var docs client.Instances
@@ -78,15 +71,8 @@ func BenchmarkCreateIndexed(b *testing.B) {
 				defer func(h func(*db.Collection, ds.Key, []byte, []byte, ds.Txn) error) { db.IndexHook = h }(db.IndexHook)
 				db.IndexHook = nil
 			}
-			_, c := serveFindB(b)
+			_, c, id := indexedItems(b)
 			ctx := context.Background()
-			id := thread.NewIDV1(thread.Raw, 32)
-			if err := c.NewDB(ctx, id); err != nil {
-				b.Fatal(err)
-			}
-			if err := c.NewCollection(ctx, id, db.CollectionConfig{Name: "items", Schema: itemSchemaB(b), Indexes: []db.Index{{Path: "n"}, {Path: "name"}}}); err != nil {
-				b.Fatal(err)
-			}
 			note := fmt.Sprintf("%0120d", 0)
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {
@@ -101,4 +87,20 @@ func BenchmarkCreateIndexed(b *testing.B) {
 			}
 		})
 	}
+}
+
+// indexedItems serves a node with a database holding an empty collection items indexed
+// on n and name.
+func indexedItems(b *testing.B) (*Node, *client.Client, thread.ID) {
+	b.Helper()
+	n, c := serveFindB(b)
+	ctx := context.Background()
+	id := thread.NewIDV1(thread.Raw, 32)
+	if err := c.NewDB(ctx, id); err != nil {
+		b.Fatal(err)
+	}
+	if err := c.NewCollection(ctx, id, db.CollectionConfig{Name: "items", Schema: itemSchemaB(b), Indexes: []db.Index{{Path: "n"}, {Path: "name"}}}); err != nil {
+		b.Fatal(err)
+	}
+	return n, c, id
 }
